@@ -1,0 +1,39 @@
+# Quickstart: `make run` runs the shop, `make test` runs the whole test suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test lint format messages demo clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) manage.py runshop
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+demo: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+
+# Needs GNU gettext (apt-get install gettext); the compiled .mo files are committed.
+messages: $(VENV)/.installed
+	cd shop && ../$(PY) ../manage.py makemessages -l ru --no-obsolete
+	cd botapp && ../$(PY) ../manage.py makemessages -l ru --no-obsolete
+	$(PY) manage.py compilemessages --ignore .venv
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,45 @@
+"""Building the bot: one function, called by `runbot`, the webhook and tests; nothing at import."""
+
+import re
+
+from django.conf import settings
+from telebot import TeleBot, apihelper
+
+TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{1,100}$")
+
+# Update kinds the shop handles; Telegram remembers the last list a bot asked for.
+ALLOWED_UPDATES = ["message", "callback_query", "pre_checkout_query", "my_chat_member"]
+
+
+class BotConfigError(Exception):
+    """The bot cannot start with the current settings; the message says what to change."""
+
+
+def check_token(token: str) -> str:
+    if not token:
+        raise BotConfigError(
+            "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather in Telegram "
+            "and put TELEGRAM_BOT_TOKEN=<token> in .env (see .env.example)."
+        )
+    if not TOKEN_RE.match(token):
+        raise BotConfigError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (expected 123456789:ABC-xyz...). Copy it again from @BotFather."
+        )
+    return token
+
+
+def configure_api(api_url: str) -> None:
+    """Point telebot at the Bot API server (Telegram's, a self-hosted one, or a test fake)."""
+    apihelper.API_URL = f"{api_url}/bot{{0}}/{{1}}"
+    apihelper.FILE_URL = f"{api_url}/file/bot{{0}}/{{1}}"
+
+
+def create_bot(token: str | None = None) -> TeleBot:
+    from botapp.handlers import register_handlers
+
+    token = check_token(settings.TELEGRAM_BOT_TOKEN if token is None else token)
+    configure_api(settings.TELEGRAM_API_URL)
+    # threaded=False: our own poller and the webhook decide on which thread an update runs.
+    bot = TeleBot(token, threaded=False, parse_mode="HTML")
+    register_handlers(bot)
+    return bot

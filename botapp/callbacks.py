@@ -1,0 +1,103 @@
+"""Callback data of the inline buttons: built here, parsed and validated here.
+
+Any client can send any callback data, so a parsed value is only an id to look up again;
+a price or a permission never comes from it.
+"""
+
+import re
+from dataclasses import dataclass
+
+# <= 64 bytes in total; ids are positive integers
+MAX_ID = 2**63 - 1
+_INT = r"[1-9][0-9]{0,18}"
+
+
+@dataclass(frozen=True)
+class Back:
+    """Where a product card's Back button leads."""
+
+    kind: str  # "category", "purchases" or "catalog"
+    id: int = 0
+    page: int = 1
+
+    def encode(self) -> str:
+        if self.kind == "category":
+            return f"c{self.id}.{self.page}"
+        if self.kind == "purchases":
+            return f"m{self.page}"
+        return "x"
+
+
+CATALOG_BACK = Back("catalog")
+
+
+def menu() -> str:
+    return "menu"
+
+
+def help_() -> str:
+    return "help"
+
+
+def catalog(page: int = 1) -> str:
+    return f"cats:{page}"
+
+
+def category(category_id: int, page: int = 1) -> str:
+    return f"cat:{category_id}:{page}"
+
+
+def product(product_id: int, back: Back = CATALOG_BACK) -> str:
+    return f"prod:{product_id}:{back.encode()}"
+
+
+def purchases(page: int = 1) -> str:
+    return f"my:{page}"
+
+
+def noop() -> str:
+    return "noop"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    action: str
+    id: int = 0
+    page: int = 1
+    back: Back = CATALOG_BACK
+
+
+_PATTERNS = [
+    (re.compile(r"menu"), lambda m: Parsed("menu")),
+    (re.compile(r"help"), lambda m: Parsed("help")),
+    (re.compile(r"noop"), lambda m: Parsed("noop")),
+    (re.compile(rf"cats:({_INT})"), lambda m: Parsed("catalog", page=int(m[1]))),
+    (re.compile(rf"cat:({_INT}):({_INT})"), lambda m: Parsed("category", id=int(m[1]), page=int(m[2]))),
+    (re.compile(rf"my:({_INT})"), lambda m: Parsed("purchases", page=int(m[1]))),
+    (
+        re.compile(rf"prod:({_INT}):(?:c({_INT})\.({_INT})|m({_INT})|x)"),
+        lambda m: Parsed("product", id=int(m[1]), back=_back(m)),
+    ),
+]
+
+
+def _back(m: re.Match) -> Back:
+    if m[2]:
+        return Back("category", int(m[2]), int(m[3]))
+    if m[4]:
+        return Back("purchases", page=int(m[4]))
+    return CATALOG_BACK
+
+
+def parse(data: str | None) -> Parsed | None:
+    """The action a button stands for, or None for anything malformed or out of range."""
+    if not data or len(data.encode()) > 64:
+        return None
+    for pattern, build in _PATTERNS:
+        match = pattern.fullmatch(data)
+        if match:
+            parsed = build(match)
+            if parsed.id > MAX_ID or parsed.back.id > MAX_ID:
+                return None
+            return parsed
+    return None

@@ -1,0 +1,85 @@
+"""Feeding one update to the bot: the single entry point for polling, the webhook and tests.
+
+Updates go in one at a time, so a handler that fails can only fail its own update; the
+failure is logged and the user gets an apology instead of silence.
+"""
+
+import logging
+import time
+
+from django.utils import translation
+from telebot import TeleBot
+from telebot.types import Update
+
+from botapp import texts
+
+log = logging.getLogger("botapp.updates")
+
+UPDATE_KINDS = (
+    "message",
+    "edited_message",
+    "callback_query",
+    "pre_checkout_query",
+    "shipping_query",
+    "my_chat_member",
+    "chat_member",
+    "inline_query",
+    "channel_post",
+    "edited_channel_post",
+)
+
+
+def update_kind(update: Update) -> str:
+    for kind in UPDATE_KINDS:
+        if getattr(update, kind, None) is not None:
+            return kind
+    return "other"
+
+
+def update_sender(update: Update):
+    event = getattr(update, update_kind(update), None)
+    return getattr(event, "from_user", None)
+
+
+def language_for(language_code: str | None) -> str:
+    """Russian for Russian-speaking users, English for everyone else."""
+    return "ru" if (language_code or "").lower().startswith("ru") else "en"
+
+
+def _private_chat_id(update: Update) -> int | None:
+    if update.message and update.message.chat.type == "private":
+        return update.message.chat.id
+    if update.callback_query:
+        return update.callback_query.from_user.id
+    return None
+
+
+def process_update(bot: TeleBot, update: Update) -> None:
+    started = time.perf_counter()
+    sender = update_sender(update)
+    outcome = "ok"
+    with translation.override(language_for(getattr(sender, "language_code", None))):
+        try:
+            bot.process_new_updates([update])
+        except Exception:
+            outcome = "failed"
+            log.exception("update %s failed", update.update_id)
+            _apologize(bot, update)
+    log.info(
+        "update %s %s from %s: %s in %.1f ms",
+        update.update_id,
+        update_kind(update),
+        getattr(sender, "id", "-"),
+        outcome,
+        (time.perf_counter() - started) * 1000,
+    )
+
+
+def _apologize(bot: TeleBot, update: Update) -> None:
+    chat_id = _private_chat_id(update)
+    if chat_id is None:
+        return
+    try:
+        bot.send_message(chat_id, texts.something_went_wrong())
+    except Exception:
+        log.warning("could not tell chat %s about a failed update", chat_id)

@@ -1,0 +1,59 @@
+"""Slash commands: /start (with deep links), /catalog, /purchases, /help, /paysupport, /terms."""
+
+import re
+
+from django.utils import translation
+from telebot import TeleBot
+from telebot.types import Message
+
+from botapp import screens, texts
+from botapp.render import show
+from shop import selectors, services
+from shop.models import BotText
+
+PRIVATE = ["private"]
+PRODUCT_DEEP_LINK = re.compile(r"p([1-9][0-9]{0,17})")
+
+
+def on_start(message: Message, bot: TeleBot) -> None:
+    sender = message.from_user
+    services.user_sync_from_telegram(
+        telegram_id=sender.id,
+        username=sender.username,
+        first_name=sender.first_name,
+        last_name=sender.last_name,
+        language_code=sender.language_code,
+    )
+    payload = (message.text or "").partition(" ")[2].strip()
+    match = PRODUCT_DEEP_LINK.fullmatch(payload)
+    if match:
+        product = selectors.product_get_for_user(product_id=int(match[1]), telegram_id=sender.id)
+        if product is not None:
+            show(bot, message.chat.id, screens.product_card(product, owned=product.owned))
+        else:
+            show(bot, message.chat.id, screens.catalog(notice=texts.no_longer_available()))
+        return
+    show(bot, message.chat.id, screens.main_menu(texts.welcome(sender.first_name) + "\n\n" + texts.main_menu()))
+
+
+def on_catalog(message: Message, bot: TeleBot) -> None:
+    show(bot, message.chat.id, screens.catalog())
+
+
+def on_purchases(message: Message, bot: TeleBot) -> None:
+    show(bot, message.chat.id, screens.purchases(telegram_id=message.from_user.id))
+
+
+def _info(key: str):
+    def handler(message: Message, bot: TeleBot) -> None:
+        show(bot, message.chat.id, screens.info(key, translation.get_language()))
+
+    return handler
+
+
+def register(bot: TeleBot) -> None:
+    bot.register_message_handler(on_start, commands=["start"], chat_types=PRIVATE, pass_bot=True)
+    bot.register_message_handler(on_catalog, commands=["catalog"], chat_types=PRIVATE, pass_bot=True)
+    bot.register_message_handler(on_purchases, commands=["purchases"], chat_types=PRIVATE, pass_bot=True)
+    for key in BotText.Key:
+        bot.register_message_handler(_info(key), commands=[key.value], chat_types=PRIVATE, pass_bot=True)

@@ -1,0 +1,113 @@
+"""Long polling with no lost updates.
+
+A batch is processed completely before the next getUpdates call confirms it (Telegram
+confirms everything below the offset it is sent). A crash mid-batch therefore means the
+batch comes again, never that it is lost. Within a batch, updates of one user run in
+order on one worker; different users run in parallel.
+"""
+
+import logging
+import threading
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import requests
+from django.db import close_old_connections
+from telebot import TeleBot
+from telebot.apihelper import ApiTelegramException
+from telebot.types import Update
+
+from botapp.bot import ALLOWED_UPDATES
+from botapp.dispatch import process_update, update_sender
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 30.0
+
+
+class Poller:
+    def __init__(self, bot: TeleBot, *, workers: int = 4, long_polling_timeout: int = 25):
+        self.bot = bot
+        self.workers = max(1, workers)
+        self.long_polling_timeout = long_polling_timeout
+        self.offset: int | None = None
+        self.stopping = threading.Event()
+        self._batch = threading.Lock()  # held while a batch is processed
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        backoff = 1.0
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="bot-worker") as pool:
+            while not self.stopping.is_set():
+                try:
+                    updates = self.bot.get_updates(
+                        offset=self.offset,
+                        timeout=self.long_polling_timeout + 10,
+                        allowed_updates=ALLOWED_UPDATES,
+                        long_polling_timeout=self.long_polling_timeout,
+                    )
+                    backoff = 1.0
+                except ApiTelegramException as exc:
+                    delay = _retry_after(exc) or backoff
+                    log.warning("getUpdates failed (%s %s); retrying in %.0f s", exc.error_code, exc.description, delay)
+                    self.stopping.wait(delay)
+                    backoff = min(backoff * 2, MAX_BACKOFF)
+                    continue
+                except (requests.RequestException, ValueError) as exc:
+                    log.warning("getUpdates failed (%s); retrying in %.0f s", exc.__class__.__name__, backoff)
+                    self.stopping.wait(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF)
+                    continue
+                with self._batch:
+                    if self.stopping.is_set() or not updates:
+                        continue  # unprocessed updates stay unconfirmed and come again next time
+                    try:
+                        self._process_batch(pool, updates)
+                    finally:
+                        self.offset = max(u.update_id for u in updates) + 1
+
+    def _process_batch(self, pool: ThreadPoolExecutor, updates: list[Update]) -> None:
+        by_sender: dict[object, list[Update]] = defaultdict(list)
+        for update in sorted(updates, key=lambda u: u.update_id):
+            sender = update_sender(update)
+            by_sender[getattr(sender, "id", None) or ("update", update.update_id)].append(update)
+        wait([pool.submit(self._process_in_order, group) for group in by_sender.values()])
+
+    def _process_in_order(self, updates: list[Update]) -> None:
+        for update in updates:
+            close_old_connections()
+            try:
+                process_update(self.bot, update)
+            finally:
+                close_old_connections()
+
+    def confirm_processed(self) -> None:
+        """Tell Telegram the processed updates are done, so a restart does not repeat them."""
+        if self.offset is None:
+            return
+        try:
+            self.bot.get_updates(offset=self.offset, limit=1, timeout=5, long_polling_timeout=1)
+        except Exception as exc:  # shutting down: a repeat after restart is harmless
+            log.info("could not confirm processed updates on shutdown: %s", exc)
+
+    def shutdown(self, grace: float) -> bool:
+        """Stop polling; let a batch in progress finish (up to `grace` seconds) and confirm it.
+
+        A long poll in flight is simply abandoned: what it returns was never confirmed.
+        Returns False if a batch was still running when the grace period ended.
+        """
+        self.stop()
+        finished = self._batch.acquire(timeout=grace)
+        if finished:
+            self.confirm_processed()
+            self._batch.release()
+        return finished
+
+
+def _retry_after(exc: ApiTelegramException) -> float | None:
+    try:
+        return float(exc.result_json["parameters"]["retry_after"])
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -1,0 +1,127 @@
+"""What the bot shows: each screen is text plus inline keyboard, built from shop selectors."""
+
+from dataclasses import dataclass
+
+from django.core.paginator import Paginator
+from django.utils import formats
+from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from botapp import callbacks, texts
+from shop import selectors
+from shop.models import BotText, Category
+
+PAGE_SIZE = 8
+
+
+@dataclass
+class Screen:
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def _keyboard(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    markup = InlineKeyboardMarkup()
+    for row in rows:
+        markup.row(*row)
+    return markup
+
+
+def _pager_row(page, make_data) -> list[InlineKeyboardButton]:
+    row = []
+    if page.has_previous():
+        row.append(_button(texts.button_previous(), make_data(page.previous_page_number())))
+    if page.has_next():
+        row.append(_button(texts.button_next(), make_data(page.next_page_number())))
+    return row
+
+
+def main_menu(text: str | None = None) -> Screen:
+    return Screen(
+        text or texts.main_menu(),
+        _keyboard(
+            [
+                [_button(texts.button_catalog(), callbacks.catalog())],
+                [_button(texts.button_purchases(), callbacks.purchases())],
+                [_button(texts.button_help(), callbacks.help_())],
+            ]
+        ),
+    )
+
+
+def catalog(page_number: int = 1, notice: str = "") -> Screen:
+    page = Paginator(selectors.category_list_on_sale(), PAGE_SIZE).get_page(page_number)
+    prefix = f"{notice}\n\n" if notice else ""
+    if not page.object_list:
+        return Screen(prefix + texts.catalog_empty(), _keyboard([[_button(texts.button_menu(), callbacks.menu())]]))
+    rows = [
+        [_button(texts.category_button(c.category_name, c.on_sale_count), callbacks.category(c.id))] for c in page.object_list
+    ]
+    rows += [_pager_row(page, callbacks.catalog), [_button(texts.button_menu(), callbacks.menu())]]
+    return Screen(prefix + texts.catalog(page.number, page.paginator.num_pages), _keyboard(rows))
+
+
+def category(category: Category, page_number: int = 1) -> Screen:
+    page = Paginator(selectors.product_list_on_sale(category_id=category.id), PAGE_SIZE).get_page(page_number)
+    back = callbacks.Back("category", category.id, page.number)
+    rows = [[_button(texts.product_button(p), callbacks.product(p.id, back))] for p in page.object_list]
+    rows += [
+        _pager_row(page, lambda n: callbacks.category(category.id, n)),
+        [_button(texts.button_back(), callbacks.catalog())],
+    ]
+    return Screen(texts.category(category.category_name, page.number, page.paginator.num_pages), _keyboard(rows))
+
+
+def _back_data(back: callbacks.Back) -> str:
+    if back.kind == "category":
+        return callbacks.category(back.id, back.page)
+    if back.kind == "purchases":
+        return callbacks.purchases(back.page)
+    return callbacks.catalog()
+
+
+def product_card(product, *, owned: bool, back: callbacks.Back = callbacks.CATALOG_BACK) -> Screen:
+    text = texts.shorten(texts.product_card(product, owned=owned), texts.MESSAGE_LIMIT)
+    return Screen(text, _keyboard([[_button(texts.button_back(), _back_data(back))]]))
+
+
+def purchases(*, telegram_id: int, page_number: int = 1) -> Screen:
+    page = Paginator(selectors.purchase_list_for_user(telegram_id=telegram_id), PAGE_SIZE).get_page(page_number)
+    if not page.object_list:
+        return Screen(
+            texts.purchases_empty(),
+            _keyboard(
+                [
+                    [_button(texts.button_catalog(), callbacks.catalog())],
+                    [_button(texts.button_menu(), callbacks.menu())],
+                ]
+            ),
+        )
+    back = callbacks.Back("purchases", page=page.number)
+    rows = [
+        [
+            _button(
+                texts.purchase_button(p.product.name, formats.date_format(p.created_at, "SHORT_DATE_FORMAT")),
+                callbacks.product(p.product_id, back),
+            )
+        ]
+        for p in page.object_list
+    ]
+    rows += [_pager_row(page, callbacks.purchases), [_button(texts.button_menu(), callbacks.menu())]]
+    return Screen(texts.purchases(page.paginator.count, page.number, page.paginator.num_pages), _keyboard(rows))
+
+
+_DEFAULT_TEXTS = {
+    BotText.Key.HELP: texts.help_default,
+    BotText.Key.TERMS: texts.terms_default,
+    BotText.Key.PAYSUPPORT: texts.paysupport_default,
+}
+
+
+def info(key: str, language: str) -> Screen:
+    """Help, terms or payment support: the staff's text if they wrote one, else the built-in one."""
+    text = selectors.bot_text_get(key=key, language=language) or _DEFAULT_TEXTS[key]()
+    return Screen(text, _keyboard([[_button(texts.button_menu(), callbacks.menu())]]))

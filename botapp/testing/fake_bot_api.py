@@ -1,0 +1,217 @@
+"""A fake Telegram Bot API server on 127.0.0.1, spoken to over real HTTP.
+
+The bot is pointed at it with TELEGRAM_API_URL. It hands out queued updates through
+getUpdates (with offsets confirmed as Telegram does), answers sends with plausible
+results, records every call, and can be told to fail the next calls of a method.
+"""
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+BOT_USER = {"id": 1, "is_bot": True, "first_name": "Shop", "username": "shop_bot"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict
+    at: float = field(default_factory=time.monotonic)
+
+    def json(self, name: str):
+        """A parameter telebot sent as JSON (reply_markup, prices, ...)."""
+        value = self.params.get(name)
+        return json.loads(value) if isinstance(value, str) else value
+
+
+@dataclass
+class Failure:
+    code: int
+    description: str
+    retry_after: int | None = None
+
+
+class FakeBotAPI:
+    def __init__(self, token: str = "123456:TEST-token"):
+        self.token = token
+        self.calls: list[Call] = []
+        self.webhook_url = ""
+        self._updates: list[dict] = []
+        self._confirmed_below = 0
+        self._failures: dict[str, list[Failure]] = {}
+        self._message_ids = itertools.count(5000)
+        self._cond = threading.Condition()
+        self._closing = False
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # --- lifecycle ---
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address
+        return f"http://{host}:{port}"
+
+    def start(self) -> "FakeBotAPI":
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- what tests do ---
+    def push(self, update: dict) -> dict:
+        with self._cond:
+            self._updates.append(update)
+            self._cond.notify_all()
+        return update
+
+    def fail_next(self, method: str, code: int, description: str, *, retry_after=None, times: int = 1) -> None:
+        with self._cond:
+            self._failures.setdefault(method, []).extend([Failure(code, description, retry_after)] * times)
+
+    def calls_of(self, method: str) -> list[Call]:
+        with self._cond:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, predicate=lambda call: True, *, timeout: float = 10.0, after: int = 0) -> Call:
+        """The first call of `method` (from index `after` of all calls) matching `predicate`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for call in self.calls[after:]:
+                    if call.method == method and predicate(call):
+                        return call
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [c.method for c in self.calls[after:]]
+                    raise AssertionError(f"no {method} call within {timeout}s; saw {seen}")
+                self._cond.wait(remaining)
+
+    def mark(self) -> int:
+        """An index into the calls, to wait only for calls made after now."""
+        with self._cond:
+            return len(self.calls)
+
+    @property
+    def pending_updates(self) -> int:
+        with self._cond:
+            return sum(1 for u in self._updates if u["update_id"] >= self._confirmed_below)
+
+    # --- the API ---
+    def _dispatch(self, method: str, params: dict):
+        with self._cond:
+            self.calls.append(Call(method, params))
+            self._cond.notify_all()
+            queued = self._failures.get(method)
+            if queued:
+                failure = queued.pop(0)
+                body = {"ok": False, "error_code": failure.code, "description": failure.description}
+                if failure.retry_after is not None:
+                    body["parameters"] = {"retry_after": failure.retry_after}
+                return failure.code, body
+        handler = getattr(self, f"api_{method}", None)
+        result = handler(params) if handler else True
+        return 200, {"ok": True, "result": result}
+
+    def api_getMe(self, params):
+        return BOT_USER
+
+    def api_getWebhookInfo(self, params):
+        return {"url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": 0}
+
+    def api_deleteWebhook(self, params):
+        self.webhook_url = ""
+        return True
+
+    def api_setWebhook(self, params):
+        self.webhook_url = params.get("url", "")
+        return True
+
+    def api_getUpdates(self, params):
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        with self._cond:
+            if offset:
+                self._confirmed_below = max(self._confirmed_below, offset)
+            while True:
+                ready = [u for u in self._updates if u["update_id"] >= self._confirmed_below][:limit]
+                remaining = deadline - time.monotonic()
+                if ready or remaining <= 0 or self._closing:
+                    return ready
+                self._cond.wait(min(remaining, 0.5))
+
+    def _message(self, params, **content):
+        chat_id = int(params["chat_id"])
+        msg = {
+            "message_id": next(self._message_ids),
+            "from": BOT_USER,
+            "chat": {"id": chat_id, "type": "private"},
+            "date": int(time.time()),
+            **content,
+        }
+        if params.get("reply_markup"):
+            msg["reply_markup"] = json.loads(params["reply_markup"])
+        return msg
+
+    def api_sendMessage(self, params):
+        return self._message(params, text=params.get("text", ""))
+
+    def api_editMessageText(self, params):
+        msg = self._message(params, text=params.get("text", ""))
+        msg["message_id"] = int(params.get("message_id") or msg["message_id"])
+        return msg
+
+    # --- HTTP ---
+    def _handler_class(self):
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _handle(self):
+                parts = urlsplit(self.path)
+                params = dict(parse_qsl(parts.query, keep_blank_values=True))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                ctype = self.headers.get("Content-Type", "")
+                if body and ctype.startswith("application/json"):
+                    params.update(json.loads(body))
+                elif body and ctype.startswith("application/x-www-form-urlencoded"):
+                    params.update(parse_qsl(body.decode(), keep_blank_values=True))
+                segments = parts.path.strip("/").split("/")
+                if len(segments) != 2 or not segments[0].startswith("bot"):
+                    return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                token, method = segments[0][3:], segments[1]
+                if token != api.token:
+                    return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                status, payload = api._dispatch(method, params)
+                self._reply(status, payload)
+
+            def _reply(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _handle
+
+        return Handler

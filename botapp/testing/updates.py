@@ -1,0 +1,54 @@
+"""Building Telegram updates as the Bot API sends them (JSON dicts), for tests and benchmarks."""
+
+import itertools
+import time
+
+_update_ids = itertools.count(1)
+_message_ids = itertools.count(1000)
+
+
+def tg_user(user_id: int = 42, *, first_name="Ann", last_name=None, username="ann", language_code="en") -> dict:
+    user = {"id": user_id, "is_bot": False, "first_name": first_name}
+    if last_name:
+        user["last_name"] = last_name
+    if username:
+        user["username"] = username
+    if language_code:
+        user["language_code"] = language_code
+    return user
+
+
+def private_chat(user: dict) -> dict:
+    chat = {"id": user["id"], "type": "private", "first_name": user["first_name"]}
+    if user.get("username"):
+        chat["username"] = user["username"]
+    return chat
+
+
+def message(user: dict, text: str | None = None, *, chat: dict | None = None, update_id=None, **extra) -> dict:
+    msg = {
+        "message_id": next(_message_ids),
+        "from": user,
+        "chat": chat or private_chat(user),
+        "date": int(time.time()),
+        **extra,
+    }
+    if text is not None:
+        msg["text"] = text
+        if text.startswith("/"):
+            command = text.split()[0]
+            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    return {"update_id": update_id or next(_update_ids), "message": msg}
+
+
+def callback(user: dict, data: str, *, message_id: int = 1, update_id=None, with_message=True) -> dict:
+    query = {"id": str(next(_update_ids) * 7919), "from": user, "chat_instance": "ci", "data": data}
+    if with_message:
+        query["message"] = {
+            "message_id": message_id,
+            "from": {"id": 1, "is_bot": True, "first_name": "Shop", "username": "shop_bot"},
+            "chat": private_chat(user),
+            "date": int(time.time()),
+            "text": "…",
+        }
+    return {"update_id": update_id or next(_update_ids), "callback_query": query}

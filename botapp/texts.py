@@ -1,0 +1,162 @@
+"""Everything the bot says, in one place. Called while the user's language is active."""
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from shop.models import Product
+from shop.money import format_price
+from shop.telegram_html import escape
+
+# Telegram's limits (https://core.telegram.org/bots/api)
+MESSAGE_LIMIT = 4096
+BUTTON_TEXT_LIMIT = 60
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def welcome(first_name: str) -> str:
+    name = escape(first_name) or _("there")
+    return _("Hello, %(name)s! 👋\n\nThis is a shop of digital goods: pay in Telegram and get your purchase at once.") % {
+        "name": name
+    }
+
+
+def main_menu() -> str:
+    return _("What would you like to do?")
+
+
+def button_catalog() -> str:
+    return _("🛍 Catalog")
+
+
+def button_purchases() -> str:
+    return _("📦 My purchases")
+
+
+def button_help() -> str:
+    return _("❔ Help")
+
+
+def button_back() -> str:
+    return _("« Back")
+
+
+def button_menu() -> str:
+    return _("« Menu")
+
+
+def button_next() -> str:
+    return _("Next »")
+
+
+def button_previous() -> str:
+    return _("« Previous")
+
+
+def catalog(page: int, pages: int) -> str:
+    text = _("🛍 <b>Catalog</b>\nChoose a category:")
+    return text + page_suffix(page, pages)
+
+
+def catalog_empty() -> str:
+    return _("🛍 The catalog is empty for now. Please come back later.")
+
+
+def category(name: str, page: int, pages: int) -> str:
+    return _("<b>%(category)s</b>\nChoose a product:") % {"category": escape(name)} + page_suffix(page, pages)
+
+
+def page_suffix(page: int, pages: int) -> str:
+    if pages <= 1:
+        return ""
+    return "\n\n" + _("Page %(page)d of %(pages)d") % {"page": page, "pages": pages}
+
+
+def category_button(name: str, count: int) -> str:
+    return shorten(f"{name} ({count})", BUTTON_TEXT_LIMIT)
+
+
+def product_button(product: Product) -> str:
+    price = format_price(product.price, product.currency) if product.price else _("free")
+    return shorten(f"{product.name} — {price}", BUTTON_TEXT_LIMIT)
+
+
+def product_card(product: Product, *, owned: bool) -> str:
+    lines = [f"<b>{escape(product.name)}</b>"]
+    if product.description:
+        lines += ["", product.description]
+    price = format_price(product.price, product.currency) if product.price else _("Free")
+    lines += ["", _("Price: %(price)s") % {"price": price}]
+    if owned:
+        lines += ["", _("✅ You own this product.")]
+    elif not product.is_active:
+        lines += ["", _("This product is no longer on sale.")]
+    return "\n".join(lines)
+
+
+def purchases(count: int, page: int, pages: int) -> str:
+    text = ngettext(
+        "📦 <b>My purchases</b>\nYou have %(count)d purchase. Tap one to open it:",
+        "📦 <b>My purchases</b>\nYou have %(count)d purchases. Tap one to open it:",
+        count,
+    ) % {"count": count}
+    return text + page_suffix(page, pages)
+
+
+def purchases_empty() -> str:
+    return _("📦 You have not bought anything yet.\nHave a look at the catalog: something may catch your eye.")
+
+
+def purchase_button(product_name: str, date: str) -> str:
+    return shorten(f"{product_name} · {date}", BUTTON_TEXT_LIMIT)
+
+
+def no_longer_available() -> str:
+    return _("Sorry, this is no longer available.")
+
+
+def not_understood() -> str:
+    return _("Sorry, I did not understand that. Please use the buttons below.")
+
+
+def help_default() -> str:
+    return _(
+        "❔ <b>Help</b>\n\n"
+        "• <b>Catalog</b>: browse categories and products.\n"
+        "• <b>My purchases</b>: everything you bought, available at any time.\n\n"
+        "Payments: /paysupport\nTerms of sale: /terms"
+    )
+
+
+def terms_default() -> str:
+    return _(
+        "📄 <b>Terms of sale</b>\n\n"
+        "You buy digital goods that are delivered in this chat right after payment. "
+        "Each purchase stays available under My purchases."
+    )
+
+
+def paysupport_default() -> str:
+    return _(
+        "💬 <b>Payment support</b>\n\n"
+        "If something went wrong with a payment, write to us here and describe the problem; "
+        "staff will answer as soon as possible."
+    )
+
+
+def command_descriptions() -> dict[str, str]:
+    """Bot menu commands (names are [a-z0-9_], descriptions 1-256 chars)."""
+    return {
+        "start": _("Main menu"),
+        "catalog": _("Browse the catalog"),
+        "purchases": _("My purchases"),
+        "help": _("Help"),
+        "paysupport": _("Payment support"),
+        "terms": _("Terms of sale"),
+    }
+
+
+def something_went_wrong() -> str:
+    return _("Sorry, something went wrong on our side. Please try again in a moment.")

@@ -1,0 +1,56 @@
+"""Fixtures shared by the test suites of `shop` and `botapp`."""
+
+import pytest
+from telebot.types import Update
+
+from botapp.bot import create_bot
+from botapp.dispatch import process_update
+from botapp.testing import updates
+from botapp.testing.fake_bot_api import FakeBotAPI
+from shop.models import Category, Product
+
+TOKEN = "123456:TEST-token"
+
+
+@pytest.fixture
+def fake_api(settings):
+    with FakeBotAPI(TOKEN) as api:
+        settings.TELEGRAM_API_URL = api.url
+        settings.TELEGRAM_BOT_TOKEN = TOKEN
+        yield api
+
+
+@pytest.fixture
+def bot(fake_api):
+    return create_bot()
+
+
+@pytest.fixture
+def send(bot):
+    """Feed one update (a dict as Telegram sends it) to the bot, as polling and the webhook do."""
+
+    def _send(update: dict) -> None:
+        process_update(bot, Update.de_json(update))
+
+    return _send
+
+
+@pytest.fixture
+def customer():
+    return updates.tg_user(42, first_name="Ann", username="ann", language_code="en")
+
+
+@pytest.fixture
+def category(db):
+    return Category.objects.create(category_name="Keys")
+
+
+@pytest.fixture
+def product(category):
+    return Product.objects.create(
+        category=category,
+        name="Editor Pro",
+        description="A <b>great</b> editor.",
+        price=50,
+        hidden_content="KEY-123",
+    )

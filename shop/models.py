@@ -1,0 +1,181 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from shop.telegram_html import validate_telegram_html, visible_length
+
+DESCRIPTION_MAX_LENGTH = 3000  # leaves room for name and price in a 4096-char card
+HIDDEN_CONTENT_MAX_LENGTH = 4000  # one Telegram message
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class User(TimeStampedModel):
+    """A Telegram user who talked to the bot (a customer)."""
+
+    telegram_id = models.BigIntegerField(_("Telegram id"), unique=True)
+    username = models.CharField(_("username"), max_length=64, blank=True, db_index=True)
+    first_name = models.CharField(_("first name"), max_length=255, blank=True)
+    last_name = models.CharField(_("last name"), max_length=255, blank=True)
+    language_code = models.CharField(_("language"), max_length=35, blank=True)
+    is_blocked = models.BooleanField(
+        _("blocked the bot"), default=False, help_text=_("The user blocked the bot; messages to them fail.")
+    )
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        if self.username:
+            return f"@{self.username}"
+        name = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return name or str(self.telegram_id)
+
+
+class Category(TimeStampedModel):
+    category_name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["category_name"]
+
+    def __str__(self):
+        return self.category_name
+
+
+class Product(TimeStampedModel):
+    name = models.CharField(_("name"), max_length=128)
+    description = models.TextField(
+        _("description"),
+        blank=True,
+        validators=[validate_telegram_html],
+        help_text=_("Shown on the product card. Telegram HTML: <b>, <i>, <u>, <s>, <a href>, <code>, <pre>."),
+    )
+    price = models.PositiveIntegerField(
+        _("price"), help_text=_("Whole units of the shop currency (Stars by default). 0 makes it free.")
+    )
+    file_id = models.CharField(
+        _("Telegram file id"),
+        max_length=255,
+        blank=True,
+        help_text=_("A file the buyer receives, as a Telegram file_id."),
+    )
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category"))
+    hidden_content = models.TextField(
+        _("hidden content"),
+        blank=True,
+        validators=[validate_telegram_html],
+        help_text=_("What the buyer receives after paying: a key, a link, instructions. Telegram HTML."),
+    )
+    is_active = models.BooleanField(
+        _("on sale"), default=True, help_text=_("Untick to take the product off sale without deleting it.")
+    )
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_non_negative"),
+            models.CheckConstraint(
+                condition=~Q(hidden_content="") | ~Q(file_id=""),
+                name="product_delivers_something",
+                violation_error_message=_("A product must deliver something: hidden content, a file, or both."),
+            ),
+        ]
+        indexes = [models.Index(fields=["category", "is_active", "name"], name="product_category_listing")]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if visible_length(self.description) > DESCRIPTION_MAX_LENGTH:
+            errors["description"] = _("Keep the description under %(n)d characters (Telegram's message limit).") % {
+                "n": DESCRIPTION_MAX_LENGTH
+            }
+        if visible_length(self.hidden_content) > HIDDEN_CONTENT_MAX_LENGTH:
+            errors["hidden_content"] = _("Keep the hidden content under %(n)d characters (one Telegram message).") % {
+                "n": HIDDEN_CONTENT_MAX_LENGTH
+            }
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def currency(self) -> str:
+        return settings.SHOP_CURRENCY
+
+
+class Purchase(TimeStampedModel):
+    """A paid (or granted) product. Financial history: never edited, never deleted."""
+
+    class PaymentType(models.TextChoices):
+        STARS = "stars", _("Telegram Stars")
+        PROVIDER = "provider", _("Payment provider")
+        FREE = "free", _("Free")
+        MANUAL = "manual", _("Granted by staff")
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="purchases", verbose_name=_("customer"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="purchases", verbose_name=_("product"))
+    price = models.PositiveIntegerField(_("price paid"))
+    currency = models.CharField(_("currency"), max_length=3)
+    payment_type = models.CharField(_("payment type"), max_length=16, choices=PaymentType.choices)
+    payment_id = models.CharField(_("payment id"), max_length=255, unique=True)
+
+    class Meta:
+        verbose_name = _("purchase")
+        verbose_name_plural = _("purchases")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="purchase_price_non_negative"),
+            models.CheckConstraint(
+                condition=Q(payment_type__in=["stars", "provider", "free", "manual"]),
+                name="purchase_payment_type_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="purchase_user_recent"),
+            models.Index(fields=["user", "product"], name="purchase_user_product"),
+        ]
+
+    def __str__(self):
+        return f"{self.product} → {self.user} ({self.payment_id})"
+
+
+class BotText(TimeStampedModel):
+    """Texts staff edit in the admin (help, terms, payment support), one per language."""
+
+    class Key(models.TextChoices):
+        HELP = "help", _("Help")
+        TERMS = "terms", _("Terms of sale (/terms)")
+        PAYSUPPORT = "paysupport", _("Payment support (/paysupport)")
+
+    key = models.CharField(_("text"), max_length=32, choices=Key.choices)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    text = models.TextField(_("text"), validators=[validate_telegram_html], help_text=_("Telegram HTML."))
+
+    class Meta:
+        verbose_name = _("bot text")
+        verbose_name_plural = _("bot texts")
+        ordering = ["key", "language"]
+        constraints = [models.UniqueConstraint(fields=["key", "language"], name="bottext_unique_key_language")]
+
+    def __str__(self):
+        return f"{self.get_key_display()} ({self.language})"
+
+    def clean(self):
+        if visible_length(self.text) > HIDDEN_CONTENT_MAX_LENGTH:
+            raise ValidationError(
+                {"text": _("Keep the text under %(n)d characters (one Telegram message).") % {"n": HIDDEN_CONTENT_MAX_LENGTH}}
+            )

@@ -1,0 +1,46 @@
+"""Reads of the shop's data, for the bot and the admin. Plain values in, querysets out."""
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from shop.models import BotText, Category, Product, Purchase
+
+
+def category_list_on_sale() -> QuerySet[Category]:
+    """Categories with at least one product on sale, each with `on_sale_count`."""
+    return (
+        Category.objects.annotate(on_sale_count=Count("products", filter=Q(products__is_active=True)))
+        .filter(on_sale_count__gt=0)
+        .order_by("category_name", "id")
+    )
+
+
+def category_get_on_sale(*, category_id: int) -> Category | None:
+    return category_list_on_sale().filter(id=category_id).first()
+
+
+def product_list_on_sale(*, category_id: int) -> QuerySet[Product]:
+    return Product.objects.filter(category_id=category_id, is_active=True).order_by("name", "id")
+
+
+def product_get_for_user(*, product_id: int, telegram_id: int) -> Product | None:
+    """The product if it is on sale or the user owns it, annotated with `owned`.
+
+    A buyer keeps access to what they bought after it goes off sale.
+    """
+    owned = Purchase.objects.filter(product_id=OuterRef("pk"), user__telegram_id=telegram_id)
+    return (
+        Product.objects.select_related("category")
+        .annotate(owned=Exists(owned))
+        .filter(Q(is_active=True) | Q(owned=True), id=product_id)
+        .first()
+    )
+
+
+def purchase_list_for_user(*, telegram_id: int) -> QuerySet[Purchase]:
+    return Purchase.objects.filter(user__telegram_id=telegram_id).select_related("product").order_by("-created_at", "-id")
+
+
+def bot_text_get(*, key: str, language: str) -> str | None:
+    """The staff-written text for `key` in `language`, falling back to English; None if none."""
+    texts = {t.language: t.text for t in BotText.objects.filter(key=key, language__in=[language, "en"])}
+    return texts.get(language) or texts.get("en")

@@ -1,0 +1,121 @@
+"""Telegram's HTML subset: validation for what staff type, measuring and escaping.
+
+Telegram rejects a whole message when its HTML is malformed, so the admin refuses such
+markup before it can break a product card or a delivery.
+See https://core.telegram.org/bots/api#html-style
+"""
+
+import html
+import re
+from html.parser import HTMLParser
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+# tag -> attributes it may carry
+ALLOWED_TAGS: dict[str, set[str]] = {
+    "b": set(),
+    "strong": set(),
+    "i": set(),
+    "em": set(),
+    "u": set(),
+    "ins": set(),
+    "s": set(),
+    "strike": set(),
+    "del": set(),
+    "span": {"class"},
+    "tg-spoiler": set(),
+    "a": {"href"},
+    "code": {"class"},
+    "pre": set(),
+    "blockquote": {"expandable"},
+    "tg-emoji": {"emoji-id"},
+}
+# Telegram understands only these named entities; numeric ones are fine.
+NAMED_ENTITIES = {"lt", "gt", "amp", "quot"}
+_ENTITY_RE = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+_TAG_RE = re.compile(r"<[^>]*>")
+_TAG_START_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?/?>")
+
+
+class _TelegramHTMLChecker(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=False)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in ALLOWED_TAGS:
+            self.errors.append(_("Tag <%(tag)s> is not supported by Telegram.") % {"tag": tag})
+            return
+        for name, _value in attrs:
+            if name not in ALLOWED_TAGS[tag]:
+                self.errors.append(_("Attribute %(attr)s is not allowed on <%(tag)s>.") % {"attr": name, "tag": tag})
+        attrs = dict(attrs)
+        if tag == "span" and attrs.get("class") != "tg-spoiler":
+            self.errors.append(_('<span> is only allowed as <span class="tg-spoiler">.'))
+        if tag == "a" and not attrs.get("href"):
+            self.errors.append(_("A link <a> needs an href."))
+        self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.errors.append(_("Self-closing tag <%(tag)s/> is not supported by Telegram.") % {"tag": tag})
+
+    def handle_endtag(self, tag):
+        if tag not in ALLOWED_TAGS:
+            return  # reported at its start tag (or as a stray end tag below)
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(_("Closing tag </%(tag)s> does not match an open tag.") % {"tag": tag})
+            if tag in self.stack:
+                while self.stack and self.stack.pop() != tag:
+                    pass
+            return
+        self.stack.pop()
+
+    def handle_entityref(self, name):
+        if name not in NAMED_ENTITIES:
+            self.errors.append(
+                _("&%(name)s; is not understood by Telegram; use &amp;lt; &amp;gt; &amp;amp; &amp;quot;.") % {"name": name}
+            )
+
+    def handle_comment(self, data):
+        self.errors.append(_("HTML comments are not supported by Telegram."))
+
+    def handle_decl(self, decl):
+        self.errors.append(_("Declarations are not supported by Telegram."))
+
+
+def validate_telegram_html(value: str) -> None:
+    """Raise ValidationError if Telegram would refuse `value` as HTML."""
+    checker = _TelegramHTMLChecker()
+    # A bare "&" that starts no entity, and a "<" that opens no tag, break Telegram's parser.
+    for match in re.finditer(r"&", value):
+        if not _ENTITY_RE.match(value, match.start()):
+            checker.errors.append(_('A bare "&" must be written as &amp;amp;.'))
+            break
+    for match in re.finditer(r"<", value):
+        if not _TAG_START_RE.match(value, match.start()):
+            checker.errors.append(_('A bare "<" must be written as &amp;lt;.'))
+            break
+    checker.feed(value)
+    checker.close()
+    if checker.stack:
+        checker.errors.append(_("Unclosed tag(s): %(tags)s.") % {"tags": ", ".join(f"<{t}>" for t in checker.stack)})
+    if checker.errors:
+        # Same message once is enough.
+        raise ValidationError(list(dict.fromkeys(checker.errors)))
+
+
+def visible_text(value: str) -> str:
+    """The text a reader sees: tags removed, entities decoded."""
+    return html.unescape(_TAG_RE.sub("", value))
+
+
+def visible_length(value: str) -> int:
+    # Telegram counts message length in UTF-16 code units.
+    return len(visible_text(value).encode("utf-16-le")) // 2
+
+
+def escape(value: str) -> str:
+    """Escape text that came from a person (names, usernames) for HTML parse mode."""
+    return html.escape(value or "", quote=False)
