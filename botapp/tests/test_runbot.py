@@ -1,0 +1,224 @@
+"""`manage.py runbot` as a real process against the fake Bot API, plus its refusals to start."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from botapp.screens import PAGE_SIZE
+from botapp.testing import updates
+from botapp.testing.fake_bot_api import FakeBotAPI
+from shop.models import Category, Product, Purchase, User
+
+TOKEN = "123456:TEST-token"
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class RunBot:
+    """`python manage.py runbot` in a subprocess, its output collected in a file."""
+
+    def __init__(self, api: FakeBotAPI, tmp_path, *args: str):
+        self.log_path = tmp_path / "runbot.log"
+        env = {
+            **os.environ,
+            "TELEGRAM_API_URL": api.url,
+            "TELEGRAM_BOT_TOKEN": api.token,
+            "DATABASE_URL": database_url(),
+            "BOT_WORKERS": "2",
+            "LOG_LEVEL": "INFO",
+        }
+        self.log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), "runbot", *args],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 10) -> tuple[int, float]:
+        started = time.monotonic()
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.log.close()
+        return code, time.monotonic() - started
+
+
+@pytest.fixture
+def api():
+    with FakeBotAPI(TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def runbot(api, tmp_path):
+    started = []
+
+    def start(*args):
+        bot = RunBot(api, tmp_path, *args)
+        started.append(bot)
+        return bot
+
+    yield start
+    for bot in started:
+        if bot.process.poll() is None:
+            bot.stop(signal.SIGKILL)
+
+
+def buttons(call) -> list[tuple[str, str]]:
+    markup = call.json("reply_markup") or {"inline_keyboard": []}
+    return [(b["text"], b.get("callback_data", "")) for row in markup["inline_keyboard"] for b in row]
+
+
+def button_data(call, text_part: str) -> str:
+    matches = [data for text, data in buttons(call) if text_part in text]
+    assert matches, f"no button with {text_part!r} in {buttons(call)}"
+    return matches[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_customer_browses_the_shop_through_runbot(api, runbot):
+    keys = Category.objects.create(category_name="Keys")
+    Category.objects.create(category_name="Empty shelf")
+    products = [
+        Product.objects.create(category=keys, name=f"Key {i:02d}", price=10 + i, hidden_content=f"SECRET-{i}")
+        for i in range(PAGE_SIZE + 3)
+    ]
+    bot = runbot()
+    api.wait_for("setMyCommands", timeout=20)
+    ann = updates.tg_user(42, first_name="Ann", username="ann")
+
+    # /start: the user is recorded, the main menu is shown
+    api.push(updates.message(ann, "/start"))
+    menu = api.wait_for("sendMessage", lambda c: "Hello, Ann" in c.params["text"])
+    assert User.objects.get(telegram_id=42).username == "ann"
+
+    # Catalog: only the category with products on sale, with its count; edited in place
+    mark = api.mark()
+    api.push(updates.callback(ann, button_data(menu, "Catalog"), message_id=5001))
+    catalog = api.wait_for("editMessageText", after=mark)
+    assert catalog.params["message_id"] == "5001"
+    assert [t for t, _ in buttons(catalog) if "(" in t] == [f"Keys ({len(products)})"]
+
+    # Category, first page, then the next page
+    mark = api.mark()
+    api.push(updates.callback(ann, button_data(catalog, "Keys"), message_id=5001))
+    page1 = api.wait_for("editMessageText", after=mark)
+    assert "Key 00" in [t.split(" — ")[0] for t, _ in buttons(page1)]
+    mark = api.mark()
+    api.push(updates.callback(ann, button_data(page1, "Next"), message_id=5001))
+    page2 = api.wait_for("editMessageText", after=mark)
+    page2_names = [t.split(" — ")[0] for t, _ in buttons(page2) if t.startswith("Key")]
+    assert page2_names == [f"Key {i:02d}" for i in range(PAGE_SIZE, PAGE_SIZE + 3)]
+
+    # Product card: name, price in Stars, no hidden content before buying
+    mark = api.mark()
+    api.push(updates.callback(ann, button_data(page2, f"Key {PAGE_SIZE:02d}"), message_id=5001))
+    card = api.wait_for("editMessageText", after=mark)
+    assert f"<b>Key {PAGE_SIZE:02d}</b>" in card.params["text"]
+    assert f"⭐ {10 + PAGE_SIZE}" in card.params["text"]
+    assert "SECRET" not in card.params["text"]
+
+    # Back returns to page 2 of the category
+    mark = api.mark()
+    api.push(updates.callback(ann, button_data(card, "Back"), message_id=5001))
+    back = api.wait_for("editMessageText", after=mark)
+    assert [t.split(" — ")[0] for t, _ in buttons(back) if t.startswith("Key")] == page2_names
+
+    # My purchases: empty at first, then shows a purchase
+    mark = api.mark()
+    api.push(updates.message(ann, "/purchases"))
+    empty = api.wait_for("sendMessage", after=mark)
+    assert "not bought anything" in empty.params["text"]
+    Purchase.objects.create(
+        user=User.objects.get(telegram_id=42),
+        product=products[1],
+        price=products[1].price,
+        currency="XTR",
+        payment_type="stars",
+        payment_id="charge-1",
+    )
+    mark = api.mark()
+    api.push(updates.message(ann, "/purchases"))
+    mine = api.wait_for("sendMessage", after=mark)
+    assert any(t.startswith("Key 01") for t, _ in buttons(mine))
+
+    # Every button press was answered; nothing is left unconfirmed once the bot stops
+    assert len(api.calls_of("answerCallbackQuery")) == 5
+    code, took = bot.stop(signal.SIGTERM)
+    assert code == 0, bot.output()
+    assert took < 10
+    assert api.pending_updates == 0
+    output = bot.output()
+    assert "Bot stopped." in output
+    assert "callback_query from 42" in output
+    assert TOKEN.split(":")[1] not in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_runbot_refuses_to_fight_a_webhook_and_takes_over_when_asked(api, runbot):
+    api.webhook_url = "https://shop.example.com/telegram/webhook/"
+    refused = runbot()
+    assert refused.process.wait(timeout=30) != 0
+    assert "--delete-webhook" in refused.output()
+    assert not api.calls_of("getUpdates")
+
+    poller = runbot("--delete-webhook")
+    api.wait_for("getUpdates", timeout=20)
+    assert api.webhook_url == ""
+    api.push(updates.message(updates.tg_user(7), "/help"))
+    api.wait_for("sendMessage", lambda c: c.params["chat_id"] == "7")
+    code, _ = poller.stop(signal.SIGINT)
+    assert code == 0
+
+
+def test_runbot_without_token_says_what_to_set(settings):
+    settings.TELEGRAM_BOT_TOKEN = ""
+    with pytest.raises(CommandError, match="TELEGRAM_BOT_TOKEN.*@BotFather"):
+        call_command("runbot")
+
+
+def test_runbot_with_malformed_token_says_so(settings):
+    settings.TELEGRAM_BOT_TOKEN = "not-a-token"
+    with pytest.raises(CommandError, match="does not look like a bot token"):
+        call_command("runbot")
+
+
+def test_runbot_with_token_telegram_rejects_says_so(api, settings):
+    settings.TELEGRAM_API_URL = api.url
+    settings.TELEGRAM_BOT_TOKEN = "999:WRONG"
+    with pytest.raises(CommandError, match="rejected TELEGRAM_BOT_TOKEN"):
+        call_command("runbot")
+
+
+def test_runbot_exits_non_zero_from_the_shell_without_token(tmp_path):
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": ""}
+    result = subprocess.run(
+        [sys.executable, str(settings.BASE_DIR / "manage.py"), "runbot"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr
