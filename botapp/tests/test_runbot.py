@@ -194,7 +194,7 @@ def test_runbot_refuses_to_fight_a_webhook_and_takes_over_when_asked(api, runbot
 
 def test_runbot_without_token_says_what_to_set(settings):
     settings.TELEGRAM_BOT_TOKEN = ""
-    with pytest.raises(CommandError, match="TELEGRAM_BOT_TOKEN.*@BotFather"):
+    with pytest.raises(CommandError, match=r"TELEGRAM_BOT_TOKEN.*@BotFather"):
         call_command("runbot")
 
 
