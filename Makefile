@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format messages demo clean
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/shop
+
+.PHONY: run test test-postgres lint format messages demo clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +18,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
+
+# The same suite on PostgreSQL (the production database).
+test-postgres: $(VENV)/.installed
+	DATABASE_URL=$(POSTGRES_URL) $(PY) -m pytest
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -8,7 +8,8 @@ from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from botapp import callbacks, texts
 from shop import selectors
-from shop.models import BotText, Category
+from shop.models import DESCRIPTION_MAX_LENGTH, BotText, Category
+from shop.telegram_html import escape, visible_length, visible_text
 
 PAGE_SIZE = 8
 
@@ -84,7 +85,11 @@ def _back_data(back: callbacks.Back) -> str:
 
 
 def product_card(product, *, owned: bool, back: callbacks.Back = callbacks.CATALOG_BACK) -> Screen:
-    text = texts.shorten(texts.product_card(product, owned=owned), texts.MESSAGE_LIMIT)
+    text = texts.product_card(product, owned=owned)
+    if visible_length(text) > texts.MESSAGE_LIMIT:
+        # Only data that bypassed the admin's validation gets here: show it plain, shortened.
+        plain = escape(texts.shorten(visible_text(product.description), DESCRIPTION_MAX_LENGTH))
+        text = texts.product_card(product, owned=owned, description=plain)
     return Screen(text, _keyboard([[_button(texts.button_back(), _back_data(back))]]))
 
 

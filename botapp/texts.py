@@ -83,10 +83,12 @@ def product_button(product: Product) -> str:
     return shorten(f"{product.name} — {price}", BUTTON_TEXT_LIMIT)
 
 
-def product_card(product: Product, *, owned: bool) -> str:
+def product_card(product: Product, *, owned: bool, description: str | None = None) -> str:
+    """The card's HTML; `description` replaces the product's own (already valid HTML)."""
+    description = product.description if description is None else description
     lines = [f"<b>{escape(product.name)}</b>"]
-    if product.description:
-        lines += ["", product.description]
+    if description:
+        lines += ["", description]
     price = format_price(product.price, product.currency) if product.price else _("Free")
     lines += ["", _("Price: %(price)s") % {"price": price}]
     if owned:
