@@ -22,7 +22,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
 
 def _secret_key() -> str:
-    key = env.str("DJANGO_SECRET_KEY", default="")
+    key = env.str("DJANGO_SECRET_KEY", default="").strip()
     if key:
         return key
     if not DEBUG:

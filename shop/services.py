@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from shop.models import Category, Product, User
 
@@ -43,7 +44,7 @@ def user_sync_from_telegram(
 
 def product_set_on_sale(*, products: QuerySet[Product], on_sale: bool) -> int:
     """Put products on sale or take them off sale; returns how many changed."""
-    return products.exclude(is_active=on_sale).update(is_active=on_sale)
+    return products.exclude(is_active=on_sale).update(is_active=on_sale, updated_at=timezone.now())
 
 
 DEMO_CATALOG = [

@@ -47,6 +47,7 @@ class _TelegramHTMLChecker(HTMLParser):
     def handle_starttag(self, tag, attrs):
         if tag not in ALLOWED_TAGS:
             self.errors.append(_("Tag <%(tag)s> is not supported by Telegram.") % {"tag": tag})
+            self.stack.append(tag)  # so its end tag is not reported a second time
             return
         for name, _value in attrs:
             if name not in ALLOWED_TAGS[tag]:
@@ -62,8 +63,9 @@ class _TelegramHTMLChecker(HTMLParser):
         self.errors.append(_("Self-closing tag <%(tag)s/> is not supported by Telegram.") % {"tag": tag})
 
     def handle_endtag(self, tag):
-        if tag not in ALLOWED_TAGS:
-            return  # reported at its start tag (or as a stray end tag below)
+        if tag not in ALLOWED_TAGS and tag not in self.stack:
+            self.errors.append(_("Tag </%(tag)s> is not supported by Telegram.") % {"tag": tag})
+            return
         if not self.stack or self.stack[-1] != tag:
             self.errors.append(_("Closing tag </%(tag)s> does not match an open tag.") % {"tag": tag})
             if tag in self.stack:

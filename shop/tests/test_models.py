@@ -141,7 +141,7 @@ def test_empty_category_and_unbought_product_can_be_deleted(category, product):
 
 
 @pytest.mark.parametrize("field", ["description", "hidden_content"])
-@pytest.mark.parametrize("markup", ["<b>unclosed", "<div>block</div>", "fish & chips", "<b><i>x</b></i>"])
+@pytest.mark.parametrize("markup", ["<b>unclosed", "<div>block</div>", "fish & chips", "<b><i>x</b></i>", "KEY-1</p>"])
 def test_full_clean_refuses_malformed_telegram_html(category, field, markup):
     product = Product(**product_data(category, **{field: markup}))
     with pytest.raises(ValidationError) as exc_info:

@@ -43,7 +43,8 @@ def bob():
 
 
 def test_category_list_shows_only_categories_with_products_on_sale():
-    keys, courses, empty, retired = (Category.objects.create(category_name=n) for n in ("Keys", "Courses", "Empty", "Retired"))
+    keys, courses, retired = (Category.objects.create(category_name=n) for n in ("Keys", "Courses", "Retired"))
+    Category.objects.create(category_name="Empty")
     make_product(keys, "Key 1")
     make_product(courses, "Course 1")
     make_product(retired, "Old", active=False)

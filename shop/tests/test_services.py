@@ -130,7 +130,7 @@ def test_set_on_sale_with_nothing_to_change_returns_zero(three_products):
 
 
 def test_set_on_sale_touches_only_the_given_products(three_products):
-    a, b, c = three_products
+    a, _, c = three_products
     changed = product_set_on_sale(products=Product.objects.filter(pk__in=[a.pk, c.pk]), on_sale=False)
     assert changed == 1
     assert dict(Product.objects.values_list("name", "is_active")) == {"A": False, "B": True, "C": False}
@@ -158,7 +158,7 @@ def test_demo_catalog_completes_a_partial_catalog_without_duplicates():
     category_name, items = DEMO_CATALOG[0]
     existing = Category.objects.create(category_name=category_name)
     name, description, price, hidden_content = items[0]
-    Product.objects.create(category=existing, name=name, price=price, hidden_content=hidden_content)
+    Product.objects.create(category=existing, name=name, description=description, price=price, hidden_content=hidden_content)
     categories, products = demo_catalog_create()
     assert categories == len(DEMO_CATALOG) - 1
     assert products == sum(len(items) for _, items in DEMO_CATALOG) - 1

@@ -129,5 +129,5 @@ def test_escape_makes_names_safe_for_html_mode():
 
 
 def test_escape_keeps_quotes_and_handles_missing_name():
-    assert escape("O'Neil \"Nick\"") == "O'Neil \"Nick\""
+    assert escape('O\'Neil "Nick"') == 'O\'Neil "Nick"'
     assert escape(None) == ""
