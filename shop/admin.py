@@ -20,6 +20,20 @@ admin.site.index_title = _("Shop")
 SHORT_TEXTAREA = forms.Textarea(attrs={"rows": 2, "cols": 40})
 
 
+class ProtectedDeleteMixin:
+    """Deleting what purchases protect: name the purchases, not a missing delete permission.
+
+    Purchases are never deleted (PROTECT), so the lack of a permission to delete them is not
+    what stops the deletion; Django would otherwise say so instead of listing them.
+    """
+
+    def get_deleted_objects(self, objs, request):
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if protected:
+            perms_needed = set()
+        return to_delete, model_count, perms_needed, protected
+
+
 class ProductInline(admin.TabularInline):
     model = Product
     fields = ["name", "price", "is_active", "hidden_content", "file_id"]
@@ -29,7 +43,7 @@ class ProductInline(admin.TabularInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     list_display = ["category_name", "products_on_sale", "products_total", "created_at"]
     search_fields = ["category_name"]
     inlines = [ProductInline]
@@ -59,7 +73,7 @@ def product_deep_link(product: Product) -> str:
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "category", "price_display", "is_active", "sold", "updated_at"]
     list_editable = ["is_active"]
     list_filter = ["is_active", "category"]
@@ -130,7 +144,7 @@ class PurchaseInline(ReadOnlyAdminMixin, admin.TabularInline):
     ordering = ["-created_at"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("product")
+        return super().get_queryset(request).select_related("product", "user")
 
     @admin.display(description=_("price paid"))
     def amount(self, obj):
@@ -138,7 +152,7 @@ class PurchaseInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(User)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     list_display = [
         "telegram_id",
         "username",
