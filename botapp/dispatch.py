@@ -7,11 +7,13 @@ failure is logged and the user gets an apology instead of silence.
 import logging
 import time
 
+import requests
 from django.utils import translation
 from telebot import TeleBot
 from telebot.types import Update
 
 from botapp import texts
+from botapp.render import answer_callback
 
 log = logging.getLogger("botapp.updates")
 
@@ -61,6 +63,10 @@ def process_update(bot: TeleBot, update: Update) -> None:
     with translation.override(language_for(getattr(sender, "language_code", None))):
         try:
             bot.process_new_updates([update])
+        except requests.RequestException as exc:
+            # Its message holds the request URL: the token and what was sent. Name it only.
+            outcome = "failed"
+            log.warning("update %s failed: the Bot API could not be reached (%s)", update.update_id, type(exc).__name__)
         except Exception:
             outcome = "failed"
             log.exception("update %s failed", update.update_id)
@@ -76,6 +82,8 @@ def process_update(bot: TeleBot, update: Update) -> None:
 
 
 def _apologize(bot: TeleBot, update: Update) -> None:
+    if update.callback_query:
+        answer_callback(bot, update.callback_query.id)
     chat_id = _private_chat_id(update)
     if chat_id is None:
         return

@@ -10,6 +10,15 @@ from botapp.screens import Screen
 log = logging.getLogger(__name__)
 
 
+def answer_callback(bot: TeleBot, callback_id: str, text: str | None = None) -> None:
+    """Stop the button's spinner. Telegram refuses answers to presses older than a few minutes
+    (e.g. queued while the bot restarted); that must not stop the screen from being shown."""
+    try:
+        bot.answer_callback_query(callback_id, text=text)
+    except ApiTelegramException as exc:
+        log.info("could not answer callback %s: %s", callback_id, exc.description)
+
+
 def show(bot: TeleBot, chat_id: int, screen: Screen, *, message_id: int | None = None) -> None:
     if message_id is not None:
         try:

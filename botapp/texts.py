@@ -1,5 +1,6 @@
 """Everything the bot says, in one place. Called while the user's language is active."""
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -17,10 +18,10 @@ def shorten(text: str, limit: int) -> str:
 
 
 def welcome(first_name: str) -> str:
-    name = escape(first_name) or _("there")
-    return _("Hello, %(name)s! 👋\n\nThis is a shop of digital goods: pay in Telegram and get your purchase at once.") % {
-        "name": name
-    }
+    about = _("This is a shop of digital goods: pay in Telegram and get your purchase at once.")
+    if not first_name:
+        return _("Hello! 👋") + "\n\n" + about
+    return _("Hello, %(name)s! 👋") % {"name": escape(first_name)} + "\n\n" + about
 
 
 def main_menu() -> str:
@@ -128,7 +129,7 @@ def help_default() -> str:
         "❔ <b>Help</b>\n\n"
         "• <b>Catalog</b>: browse categories and products.\n"
         "• <b>My purchases</b>: everything you bought, available at any time.\n\n"
-        "Payments: /paysupport\nTerms of sale: /terms"
+        "Payment support: /paysupport\nTerms of sale: /terms"
     )
 
 
@@ -141,11 +142,13 @@ def terms_default() -> str:
 
 
 def paysupport_default() -> str:
-    return _(
-        "💬 <b>Payment support</b>\n\n"
-        "If something went wrong with a payment, write to us here and describe the problem; "
-        "staff will answer as soon as possible."
-    )
+    text = _("💬 <b>Payment support</b>\n\nEverything you paid for is under My purchases and can be opened again at any time.")
+    contact = settings.SHOP_SUPPORT_CONTACT
+    if contact:
+        text += "\n\n" + _(
+            "If a payment is missing there or something else went wrong, write to %(contact)s with the date and the amount."
+        ) % {"contact": escape(contact)}
+    return text
 
 
 def command_descriptions() -> dict[str, str]:

@@ -123,7 +123,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {
+            "()": "botapp.logging.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # telebot logs request URLs (with the token) at DEBUG: keep it at INFO or above.
@@ -139,4 +144,5 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured("ADMIN_IDS must be comma-separated numeric Telegram user ids, e.g. ADMIN_IDS=12345,67890") from exc
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="XTR").upper()
+SHOP_SUPPORT_CONTACT = env.str("SHOP_SUPPORT_CONTACT", default="")
 BOT_WORKERS = env.int("BOT_WORKERS", default=4)

@@ -104,9 +104,7 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
             return _("Save the product to get its link.")
         link = product_deep_link(obj)
         if not settings.TELEGRAM_BOT_USERNAME:
-            return format_html(
-                "{}<br><small>{}</small>", link, _("Set TELEGRAM_BOT_USERNAME to get a ready-to-share link.")
-            )
+            return format_html("{}<br><small>{}</small>", link, _("Set TELEGRAM_BOT_USERNAME to get a ready-to-share link."))
         return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', link)
 
     @admin.action(description=_("Put selected products on sale"))

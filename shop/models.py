@@ -60,7 +60,10 @@ class Product(TimeStampedModel):
         _("description"),
         blank=True,
         validators=[validate_telegram_html],
-        help_text=_("Shown on the product card. Telegram HTML: <b>, <i>, <u>, <s>, <a href>, <code>, <pre>."),
+        help_text=_(
+            "Shown on the product card. Telegram formatting is allowed: bold, italic, underline, "
+            "strikethrough, links, code (HTML tags b, i, u, s, a href, code, pre)."
+        ),
     )
     price = models.PositiveIntegerField(
         _("price"), help_text=_("Whole units of the shop currency (Stars by default). 0 makes it free.")
@@ -76,7 +79,7 @@ class Product(TimeStampedModel):
         _("hidden content"),
         blank=True,
         validators=[validate_telegram_html],
-        help_text=_("What the buyer receives after paying: a key, a link, instructions. Telegram HTML."),
+        help_text=_("What the buyer receives after paying: a key, a link, instructions. Telegram formatting is allowed."),
     )
     is_active = models.BooleanField(
         _("on sale"), default=True, help_text=_("Untick to take the product off sale without deleting it.")
@@ -102,11 +105,11 @@ class Product(TimeStampedModel):
     def clean(self):
         errors = {}
         if visible_length(self.description) > DESCRIPTION_MAX_LENGTH:
-            errors["description"] = _("Keep the description under %(n)d characters (Telegram's message limit).") % {
+            errors["description"] = _("Keep the description to at most %(n)d characters (Telegram's message limit).") % {
                 "n": DESCRIPTION_MAX_LENGTH
             }
         if visible_length(self.hidden_content) > HIDDEN_CONTENT_MAX_LENGTH:
-            errors["hidden_content"] = _("Keep the hidden content under %(n)d characters (one Telegram message).") % {
+            errors["hidden_content"] = _("Keep the hidden content to at most %(n)d characters (one Telegram message).") % {
                 "n": HIDDEN_CONTENT_MAX_LENGTH
             }
         if errors:
@@ -161,9 +164,9 @@ class BotText(TimeStampedModel):
         TERMS = "terms", _("Terms of sale (/terms)")
         PAYSUPPORT = "paysupport", _("Payment support (/paysupport)")
 
-    key = models.CharField(_("text"), max_length=32, choices=Key.choices)
+    key = models.CharField(_("kind"), max_length=32, choices=Key.choices)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
-    text = models.TextField(_("text"), validators=[validate_telegram_html], help_text=_("Telegram HTML."))
+    text = models.TextField(_("text"), validators=[validate_telegram_html], help_text=_("Telegram formatting is allowed."))
 
     class Meta:
         verbose_name = _("bot text")
@@ -177,5 +180,8 @@ class BotText(TimeStampedModel):
     def clean(self):
         if visible_length(self.text) > HIDDEN_CONTENT_MAX_LENGTH:
             raise ValidationError(
-                {"text": _("Keep the text under %(n)d characters (one Telegram message).") % {"n": HIDDEN_CONTENT_MAX_LENGTH}}
+                {
+                    "text": _("Keep the text to at most %(n)d characters (one Telegram message).")
+                    % {"n": HIDDEN_CONTENT_MAX_LENGTH}
+                }
             )

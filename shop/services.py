@@ -42,6 +42,11 @@ def user_sync_from_telegram(
     return user
 
 
+def user_set_blocked(*, telegram_id: int, blocked: bool) -> bool:
+    """Record that the user blocked (or unblocked) the bot; False if we never met them."""
+    return bool(User.objects.filter(telegram_id=telegram_id).update(is_blocked=blocked, updated_at=timezone.now()))
+
+
 def product_set_on_sale(*, products: QuerySet[Product], on_sale: bool) -> int:
     """Put products on sale or take them off sale; returns how many changed."""
     return products.exclude(is_active=on_sale).update(is_active=on_sale, updated_at=timezone.now())

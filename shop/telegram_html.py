@@ -77,7 +77,8 @@ class _TelegramHTMLChecker(HTMLParser):
     def handle_entityref(self, name):
         if name not in NAMED_ENTITIES:
             self.errors.append(
-                _("&%(name)s; is not understood by Telegram; use &amp;lt; &amp;gt; &amp;amp; &amp;quot;.") % {"name": name}
+                _("&%(name)s; is not understood by Telegram; only &lt; &gt; &amp; &quot; and numeric entities are.")
+                % {"name": name}
             )
 
     def handle_comment(self, data):
@@ -93,16 +94,16 @@ def validate_telegram_html(value: str) -> None:
     # A bare "&" that starts no entity, and a "<" that opens no tag, break Telegram's parser.
     for match in re.finditer(r"&", value):
         if not _ENTITY_RE.match(value, match.start()):
-            checker.errors.append(_('A bare "&" must be written as &amp;amp;.'))
+            checker.errors.append(_('Write a bare "&" as &amp;.'))
             break
     for match in re.finditer(r"<", value):
         if not _TAG_START_RE.match(value, match.start()):
-            checker.errors.append(_('A bare "<" must be written as &amp;lt;.'))
+            checker.errors.append(_('Write a bare "<" as &lt;.'))
             break
     checker.feed(value)
     checker.close()
     if checker.stack:
-        checker.errors.append(_("Unclosed tag(s): %(tags)s.") % {"tags": ", ".join(f"<{t}>" for t in checker.stack)})
+        checker.errors.append(_("These tags are not closed: %(tags)s.") % {"tags": ", ".join(f"<{t}>" for t in checker.stack)})
     if checker.errors:
         # Same message once is enough.
         raise ValidationError(list(dict.fromkeys(checker.errors)))

@@ -5,7 +5,7 @@ from telebot import TeleBot
 from telebot.types import CallbackQuery
 
 from botapp import callbacks, screens, texts
-from botapp.render import show
+from botapp.render import answer_callback, show
 from shop import selectors
 from shop.models import BotText
 
@@ -23,7 +23,7 @@ def on_button(call: CallbackQuery, bot: TeleBot) -> None:
         notice = texts.no_longer_available()
         screen = screens.catalog(notice=notice)
     elif parsed.action == "noop":
-        bot.answer_callback_query(call.id)
+        answer_callback(bot, call.id)
         return
     elif parsed.action == "menu":
         screen = screens.main_menu()
@@ -48,7 +48,7 @@ def on_button(call: CallbackQuery, bot: TeleBot) -> None:
         else:
             screen = screens.product_card(product, owned=product.owned, back=parsed.back)
 
-    bot.answer_callback_query(call.id, text=notice or None)
+    answer_callback(bot, call.id, notice or None)
     show(bot, chat_id, screen, message_id=message_id)
 
 

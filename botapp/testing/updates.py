@@ -52,3 +52,18 @@ def callback(user: dict, data: str, *, message_id: int = 1, update_id=None, with
             "text": "…",
         }
     return {"update_id": update_id or next(_update_ids), "callback_query": query}
+
+
+def my_chat_member(user: dict, status: str, *, old_status: str = "member", update_id=None) -> dict:
+    """The user blocked (status "kicked") or unblocked ("member") the bot in their private chat."""
+    bot = {"id": 1, "is_bot": True, "first_name": "Shop", "username": "shop_bot"}
+    return {
+        "update_id": update_id or next(_update_ids),
+        "my_chat_member": {
+            "chat": private_chat(user),
+            "from": user,
+            "date": int(time.time()),
+            "old_chat_member": {"user": bot, "status": old_status},
+            "new_chat_member": {"user": bot, "status": status},
+        },
+    }

@@ -12,6 +12,7 @@ from shop.models import BotText, Category, Product, Purchase, User
 
 pytestmark = pytest.mark.django_db
 
+
 NO_LONGER_AVAILABLE = "Sorry, this is no longer available."
 
 ROUND_TRIPS = [

@@ -1,0 +1,578 @@
+"""What a customer sees: commands and buttons, fed through the bot to the fake Bot API."""
+
+import datetime
+import itertools
+
+import pytest
+from django.utils import timezone
+
+from botapp import callbacks, screens
+from botapp.testing import updates
+from shop.models import BotText, Category, Product, Purchase, User
+
+pytestmark = pytest.mark.django_db
+
+
+NO_LONGER_AVAILABLE = "Sorry, this is no longer available."
+NOT_UNDERSTOOD = "Sorry, I did not understand that."
+MAIN_MENU = [("🛍 Catalog", "cats:1"), ("📦 My purchases", "my:1"), ("❔ Help", "help")]
+
+_payment_ids = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def stars(settings):
+    settings.SHOP_CURRENCY = "XTR"
+
+
+# --- helpers ---
+
+
+def buttons(call) -> list[tuple[str, str]]:
+    return [(b["text"], b["callback_data"]) for row in call.json("reply_markup")["inline_keyboard"] for b in row]
+
+
+def button_data(call, text_part: str) -> str:
+    matches = [data for text, data in buttons(call) if text_part in text]
+    assert len(matches) == 1, f"{text_part!r} in {buttons(call)}"
+    return matches[0]
+
+
+def screen_calls(fake_api, after: int = 0):
+    return [c for c in fake_api.calls[after:] if c.method in ("sendMessage", "editMessageText")]
+
+
+def only_screen(fake_api, after: int = 0):
+    calls = screen_calls(fake_api, after)
+    assert len(calls) == 1, [(c.method, c.params.get("text")) for c in calls]
+    return calls[0]
+
+
+def make_product(category, name, *, price=10, is_active=True, description=""):
+    return Product.objects.create(
+        category=category,
+        name=name,
+        description=description,
+        price=price,
+        hidden_content=f"secret of {name}",
+        is_active=is_active,
+    )
+
+
+def make_user(telegram_id=42, first_name="Ann"):
+    return User.objects.get_or_create(telegram_id=telegram_id, defaults={"first_name": first_name})[0]
+
+
+def make_purchase(user, product, *, days_ago=0):
+    purchase = Purchase.objects.create(
+        user=user,
+        product=product,
+        price=product.price,
+        currency="XTR",
+        payment_type=Purchase.PaymentType.STARS,
+        payment_id=f"charge-{next(_payment_ids)}",
+    )
+    created = timezone.now() - datetime.timedelta(days=days_ago)
+    Purchase.objects.filter(pk=purchase.pk).update(created_at=created)
+    return purchase
+
+
+@pytest.fixture
+def press(send, fake_api, customer):
+    """Press a button under message 777; returns the screen the bot showed in answer."""
+
+    def _press(data: str, *, user=None, message_id=777):
+        mark = fake_api.mark()
+        update = updates.callback(user or customer, data, message_id=message_id)
+        send(update)
+        answers = [c for c in fake_api.calls[mark:] if c.method == "answerCallbackQuery"]
+        assert [a.params["callback_query_id"] for a in answers] == [update["callback_query"]["id"]]
+        edit = only_screen(fake_api, mark)
+        assert edit.method == "editMessageText"
+        assert edit.params["message_id"] == str(message_id)
+        assert edit.params["chat_id"] == str((user or customer)["id"])
+        return edit
+
+    return _press
+
+
+@pytest.fixture
+def command(send, fake_api, customer):
+    """Send a text message; returns the one message the bot sent in answer."""
+
+    def _command(text: str, *, user=None):
+        mark = fake_api.mark()
+        send(updates.message(user or customer, text))
+        sent = only_screen(fake_api, mark)
+        assert sent.method == "sendMessage"
+        assert sent.params["chat_id"] == str((user or customer)["id"])
+        return sent
+
+    return _command
+
+
+# --- /start ---
+
+
+def test_start_registers_the_customer_with_their_telegram_profile(command):
+    ann = updates.tg_user(42, first_name="Ann", last_name="Lee", username="ann", language_code="en")
+
+    command("/start", user=ann)
+
+    user = User.objects.get(telegram_id=42)
+    assert (user.first_name, user.last_name, user.username, user.language_code) == ("Ann", "Lee", "ann", "en")
+    assert user.is_blocked is False
+
+
+def test_second_start_brings_a_changed_username_up_to_date(command):
+    command("/start", user=updates.tg_user(42, username="ann"))
+    command("/start", user=updates.tg_user(42, username="ann_new", first_name="Anna"))
+
+    user = User.objects.get(telegram_id=42)
+    assert (user.username, user.first_name) == ("ann_new", "Anna")
+    assert User.objects.count() == 1
+
+
+def test_start_greets_and_shows_the_main_menu(command):
+    sent = command("/start")
+
+    assert "Hello, Ann!" in sent.params["text"]
+    assert sent.params["parse_mode"] == "HTML"
+    assert buttons(sent) == MAIN_MENU
+
+
+def test_start_escapes_html_in_the_first_name(command):
+    sent = command("/start", user=updates.tg_user(42, first_name="<b>Bob</b> & Co"))
+
+    assert "Hello, &lt;b&gt;Bob&lt;/b&gt; &amp; Co!" in sent.params["text"]
+    assert "<b>Bob</b>" not in sent.params["text"]
+    assert sent.params["parse_mode"] == "HTML"
+
+
+def test_start_deep_link_opens_the_product_card(command, product):
+    sent = command(f"/start p{product.id}")
+
+    text = sent.params["text"]
+    assert "<b>Editor Pro</b>" in text
+    assert "A <b>great</b> editor." in text
+    assert "⭐ 50" in text
+    assert buttons(sent) == [("« Back", callbacks.catalog())]
+    assert User.objects.filter(telegram_id=42).exists()
+
+
+def test_start_deep_link_to_an_off_sale_product_says_so_and_shows_the_catalog(command, product):
+    make_product(product.category, "Still on sale")
+    product.is_active = False
+    product.save()
+
+    sent = command(f"/start p{product.id}")
+
+    assert sent.params["text"].startswith(NO_LONGER_AVAILABLE)
+    assert "Editor Pro" not in sent.params["text"]
+    assert ("Keys (1)", callbacks.category(product.category_id)) in buttons(sent)
+
+
+@pytest.mark.parametrize("payload", ["pgarbage", "p0", "p99999999999999999999", "p-1", "p", "x12", "p1 p2"])
+def test_start_with_an_unusable_payload_shows_the_main_menu(command, product, payload):
+    sent = command(f"/start {payload}")
+
+    assert "Hello, Ann!" in sent.params["text"]
+    assert buttons(sent) == MAIN_MENU
+
+
+# --- catalog ---
+
+
+def test_catalog_lists_only_categories_with_products_on_sale_with_their_counts(command, category):
+    make_product(category, "A")
+    make_product(category, "B")
+    make_product(category, "Hidden", is_active=False)
+    off_sale_only = Category.objects.create(category_name="Books")
+    make_product(off_sale_only, "Old book", is_active=False)
+    Category.objects.create(category_name="Empty")
+
+    sent = command("/catalog")
+
+    assert "Catalog" in sent.params["text"]
+    assert buttons(sent) == [("Keys (2)", callbacks.category(category.id)), ("« Menu", callbacks.menu())]
+
+
+def test_empty_catalog_says_so(command, category):
+    make_product(category, "Off", is_active=False)
+
+    sent = command("/catalog")
+
+    assert "The catalog is empty for now" in sent.params["text"]
+    assert buttons(sent) == [("« Menu", callbacks.menu())]
+
+
+def test_catalog_button_edits_the_menu_message_in_place(command, press, fake_api, product):
+    press_result = press(callbacks.catalog(), message_id=555)
+
+    assert "Catalog" in press_result.params["text"]
+    assert press_result.params["parse_mode"] == "HTML"
+    assert ("Keys (1)", callbacks.category(product.category_id)) in buttons(press_result)
+    assert fake_api.calls_of("sendMessage") == []
+
+
+def test_catalog_is_paginated(press, db):
+    for n in range(screens.PAGE_SIZE + 1):
+        make_product(Category.objects.create(category_name=f"Cat {n:02d}"), f"P{n}")
+
+    first = press(callbacks.catalog(1))
+    second = press(button_data(first, "Next"))
+
+    first_items = [text for text, data in buttons(first) if data.startswith("cat:")]
+    second_items = [text for text, data in buttons(second) if data.startswith("cat:")]
+    assert len(first_items) == screens.PAGE_SIZE
+    assert second_items == [f"Cat {screens.PAGE_SIZE:02d} (1)"]
+    assert not set(first_items) & set(second_items)
+    assert button_data(first, "Next") == callbacks.catalog(2)
+    assert not [t for t, _ in buttons(first) if "Previous" in t]
+    assert button_data(second, "Previous") == callbacks.catalog(1)
+    assert not [t for t, _ in buttons(second) if "Next" in t]
+    assert "Page 2 of 2" in second.params["text"]
+
+
+# --- category ---
+
+
+def test_catalog_page_that_no_longer_exists_shows_the_last_page(press, product):
+    screen = press(callbacks.catalog(5))
+
+    assert ("Keys (1)", callbacks.category(product.category_id)) in buttons(screen)
+
+
+def test_category_lists_its_products_on_sale_only(press, category):
+    a = make_product(category, "Alpha", price=5)
+    make_product(category, "Off sale", is_active=False)
+    make_product(Category.objects.create(category_name="Other"), "Elsewhere")
+
+    screen = press(callbacks.category(category.id))
+
+    assert "<b>Keys</b>" in screen.params["text"]
+    assert buttons(screen) == [
+        ("Alpha — ⭐ 5", callbacks.product(a.id, callbacks.Back("category", category.id, 1))),
+        ("« Back", callbacks.catalog()),
+    ]
+
+
+def test_category_back_button_returns_to_the_catalog(press, product):
+    screen = press(callbacks.category(product.category_id))
+    catalog = press(button_data(screen, "Back"))
+
+    assert "Catalog" in catalog.params["text"]
+    assert ("Keys (1)", callbacks.category(product.category_id)) in buttons(catalog)
+
+
+def test_category_pages_and_the_product_back_button_returns_to_the_same_page(press, category):
+    for n in range(screens.PAGE_SIZE + 2):
+        make_product(category, f"Item {n:02d}")
+
+    first = press(callbacks.category(category.id))
+    second = press(button_data(first, "Next"))
+
+    first_items = [text for text, data in buttons(first) if data.startswith("prod:")]
+    second_items = [text for text, data in buttons(second) if data.startswith("prod:")]
+    assert len(first_items) == screens.PAGE_SIZE
+    assert second_items == ["Item 08 — ⭐ 10", "Item 09 — ⭐ 10"]
+    assert button_data(first, "Next") == callbacks.category(category.id, 2)
+    assert button_data(second, "Previous") == callbacks.category(category.id, 1)
+    assert "Page 2 of 2" in second.params["text"]
+
+    item = Product.objects.get(name="Item 09")
+    product_data = button_data(second, "Item 09")
+    assert product_data == callbacks.product(item.id, callbacks.Back("category", category.id, 2))
+
+    card = press(product_data)
+    assert "<b>Item 09</b>" in card.params["text"]
+    back = press(button_data(card, "Back"))
+    assert back.params["text"] == second.params["text"]
+    assert buttons(back) == buttons(second)
+
+
+def test_category_taken_off_sale_meanwhile_sends_the_customer_to_the_catalog(press, fake_api, product):
+    product.is_active = False
+    product.save()
+
+    screen = press(callbacks.category(product.category_id))
+
+    assert fake_api.calls_of("answerCallbackQuery")[0].params["text"] == NO_LONGER_AVAILABLE
+    assert screen.params["text"].startswith(NO_LONGER_AVAILABLE)
+
+
+# --- product card ---
+
+
+def test_product_card_escapes_the_name_keeps_the_description_html_and_formats_the_price(press, category):
+    item = make_product(category, "<Pro> & Co", price=1500, description="Line one\n<i>fast</i> & <b>safe</b>")
+
+    card = press(callbacks.product(item.id))
+
+    text = card.params["text"]
+    assert "<b>&lt;Pro&gt; &amp; Co</b>" in text
+    assert "<i>fast</i> & <b>safe</b>" in text
+    assert "Price: ⭐ 1500" in text
+    assert "You own" not in text
+    assert buttons(card) == [("« Back", callbacks.catalog())]
+
+
+def test_product_card_tells_an_owner_they_own_it(press, product):
+    make_purchase(make_user(42), product)
+
+    card = press(callbacks.product(product.id))
+
+    assert "✅ You own this product." in card.params["text"]
+
+
+def test_someone_elses_purchase_does_not_make_the_product_owned(press, product):
+    make_purchase(make_user(43, "Bob"), product)
+
+    card = press(callbacks.product(product.id))
+
+    assert "You own" not in card.params["text"]
+
+
+def test_off_sale_product_not_owned_answers_no_longer_available_and_shows_the_catalog(press, fake_api, product):
+    make_product(product.category, "Another")
+    product.is_active = False
+    product.save()
+
+    screen = press(callbacks.product(product.id))
+
+    assert fake_api.calls_of("answerCallbackQuery")[0].params["text"] == NO_LONGER_AVAILABLE
+    assert screen.params["text"].startswith(NO_LONGER_AVAILABLE)
+    assert "Editor Pro" not in screen.params["text"]
+    assert ("Keys (1)", callbacks.category(product.category_id)) in buttons(screen)
+
+
+def test_off_sale_product_stays_open_to_its_owner(press, fake_api, product):
+    make_purchase(make_user(42), product)
+    product.is_active = False
+    product.save()
+
+    card = press(callbacks.product(product.id))
+
+    assert "<b>Editor Pro</b>" in card.params["text"]
+    assert "✅ You own this product." in card.params["text"]
+    assert "text" not in fake_api.calls_of("answerCallbackQuery")[0].params
+
+
+# --- my purchases ---
+
+
+def test_no_purchases_gets_a_friendly_empty_state(command, press):
+    sent = command("/purchases")
+    pressed = press(callbacks.purchases())
+
+    for screen in (sent, pressed):
+        assert "You have not bought anything yet" in screen.params["text"]
+        assert buttons(screen) == [("🛍 Catalog", callbacks.catalog()), ("« Menu", callbacks.menu())]
+
+
+def test_purchases_are_listed_newest_first(command, category):
+    ann = make_user(42)
+    make_purchase(ann, make_product(category, "Oldest"), days_ago=3)
+    make_purchase(ann, make_product(category, "Newest"), days_ago=1)
+    make_purchase(ann, make_product(category, "Middle"), days_ago=2)
+
+    sent = command("/purchases")
+
+    names = [text.split(" · ")[0] for text, data in buttons(sent) if data.startswith("prod:")]
+    assert names == ["Newest", "Middle", "Oldest"]
+    assert "You have 3 purchases" in sent.params["text"]
+
+
+def test_purchases_are_paginated_and_back_from_a_purchase_returns_to_the_same_page(press, category):
+    ann = make_user(42)
+    for n in range(screens.PAGE_SIZE + 2):
+        make_purchase(ann, make_product(category, f"Bought {n:02d}"), days_ago=n)
+
+    first = press(callbacks.purchases())
+    second = press(button_data(first, "Next"))
+
+    first_names = [text.split(" · ")[0] for text, data in buttons(first) if data.startswith("prod:")]
+    second_names = [text.split(" · ")[0] for text, data in buttons(second) if data.startswith("prod:")]
+    assert first_names == [f"Bought {n:02d}" for n in range(screens.PAGE_SIZE)]
+    assert second_names == ["Bought 08", "Bought 09"]
+    assert button_data(first, "Next") == callbacks.purchases(2)
+    assert button_data(second, "Previous") == callbacks.purchases(1)
+    assert "You have 10 purchases" in second.params["text"]
+    assert "Page 2 of 2" in second.params["text"]
+
+    card = press(button_data(second, "Bought 09"))
+    assert "<b>Bought 09</b>" in card.params["text"]
+    assert "✅ You own this product." in card.params["text"]
+    assert button_data(card, "Back") == callbacks.purchases(2)
+
+    back = press(button_data(card, "Back"))
+    assert back.params["text"] == second.params["text"]
+    assert buttons(back) == buttons(second)
+
+
+def test_purchases_of_another_customer_are_never_shown(command, press, category):
+    bob = make_user(43, "Bob")
+    bobs = make_product(category, "Bob's secret", is_active=False)
+    make_purchase(bob, bobs)
+
+    listed = command("/purchases")
+    opened = press(callbacks.product(bobs.id, callbacks.Back("purchases", page=1)))
+
+    assert "You have not bought anything yet" in listed.params["text"]
+    assert "Bob's secret" not in str(buttons(listed))
+    assert opened.params["text"].startswith(NO_LONGER_AVAILABLE)
+    assert "Bob's secret" not in opened.params["text"]
+
+
+# --- help, terms, payment support ---
+
+
+@pytest.mark.parametrize(
+    ("command_text", "default_title"),
+    [("/help", "<b>Help</b>"), ("/terms", "<b>Terms of sale</b>"), ("/paysupport", "<b>Payment support</b>")],
+)
+def test_info_commands_show_the_built_in_text_by_default(command, command_text, default_title):
+    sent = command(command_text)
+
+    assert default_title in sent.params["text"]
+    assert buttons(sent) == [("« Menu", callbacks.menu())]
+
+
+@pytest.mark.parametrize("key", list(BotText.Key))
+def test_info_text_written_by_staff_replaces_the_built_in_one(command, db, key):
+    BotText.objects.create(key=key, language="en", text=f"Staff text for <b>{key.value}</b>")
+
+    sent = command(f"/{key.value}")
+
+    assert sent.params["text"] == f"Staff text for <b>{key.value}</b>"
+
+
+def test_help_button_shows_help_in_place(press, db):
+    default = press(callbacks.help_())
+    BotText.objects.create(key=BotText.Key.HELP, language="en", text="Ask <b>@support</b>")
+    custom = press(callbacks.help_())
+
+    assert "<b>Help</b>" in default.params["text"]
+    assert custom.params["text"] == "Ask <b>@support</b>"
+    assert buttons(custom) == [("« Menu", callbacks.menu())]
+
+
+def test_russian_customer_gets_the_russian_staff_text(command, press, db):
+    ivan = updates.tg_user(77, first_name="Иван", username="ivan", language_code="ru")
+    BotText.objects.create(key=BotText.Key.HELP, language="en", text="English help")
+    BotText.objects.create(key=BotText.Key.HELP, language="ru", text="Русская справка")
+    BotText.objects.create(key=BotText.Key.TERMS, language="ru", text="Условия продажи")
+
+    assert command("/help", user=ivan).params["text"] == "Русская справка"
+    assert press(callbacks.help_(), user=ivan).params["text"] == "Русская справка"
+    assert command("/terms", user=ivan).params["text"] == "Условия продажи"
+    assert command("/help").params["text"] == "English help"
+    assert "Terms of sale" in command("/terms").params["text"]
+
+
+def test_russian_customer_gets_the_russian_interface(command):
+    """Needs compiled translations (botapp/locale/ru/LC_MESSAGES/django.mo)."""
+    ivan = updates.tg_user(77, first_name="Иван", username="ivan", language_code="ru-RU")
+
+    russian = command("/start", user=ivan)
+    english = command("/start")
+
+    assert [data for _, data in buttons(russian)] == [data for _, data in buttons(english)]
+    assert buttons(russian)[0][0] != "🛍 Catalog"
+    assert "Hello" not in russian.params["text"]
+
+
+# --- anything else ---
+
+
+STICKER = {
+    "file_id": "s1",
+    "file_unique_id": "su1",
+    "type": "regular",
+    "width": 512,
+    "height": 512,
+    "is_animated": False,
+    "is_video": False,
+}
+PHOTO = [{"file_id": "p1", "file_unique_id": "pu1", "width": 90, "height": 90}]
+
+
+@pytest.mark.parametrize(
+    ("text", "media"),
+    [("hello there", {}), ("/unknown_command", {}), (None, {"sticker": STICKER}), (None, {"photo": PHOTO})],
+    ids=["text", "unknown command", "sticker", "photo"],
+)
+def test_anything_not_understood_gets_a_hint_and_the_main_menu(send, fake_api, customer, db, text, media):
+    send(updates.message(customer, text, **media))
+
+    sent = only_screen(fake_api)
+    assert sent.method == "sendMessage"
+    assert sent.params["text"].startswith(NOT_UNDERSTOOD)
+    assert buttons(sent) == MAIN_MENU
+
+
+@pytest.mark.parametrize("chat_type", ["group", "supergroup"])
+@pytest.mark.parametrize("text", ["/start", "/catalog", "/help", "hello", "/start p1"])
+def test_messages_in_group_chats_get_no_answer(send, fake_api, customer, product, chat_type, text):
+    group = {"id": -100123, "type": chat_type, "title": "Friends"}
+
+    send(updates.message(customer, text, chat=group))
+
+    assert fake_api.calls == []
+
+
+# --- where the screen goes ---
+
+
+@pytest.mark.parametrize("with_message", [False, True], ids=["no message", "inaccessible message"])
+def test_button_under_a_message_the_bot_cannot_see_sends_a_new_message(send, fake_api, customer, product, with_message):
+    update = updates.callback(customer, callbacks.catalog(), with_message=with_message)
+    if with_message:
+        update["callback_query"]["message"] = {"chat": {"id": 42, "type": "private"}, "message_id": 9, "date": 0}
+
+    send(update)
+
+    assert fake_api.calls_of("answerCallbackQuery")[0].params["callback_query_id"] == update["callback_query"]["id"]
+    assert fake_api.calls_of("editMessageText") == []
+    (sent,) = fake_api.calls_of("sendMessage")
+    assert sent.params["chat_id"] == "42"
+    assert "Catalog" in sent.params["text"]
+
+
+def test_pressing_the_same_button_twice_sends_nothing_new(send, fake_api, customer, product):
+    fake_api.fail_next(
+        "editMessageText",
+        400,
+        "Bad Request: message is not modified: specified new message content and reply markup are exactly the same",
+    )
+
+    send(updates.callback(customer, callbacks.catalog()))
+
+    assert len(fake_api.calls_of("answerCallbackQuery")) == 1
+    assert len(fake_api.calls_of("editMessageText")) == 1
+    assert fake_api.calls_of("sendMessage") == []
+
+
+def test_message_that_cannot_be_edited_is_replaced_by_a_new_one(send, fake_api, customer, product):
+    fake_api.fail_next("editMessageText", 400, "Bad Request: message can't be edited")
+
+    send(updates.callback(customer, callbacks.catalog()))
+
+    (attempt,) = fake_api.calls_of("editMessageText")
+    (sent,) = fake_api.calls_of("sendMessage")
+    assert sent.params["chat_id"] == "42"
+    assert sent.params["text"] == attempt.params["text"]
+    assert sent.json("reply_markup") == attempt.json("reply_markup")
+
+
+def test_button_pressed_too_long_ago_still_shows_the_screen(send, fake_api, customer, product):
+    """Telegram refuses to answer a query older than ~15 s (e.g. after a restart); the press must still work."""
+    fake_api.fail_next(
+        "answerCallbackQuery", 400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+    )
+
+    send(updates.callback(customer, callbacks.category(product.category_id), message_id=777))
+
+    (edit,) = fake_api.calls_of("editMessageText")
+    assert "<b>Keys</b>" in edit.params["text"]
+    assert fake_api.calls_of("sendMessage") == []
