@@ -1,0 +1,86 @@
+"""The poller: batches confirmed only after processing, failures isolated, API errors retried."""
+
+import threading
+
+import pytest
+
+from botapp.bot import create_bot
+from botapp.polling import Poller
+from botapp.testing import updates
+from shop import selectors
+
+
+@pytest.fixture
+def poller(fake_api, transactional_db):
+    poller = Poller(create_bot(), workers=2, long_polling_timeout=1)
+    thread = threading.Thread(target=poller.run, daemon=True)
+    thread.start()
+    yield poller
+    poller.shutdown(grace=5)
+    thread.join(timeout=5)
+
+
+def test_a_failing_update_does_not_lose_the_rest_of_its_batch(fake_api, monkeypatch, transactional_db):
+    real = selectors.category_list_on_sale
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database hiccup")
+        return real()
+
+    monkeypatch.setattr(selectors, "category_list_on_sale", flaky)
+    ann, bob = updates.tg_user(1, first_name="Ann"), updates.tg_user(2, first_name="Bob")
+    # all three are in the first batch the poller fetches
+    fake_api.push(updates.message(ann, "/catalog"))
+    fake_api.push(updates.message(ann, "/help"))
+    fake_api.push(updates.message(bob, "/catalog"))
+
+    poller = Poller(create_bot(), workers=2, long_polling_timeout=1)
+    thread = threading.Thread(target=poller.run, daemon=True)
+    thread.start()
+    try:
+        fake_api.wait_for("sendMessage", lambda c: c.params["chat_id"] == "2" and "catalog" in c.params["text"].lower())
+        fake_api.wait_for("sendMessage", lambda c: c.params["chat_id"] == "1" and "Help" in c.params["text"])
+        fake_api.wait_for("sendMessage", lambda c: c.params["chat_id"] == "1" and "went wrong" in c.params["text"])
+    finally:
+        assert poller.shutdown(grace=5)
+        thread.join(timeout=5)
+    assert fake_api.pending_updates == 0  # processed and confirmed, even the one that failed
+
+
+def test_updates_of_one_user_are_handled_in_order(fake_api, poller):
+    ann = updates.tg_user(1)
+    for command in ["/help", "/terms", "/paysupport", "/catalog"]:
+        fake_api.push(updates.message(ann, command))
+    fake_api.wait_for("sendMessage", lambda c: "catalog is empty" in c.params["text"])
+    texts = [c.params["text"] for c in fake_api.calls_of("sendMessage")]
+    assert [t.split("\n")[0] for t in texts] == [
+        "❔ <b>Help</b>",
+        "📄 <b>Terms of sale</b>",
+        "💬 <b>Payment support</b>",
+        "🛍 The catalog is empty for now. Please come back later.",
+    ]
+
+
+def test_getupdates_429_and_500_are_waited_out(fake_api, transactional_db):
+    fake_api.fail_next("getUpdates", 429, "Too Many Requests: retry after 1", retry_after=1)
+    fake_api.fail_next("getUpdates", 500, "Internal Server Error")
+    fake_api.push(updates.message(updates.tg_user(3), "/help"))
+    poller = Poller(create_bot(), workers=1, long_polling_timeout=1)
+    thread = threading.Thread(target=poller.run, daemon=True)
+    thread.start()
+    try:
+        fake_api.wait_for("sendMessage", timeout=15)
+    finally:
+        poller.shutdown(grace=5)
+        thread.join(timeout=5)
+    polls = fake_api.calls_of("getUpdates")
+    assert polls[1].at - polls[0].at >= 0.9  # honoured retry_after
+    assert fake_api.pending_updates == 0
+
+
+def test_shutdown_while_idle_returns_quickly(fake_api, poller):
+    fake_api.wait_for("getUpdates")
+    assert poller.shutdown(grace=5) is True
