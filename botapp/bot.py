@@ -28,6 +28,14 @@ def check_token(token: str) -> str:
     return token
 
 
+def check_payment_settings() -> None:
+    if settings.SHOP_CURRENCY != "XTR" and not settings.PAYMENT_PROVIDER_TOKEN:
+        raise BotConfigError(
+            f"SHOP_CURRENCY is {settings.SHOP_CURRENCY}, which needs a payment provider: set PAYMENT_PROVIDER_TOKEN "
+            "(@BotFather → your bot → Payments), or use SHOP_CURRENCY=XTR for Telegram Stars."
+        )
+
+
 def configure_api(api_url: str) -> None:
     """Point telebot at the Bot API server (Telegram's, a self-hosted one, or a test fake)."""
     apihelper.API_URL = f"{api_url}/bot{{0}}/{{1}}"

@@ -55,6 +55,14 @@ def purchases(page: int = 1) -> str:
     return f"my:{page}"
 
 
+def buy(product_id: int) -> str:
+    return f"buy:{product_id}"
+
+
+def open_(product_id: int) -> str:
+    return f"open:{product_id}"
+
+
 def noop() -> str:
     return "noop"
 
@@ -74,6 +82,8 @@ _PATTERNS = [
     (re.compile(rf"cats:({_INT})"), lambda m: Parsed("catalog", page=int(m[1]))),
     (re.compile(rf"cat:({_INT}):({_INT})"), lambda m: Parsed("category", id=int(m[1]), page=int(m[2]))),
     (re.compile(rf"my:({_INT})"), lambda m: Parsed("purchases", page=int(m[1]))),
+    (re.compile(rf"buy:({_INT})"), lambda m: Parsed("buy", id=int(m[1]))),
+    (re.compile(rf"open:({_INT})"), lambda m: Parsed("open", id=int(m[1]))),
     (
         re.compile(rf"prod:({_INT}):(?:c({_INT})\.({_INT})|m({_INT})|x)"),
         lambda m: Parsed("product", id=int(m[1]), back=_back(m)),

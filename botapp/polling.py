@@ -17,6 +17,7 @@ from telebot import TeleBot
 from telebot.apihelper import ApiTelegramException
 from telebot.types import Update
 
+from botapp.api_errors import retry_after_seconds
 from botapp.bot import ALLOWED_UPDATES
 from botapp.dispatch import process_update, update_sender
 
@@ -50,7 +51,7 @@ class Poller:
                     )
                     backoff = 1.0
                 except ApiTelegramException as exc:
-                    delay = _retry_after(exc) or backoff
+                    delay = retry_after_seconds(exc) or backoff
                     log.warning("getUpdates failed (%s %s); retrying in %.0f s", exc.error_code, exc.description, delay)
                     self.stopping.wait(delay)
                     backoff = min(backoff * 2, MAX_BACKOFF)
@@ -104,10 +105,3 @@ class Poller:
             self.confirm_processed()
             self._batch.release()
         return finished
-
-
-def _retry_after(exc: ApiTelegramException) -> float | None:
-    try:
-        return float(exc.result_json["parameters"]["retry_after"])
-    except (KeyError, TypeError, ValueError):
-        return None

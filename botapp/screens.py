@@ -90,7 +90,13 @@ def product_card(product, *, owned: bool, back: callbacks.Back = callbacks.CATAL
         # Only data that bypassed the admin's validation gets here: show it plain, shortened.
         plain = escape(texts.shorten(visible_text(product.description), DESCRIPTION_MAX_LENGTH))
         text = texts.product_card(product, owned=owned, description=plain)
-    return Screen(text, _keyboard([[_button(texts.button_back(), _back_data(back))]]))
+    rows = []
+    if owned:
+        rows.append([_button(texts.button_open(), callbacks.open_(product.pk))])
+    elif product.is_active:
+        rows.append([_button(texts.button_buy(product), callbacks.buy(product.pk))])
+    rows.append([_button(texts.button_back(), _back_data(back))])
+    return Screen(text, _keyboard(rows))
 
 
 def purchases(*, telegram_id: int, page_number: int = 1) -> Screen:

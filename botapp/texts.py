@@ -165,3 +165,63 @@ def command_descriptions() -> dict[str, str]:
 
 def something_went_wrong() -> str:
     return _("Sorry, something went wrong on our side. Please try again in a moment.")
+
+
+# --- Buying ---
+
+
+def button_buy(product: Product) -> str:
+    if not product.price:
+        return _("🎁 Get it free")
+    return _("Buy for %(price)s") % {"price": format_price(product.price, product.currency)}
+
+
+def button_open() -> str:
+    return _("📂 Open")
+
+
+def invoice_sent() -> str:
+    return _("Invoice sent: pay it below.")
+
+
+def already_owned() -> str:
+    return _("You already own this product.")
+
+
+def checkout_refusal(reason: str) -> str:
+    return {
+        "invalid": _("This invoice is not valid. Please open the product again and press Buy."),
+        "not_yours": _("This invoice was made for another customer. Open the product and press Buy to get your own."),
+        "unavailable": _("Sorry, this product is no longer on sale. Nothing was charged."),
+        "price_changed": _("The price has changed since this invoice was made. Open the product again to see the new price."),
+        "already_owned": _("You already own this product: find it under My purchases. Nothing was charged."),
+    }[reason]
+
+
+def delivery_heading(product_name: str) -> str:
+    return _("🎉 Thank you for your purchase! Here is <b>%(product)s</b>:") % {"product": escape(product_name)}
+
+
+def reopen_heading(product_name: str) -> str:
+    return _("📂 <b>%(product)s</b>") % {"product": escape(product_name)}
+
+
+def payment_under_review() -> str:
+    return _("✅ Payment received. Staff need to check it before your purchase is handed over; you will receive it here shortly.")
+
+
+def delivery_delayed() -> str:
+    return _(
+        "✅ Payment received. Telegram is slow to deliver your purchase right now: it will arrive here shortly, "
+        "and it is already under My purchases."
+    )
+
+
+def refunded_notice(product_name: str) -> str:
+    return _("Your payment for <b>%(product)s</b> was refunded.") % {"product": escape(product_name)}
+
+
+def file_id_for_staff(file_id: str) -> str:
+    return _("File id, ready to paste into the product's «Telegram file id» field:\n<code>%(file_id)s</code>") % {
+        "file_id": escape(file_id)
+    }

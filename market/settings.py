@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
     "shop",
     "botapp",
 ]
@@ -145,4 +147,11 @@ except ValueError as exc:
     raise ImproperlyConfigured("ADMIN_IDS must be comma-separated numeric Telegram user ids, e.g. ADMIN_IDS=12345,67890") from exc
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="XTR").upper()
 SHOP_SUPPORT_CONTACT = env.str("SHOP_SUPPORT_CONTACT", default="")
+# Needed when SHOP_CURRENCY is not XTR: the token of a payment provider connected in @BotFather.
+PAYMENT_PROVIDER_TOKEN = env.str("PAYMENT_PROVIDER_TOKEN", default="")
+# Delivered content cannot be forwarded or saved by the buyer.
+DELIVERY_PROTECT_CONTENT = env.bool("DELIVERY_PROTECT_CONTENT", default=True)
+
+# Background work (retrying deliveries) is kept in the database; `runbot` runs the worker.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 BOT_WORKERS = env.int("BOT_WORKERS", default=4)

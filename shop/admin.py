@@ -36,7 +36,7 @@ class ProtectedDeleteMixin:
 
 class ProductInline(admin.TabularInline):
     model = Product
-    fields = ["name", "price", "is_active", "hidden_content", "file_id"]
+    fields = ["name", "price", "is_active", "hidden_content", "file", "file_id"]
     formfield_overrides = {Product._meta.get_field("hidden_content").__class__: {"widget": SHORT_TEXTAREA}}
     extra = 0
     show_change_link = True
@@ -83,7 +83,7 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     actions = ["put_on_sale", "take_off_sale"]
     fieldsets = [
         (None, {"fields": ["name", "category", "price", "is_active", "description"]}),
-        (_("What the buyer receives"), {"fields": ["hidden_content", "file_id"]}),
+        (_("What the buyer receives"), {"fields": ["hidden_content", "file", "file_id"]}),
         (_("Sharing and sales"), {"fields": ["deep_link", "sold", "created_at", "updated_at"]}),
     ]
 

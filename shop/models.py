@@ -68,11 +68,20 @@ class Product(TimeStampedModel):
     price = models.PositiveIntegerField(
         _("price"), help_text=_("Whole units of the shop currency (Stars by default). 0 makes it free.")
     )
+    file = models.FileField(
+        _("file"),
+        upload_to="products/",
+        blank=True,
+        help_text=_("A file the buyer receives (up to 50 MB). Sent to Telegram once, then reused by its file id."),
+    )
     file_id = models.CharField(
         _("Telegram file id"),
         max_length=255,
         blank=True,
-        help_text=_("A file the buyer receives, as a Telegram file_id."),
+        help_text=_(
+            "The file as Telegram knows it. Filled in after the first delivery of an uploaded file; "
+            "or paste one here (send the file to the bot from a staff account to get its id)."
+        ),
     )
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category"))
     hidden_content = models.TextField(
@@ -92,7 +101,7 @@ class Product(TimeStampedModel):
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_non_negative"),
             models.CheckConstraint(
-                condition=~Q(hidden_content="") | ~Q(file_id=""),
+                condition=~Q(hidden_content="") | ~Q(file_id="") | ~Q(file=""),
                 name="product_delivers_something",
                 violation_error_message=_("A product must deliver something: hidden content, a file, or both."),
             ),
@@ -119,6 +128,10 @@ class Product(TimeStampedModel):
     def currency(self) -> str:
         return settings.SHOP_CURRENCY
 
+    @property
+    def has_file(self) -> bool:
+        return bool(self.file_id or self.file)
+
 
 class Purchase(TimeStampedModel):
     """A paid (or granted) product. Financial history: never edited, never deleted."""
@@ -129,12 +142,28 @@ class Purchase(TimeStampedModel):
         FREE = "free", _("Free")
         MANUAL = "manual", _("Granted by staff")
 
+    class Status(models.TextChoices):
+        PAID = "paid", _("Paid")
+        REFUNDED = "refunded", _("Refunded")
+
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="purchases", verbose_name=_("customer"))
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="purchases", verbose_name=_("product"))
     price = models.PositiveIntegerField(_("price paid"))
     currency = models.CharField(_("currency"), max_length=3)
     payment_type = models.CharField(_("payment type"), max_length=16, choices=PaymentType.choices)
     payment_id = models.CharField(_("payment id"), max_length=255, unique=True)
+    provider_payment_id = models.CharField(_("provider payment id"), max_length=255, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PAID)
+    review_reason = models.CharField(
+        _("needs review"),
+        max_length=255,
+        blank=True,
+        help_text=_("Why staff must look at this payment before the content is handed out."),
+    )
+    delivered_at = models.DateTimeField(_("content delivered"), null=True, blank=True)
+    delivery_claimed_at = models.DateTimeField(_("delivery started"), null=True, blank=True)
+    delivery_error = models.CharField(_("last delivery error"), max_length=255, blank=True)
+    refunded_at = models.DateTimeField(_("refunded"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("purchase")
@@ -146,6 +175,11 @@ class Purchase(TimeStampedModel):
                 condition=Q(payment_type__in=["stars", "provider", "free", "manual"]),
                 name="purchase_payment_type_valid",
             ),
+            models.CheckConstraint(condition=Q(status__in=["paid", "refunded"]), name="purchase_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status="paid", refunded_at__isnull=True) | Q(status="refunded", refunded_at__isnull=False),
+                name="purchase_refunded_has_date",
+            ),
         ]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="purchase_user_recent"),
@@ -154,6 +188,31 @@ class Purchase(TimeStampedModel):
 
     def __str__(self):
         return f"{self.product} → {self.user} ({self.payment_id})"
+
+    @property
+    def gives_access(self) -> bool:
+        """The buyer may have the content: paid, not refunded, nothing for staff to check."""
+        return self.status == self.Status.PAID and not self.review_reason
+
+
+class UnmatchedPayment(TimeStampedModel):
+    """Money Telegram took for an invoice we cannot match to a product (kept, staff alerted)."""
+
+    telegram_id = models.BigIntegerField(_("Telegram id of the payer"))
+    payment_id = models.CharField(_("payment id"), max_length=255, unique=True)
+    provider_payment_id = models.CharField(_("provider payment id"), max_length=255, blank=True)
+    amount = models.PositiveBigIntegerField(_("amount (smallest unit)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    payload = models.CharField(_("invoice payload"), max_length=255)
+    reason = models.CharField(_("reason"), max_length=255)
+
+    class Meta:
+        verbose_name = _("unmatched payment")
+        verbose_name_plural = _("unmatched payments")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.payment_id
 
 
 class BotText(TimeStampedModel):

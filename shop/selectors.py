@@ -27,7 +27,9 @@ def product_get_for_user(*, product_id: int, telegram_id: int) -> Product | None
 
     A buyer keeps access to what they bought after it goes off sale.
     """
-    owned = Purchase.objects.filter(product_id=OuterRef("pk"), user__telegram_id=telegram_id)
+    owned = Purchase.objects.filter(
+        product_id=OuterRef("pk"), user__telegram_id=telegram_id, status=Purchase.Status.PAID, review_reason=""
+    )
     return (
         Product.objects.select_related("category")
         .annotate(owned=Exists(owned))
@@ -37,7 +39,25 @@ def product_get_for_user(*, product_id: int, telegram_id: int) -> Product | None
 
 
 def purchase_list_for_user(*, telegram_id: int) -> QuerySet[Purchase]:
-    return Purchase.objects.filter(user__telegram_id=telegram_id).select_related("product").order_by("-created_at", "-id")
+    """What the user paid for and still has (refunded purchases are gone from the list)."""
+    return (
+        Purchase.objects.filter(user__telegram_id=telegram_id, status=Purchase.Status.PAID)
+        .select_related("product")
+        .order_by("-created_at", "-id")
+    )
+
+
+def purchase_list_undelivered() -> QuerySet[Purchase]:
+    """Paid purchases whose content has not reached a buyer who can still be reached."""
+    return Purchase.objects.filter(
+        status=Purchase.Status.PAID, review_reason="", delivered_at__isnull=True, user__is_blocked=False
+    ).order_by("id")
+
+
+def purchase_list_undelivered_for_user(*, telegram_id: int) -> QuerySet[Purchase]:
+    return Purchase.objects.filter(
+        user__telegram_id=telegram_id, status=Purchase.Status.PAID, review_reason="", delivered_at__isnull=True
+    ).order_by("id")
 
 
 def bot_text_get(*, key: str, language: str) -> str | None:

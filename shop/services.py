@@ -1,10 +1,22 @@
 """Writes to the shop's data. Called by the bot and by the admin; plain values in, models out."""
 
-from django.db import transaction
-from django.db.models import QuerySet
-from django.utils import timezone
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 
-from shop.models import Category, Product, User
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet, TextChoices
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shop.invoices import InvoiceTerms, invoice_payload, invoice_terms
+from shop.models import Category, Product, Purchase, UnmatchedPayment, User
+from shop.money import from_minor_units, to_minor_units
+
+# A delivery that started this long ago without finishing is taken to have died with its process.
+DELIVERY_CLAIM_TIMEOUT = timedelta(minutes=5)
 
 
 def _fit(model, field: str, value: str | None) -> str:
@@ -50,6 +62,226 @@ def user_set_blocked(*, telegram_id: int, blocked: bool) -> bool:
 def product_set_on_sale(*, products: QuerySet[Product], on_sale: bool) -> int:
     """Put products on sale or take them off sale; returns how many changed."""
     return products.exclude(is_active=on_sale).update(is_active=on_sale, updated_at=timezone.now())
+
+
+def product_set_file_id(*, product_id: int, file_id: str) -> None:
+    """Remember the id Telegram gave an uploaded file, unless staff typed one meanwhile."""
+    Product.objects.filter(pk=product_id, file_id="").update(file_id=file_id[:255])
+
+
+# --- Buying ---
+
+
+class CheckoutRefusal(TextChoices):
+    INVALID = "invalid"
+    NOT_YOURS = "not_yours"
+    UNAVAILABLE = "unavailable"
+    PRICE_CHANGED = "price_changed"
+    ALREADY_OWNED = "already_owned"
+
+
+def invoice_create(*, telegram_id: int, product: Product) -> tuple[InvoiceTerms, str]:
+    """The terms of an invoice for `product` at today's price, and the signed payload carrying them."""
+    if not product.is_active or product.price <= 0:
+        raise ValidationError(_("This product cannot be bought."))
+    terms = InvoiceTerms(telegram_id=telegram_id, product_id=product.pk, price=product.price, currency=product.currency)
+    return terms, invoice_payload(terms)
+
+
+def checkout_check(*, telegram_id: int, payload: str, currency: str, total_amount: int) -> CheckoutRefusal | None:
+    """Whether Telegram may take the money (pre_checkout_query): None means yes."""
+    terms = invoice_terms(payload)
+    if terms is None:
+        return CheckoutRefusal.INVALID
+    if terms.telegram_id != telegram_id:
+        return CheckoutRefusal.NOT_YOURS
+    product = Product.objects.filter(pk=terms.product_id, is_active=True).first()
+    if product is None:
+        return CheckoutRefusal.UNAVAILABLE
+    if (
+        terms.price != product.price
+        or terms.currency != product.currency
+        or currency != product.currency
+        or total_amount != to_minor_units(product.price, product.currency)
+    ):
+        return CheckoutRefusal.PRICE_CHANGED
+    if user_owns_product(telegram_id=telegram_id, product_id=product.pk):
+        return CheckoutRefusal.ALREADY_OWNED
+    return None
+
+
+def user_owns_product(*, telegram_id: int, product_id: int) -> bool:
+    return Purchase.objects.filter(
+        user__telegram_id=telegram_id, product_id=product_id, status=Purchase.Status.PAID, review_reason=""
+    ).exists()
+
+
+@dataclass
+class PaymentOutcome:
+    purchase: Purchase | None  # None only for an unmatched payment
+    created: bool  # False: this payment had been recorded before
+    unmatched: UnmatchedPayment | None = None
+
+
+def purchase_record_payment(
+    *,
+    user: User,
+    payload: str,
+    currency: str,
+    total_amount: int,
+    payment_id: str,
+    provider_payment_id: str = "",
+) -> PaymentOutcome:
+    """Record a successful payment exactly once, whatever it says.
+
+    Telegram may deliver the same payment twice, and two processes may receive it at once:
+    the unique payment id decides. Money that was taken is always recorded; a payment that
+    does not match its invoice is kept for staff to review instead of handing out content.
+    """
+    existing = Purchase.objects.filter(payment_id=payment_id).select_related("product", "user").first()
+    if existing:
+        return PaymentOutcome(existing, created=False)
+    terms = invoice_terms(payload)
+    product = Product.objects.filter(pk=terms.product_id).first() if terms else None
+    if product is None:
+        return _unmatched_payment_record(
+            user=user,
+            payload=payload,
+            currency=currency,
+            total_amount=total_amount,
+            payment_id=payment_id,
+            provider_payment_id=provider_payment_id,
+            reason="invoice payload is not genuine" if terms is None else "the product no longer exists",
+        )
+    price, remainder = from_minor_units(total_amount, currency)
+    problems = []
+    if terms.telegram_id != user.telegram_id:
+        problems.append(f"paid by {user.telegram_id}, invoice was for {terms.telegram_id}")
+    if currency != terms.currency:
+        problems.append(f"paid in {currency}, invoice was in {terms.currency}")
+    if remainder or price != terms.price:
+        problems.append(f"paid {total_amount} (smallest units), invoice was for {terms.price} {terms.currency}")
+    purchase = Purchase(
+        user=user,
+        product=product,
+        price=price,
+        currency=currency,
+        payment_type=Purchase.PaymentType.STARS if currency == "XTR" else Purchase.PaymentType.PROVIDER,
+        payment_id=payment_id,
+        provider_payment_id=provider_payment_id,
+        review_reason="; ".join(problems)[:255],
+    )
+    purchase.clean_fields()
+    try:
+        with transaction.atomic():
+            purchase.save()
+    except IntegrityError:
+        # Recorded meanwhile by another worker: that record is the one.
+        return PaymentOutcome(Purchase.objects.select_related("product", "user").get(payment_id=payment_id), False)
+    return PaymentOutcome(purchase, created=True)
+
+
+def _unmatched_payment_record(*, user: User, **fields) -> PaymentOutcome:
+    try:
+        with transaction.atomic():
+            unmatched = UnmatchedPayment.objects.create(telegram_id=user.telegram_id, amount=fields.pop("total_amount"), **fields)
+    except IntegrityError:
+        return PaymentOutcome(None, created=False, unmatched=UnmatchedPayment.objects.get(payment_id=fields["payment_id"]))
+    return PaymentOutcome(None, created=True, unmatched=unmatched)
+
+
+def purchase_get_free(*, user: User, product: Product) -> tuple[Purchase, bool]:
+    """A free product for the user; asking again returns the same purchase."""
+    if not product.is_active or product.price != 0:
+        raise ValidationError(_("This product is not free."))
+    purchase = Purchase(
+        user=user,
+        product=product,
+        price=0,
+        currency=product.currency,
+        payment_type=Purchase.PaymentType.FREE,
+        payment_id=f"free:{user.telegram_id}:{product.pk}",
+    )
+    try:
+        with transaction.atomic():
+            purchase.save()
+    except IntegrityError:
+        return Purchase.objects.select_related("product", "user").get(payment_id=purchase.payment_id), False
+    return purchase, True
+
+
+def purchase_grant(*, user: User, product: Product) -> Purchase:
+    """Staff give a product to a customer, as if bought for free."""
+    if user_owns_product(telegram_id=user.telegram_id, product_id=product.pk):
+        raise ValidationError(_("%(user)s already has %(product)s.") % {"user": user, "product": product})
+    purchase = Purchase(
+        user=user,
+        product=product,
+        price=0,
+        currency=product.currency,
+        payment_type=Purchase.PaymentType.MANUAL,
+        payment_id=f"manual:{uuid.uuid4().hex}",
+    )
+    purchase.full_clean()
+    purchase.save()
+    return purchase
+
+
+def purchase_refund(*, purchase: Purchase, refund: Callable[[int, str], None]) -> Purchase:
+    """Give a Stars payment back. `refund(telegram_id, payment_id)` asks Telegram and raises if it refuses,
+    in which case nothing changes here."""
+    if purchase.status == Purchase.Status.REFUNDED:
+        raise ValidationError(_("This purchase has already been refunded."))
+    if purchase.payment_type != Purchase.PaymentType.STARS:
+        raise ValidationError(_("Only payments in Telegram Stars can be refunded from here."))
+    refund(purchase.user.telegram_id, purchase.payment_id)
+    purchase_mark_refunded(payment_id=purchase.payment_id)
+    purchase.refresh_from_db()
+    return purchase
+
+
+def purchase_mark_refunded(*, payment_id: str) -> Purchase | None:
+    """The payment was given back (by staff here, or elsewhere: Telegram's refunded_payment)."""
+    Purchase.objects.filter(payment_id=payment_id, status=Purchase.Status.PAID).update(
+        status=Purchase.Status.REFUNDED, refunded_at=timezone.now(), updated_at=timezone.now()
+    )
+    return Purchase.objects.filter(payment_id=payment_id).first()
+
+
+def purchase_approve(*, purchase: Purchase) -> None:
+    """Staff checked a payment that needed review: the buyer may have the content."""
+    Purchase.objects.filter(pk=purchase.pk).update(review_reason="", updated_at=timezone.now())
+
+
+# --- Delivering ---
+
+
+def purchase_claim_delivery(*, purchase_id: int, again: bool = False) -> Purchase | None:
+    """Take the delivery of a purchase; None if it is not to be delivered, or another worker has it.
+
+    The conditional update lets exactly one worker win, on SQLite and on PostgreSQL alike.
+    """
+    now = timezone.now()
+    claimable = Purchase.objects.filter(pk=purchase_id, status=Purchase.Status.PAID, review_reason="").filter(
+        Q(delivery_claimed_at__isnull=True) | Q(delivery_claimed_at__lt=now - DELIVERY_CLAIM_TIMEOUT)
+    )
+    if not again:
+        claimable = claimable.filter(delivered_at__isnull=True)
+    if not claimable.update(delivery_claimed_at=now):
+        return None
+    return Purchase.objects.select_related("product", "user").get(pk=purchase_id)
+
+
+def purchase_mark_delivered(*, purchase: Purchase) -> None:
+    Purchase.objects.filter(pk=purchase.pk).update(
+        delivered_at=timezone.now(), delivery_claimed_at=None, delivery_error="", updated_at=timezone.now()
+    )
+
+
+def purchase_mark_delivery_failed(*, purchase: Purchase, error: str) -> None:
+    Purchase.objects.filter(pk=purchase.pk).update(
+        delivery_claimed_at=None, delivery_error=error[:255], updated_at=timezone.now()
+    )
 
 
 DEMO_CATALOG = [

@@ -2,10 +2,11 @@
 
 from telebot import TeleBot
 
-from botapp.handlers import commands, fallback, membership, navigation
+from botapp.handlers import buying, commands, fallback, membership, navigation
 
 
 def register_handlers(bot: TeleBot) -> None:
+    buying.register(bot)  # first: payment service messages must never reach another handler
     commands.register(bot)
     navigation.register(bot)
     membership.register(bot)

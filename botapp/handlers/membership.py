@@ -3,6 +3,7 @@
 from telebot import TeleBot
 from telebot.types import ChatMemberUpdated
 
+from botapp import tasks
 from shop import services
 
 GONE = {"kicked", "left"}
@@ -11,7 +12,11 @@ GONE = {"kicked", "left"}
 def on_my_chat_member(update: ChatMemberUpdated, bot: TeleBot) -> None:
     if update.chat.type != "private":
         return
-    services.user_set_blocked(telegram_id=update.from_user.id, blocked=update.new_chat_member.status in GONE)
+    blocked = update.new_chat_member.status in GONE
+    services.user_set_blocked(telegram_id=update.from_user.id, blocked=blocked)
+    if not blocked:
+        # Reachable again: hand over what could not be delivered while the bot was blocked.
+        tasks.schedule_undelivered(telegram_id=update.from_user.id)
 
 
 def register(bot: TeleBot) -> None:

@@ -5,6 +5,7 @@ from telebot import TeleBot
 from telebot.types import CallbackQuery
 
 from botapp import callbacks, screens, texts
+from botapp.handlers import buying
 from botapp.render import answer_callback, show
 from shop import selectors
 from shop.models import BotText
@@ -17,6 +18,10 @@ def on_button(call: CallbackQuery, bot: TeleBot) -> None:
     message = call.message if call.message and getattr(call.message, "date", 0) else None
     chat_id = message.chat.id if message else user_id
     message_id = message.message_id if message else None
+
+    if parsed is not None and parsed.action in ("buy", "open"):
+        (buying.on_buy if parsed.action == "buy" else buying.on_open)(call, bot, parsed.id)
+        return
 
     notice = ""
     if parsed is None:
@@ -40,7 +45,7 @@ def on_button(call: CallbackQuery, bot: TeleBot) -> None:
             screen = screens.catalog(notice=notice)
         else:
             screen = screens.category(category, parsed.page)
-    else:  # product
+    else:  # "product"
         product = selectors.product_get_for_user(product_id=parsed.id, telegram_id=user_id)
         if product is None:
             notice = texts.no_longer_available()

@@ -5,11 +5,13 @@ getUpdates (with offsets confirmed as Telegram does), answers sends with plausib
 results, records every call, and can be told to fail the next calls of a method.
 """
 
+import email.policy
 import itertools
 import json
 import threading
 import time
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -29,6 +31,14 @@ class Call:
 
 
 @dataclass
+class Upload:
+    """A file the bot uploaded (multipart)."""
+
+    filename: str
+    content: bytes
+
+
+@dataclass
 class Failure:
     code: int
     description: str
@@ -40,6 +50,7 @@ class FakeBotAPI:
         self.token = token
         self.calls: list[Call] = []
         self.webhook_url = ""
+        self.uploads: list[Upload] = []
         self._updates: list[dict] = []
         self._confirmed_below = 0
         self._failures: dict[str, list[Failure]] = {}
@@ -173,6 +184,28 @@ class FakeBotAPI:
     def api_sendMessage(self, params):
         return self._message(params, text=params.get("text", ""))
 
+    def api_sendInvoice(self, params):
+        invoice = {
+            "title": params.get("title", ""),
+            "description": params.get("description", ""),
+            "start_parameter": "",
+            "currency": params.get("currency", ""),
+            "total_amount": sum(p["amount"] for p in json.loads(params.get("prices") or "[]")),
+        }
+        return self._message(params, invoice=invoice)
+
+    def api_sendDocument(self, params):
+        document = params.get("document")
+        if isinstance(document, Upload):
+            self.uploads.append(document)
+            file_id = f"uploaded-{len(self.uploads)}-{document.filename}"
+        else:
+            file_id = document
+        msg = self._message(params, document={"file_id": file_id, "file_unique_id": f"u-{file_id}"})
+        if params.get("caption"):
+            msg["caption"] = params["caption"]
+        return msg
+
     def api_editMessageText(self, params):
         msg = self._message(params, text=params.get("text", ""))
         msg["message_id"] = int(params.get("message_id") or msg["message_id"])
@@ -196,6 +229,8 @@ class FakeBotAPI:
                     params.update(json.loads(body))
                 elif body and ctype.startswith("application/x-www-form-urlencoded"):
                     params.update(parse_qsl(body.decode(), keep_blank_values=True))
+                elif body and ctype.startswith("multipart/form-data"):
+                    params.update(_multipart(ctype, body))
                 segments = parts.path.strip("/").split("/")
                 if len(segments) != 2 or not segments[0].startswith("bot"):
                     return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
@@ -216,3 +251,14 @@ class FakeBotAPI:
             do_GET = do_POST = _handle
 
         return Handler
+
+
+def _multipart(content_type: str, body: bytes) -> dict:
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        filename = part.get_filename()
+        fields[name] = Upload(filename, payload) if filename else payload.decode()
+    return fields

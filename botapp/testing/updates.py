@@ -67,3 +67,44 @@ def my_chat_member(user: dict, status: str, *, old_status: str = "member", updat
             "new_chat_member": {"user": bot, "status": status},
         },
     }
+
+
+def pre_checkout(user: dict, payload: str, *, total_amount: int, currency: str = "XTR", update_id=None) -> dict:
+    return {
+        "update_id": update_id or next(_update_ids),
+        "pre_checkout_query": {
+            "id": f"pcq-{next(_message_ids)}",
+            "from": user,
+            "currency": currency,
+            "total_amount": total_amount,
+            "invoice_payload": payload,
+        },
+    }
+
+
+def successful_payment(
+    user: dict, payload: str, *, total_amount: int, charge_id: str, currency: str = "XTR", update_id=None
+) -> dict:
+    payment = {
+        "currency": currency,
+        "total_amount": total_amount,
+        "invoice_payload": payload,
+        "telegram_payment_charge_id": charge_id,
+        "provider_payment_charge_id": "" if currency == "XTR" else f"provider-{charge_id}",
+    }
+    return message(user, update_id=update_id, successful_payment=payment)
+
+
+def refunded_payment(user: dict, *, total_amount: int, charge_id: str, payload: str = "", update_id=None) -> dict:
+    refund = {
+        "currency": "XTR",
+        "total_amount": total_amount,
+        "invoice_payload": payload,
+        "telegram_payment_charge_id": charge_id,
+    }
+    return message(user, update_id=update_id, refunded_payment=refund)
+
+
+def document(user: dict, file_id: str = "BQACAgIAAxkBAAIBQ2", *, update_id=None) -> dict:
+    doc = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_name": "manual.pdf"}
+    return message(user, update_id=update_id, document=doc)

@@ -156,7 +156,7 @@ def test_start_deep_link_opens_the_product_card(command, product):
     assert "<b>Editor Pro</b>" in text
     assert "A <b>great</b> editor." in text
     assert "⭐ 50" in text
-    assert buttons(sent) == [("« Back", callbacks.catalog())]
+    assert buttons(sent) == [("Buy for ⭐ 50", callbacks.buy(product.pk)), ("« Back", callbacks.catalog())]
     assert User.objects.filter(telegram_id=42).exists()
 
 
@@ -314,7 +314,7 @@ def test_product_card_escapes_the_name_keeps_the_description_html_and_formats_th
     assert "<i>fast</i> & <b>safe</b>" in text
     assert "Price: ⭐ 1500" in text
     assert "You own" not in text
-    assert buttons(card) == [("« Back", callbacks.catalog())]
+    assert buttons(card) == [("Buy for ⭐ 1500", callbacks.buy(item.id)), ("« Back", callbacks.catalog())]
 
 
 def test_product_card_tells_an_owner_they_own_it(press, product):

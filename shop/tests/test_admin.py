@@ -101,6 +101,8 @@ def _form_values(form, data: dict) -> None:
     for name, field in form.fields.items():
         key = form.add_prefix(name)
         value = form[name].value()
+        if isinstance(field, forms.FileField):
+            continue  # a browser posts a file input only when a file is chosen
         if isinstance(field, forms.BooleanField):
             if value:
                 data[key] = "on"

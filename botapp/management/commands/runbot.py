@@ -12,8 +12,10 @@ from telebot.apihelper import ApiTelegramException
 from telebot.types import BotCommand
 
 from botapp import texts
-from botapp.bot import BotConfigError, create_bot
+from botapp.bot import BotConfigError, check_payment_settings, create_bot
 from botapp.polling import Poller
+from botapp.tasks import schedule_undelivered
+from botapp.worker import EmbeddedWorker
 
 log = logging.getLogger("botapp.runbot")
 
@@ -29,10 +31,16 @@ class Command(BaseCommand):
             action="store_true",
             help="If a webhook is set for the bot, remove it and poll instead.",
         )
+        parser.add_argument(
+            "--no-task-worker",
+            action="store_true",
+            help="Do not run background tasks here (when `manage.py db_worker` runs them elsewhere).",
+        )
         parser.add_argument("--workers", type=int, default=settings.BOT_WORKERS, help="Worker threads (default: BOT_WORKERS).")
 
-    def handle(self, *args, delete_webhook=False, workers=4, **options):
+    def handle(self, *args, delete_webhook=False, workers=4, no_task_worker=False, **options):
         try:
+            check_payment_settings()
             bot = create_bot()
         except BotConfigError as exc:
             raise CommandError(str(exc)) from None
@@ -72,6 +80,14 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
+        task_worker = None
+        if not no_task_worker:
+            # Deliveries a crash interrupted, then whatever background work is due.
+            pending = schedule_undelivered()
+            if pending:
+                log.info("Queued %d undelivered purchase(s) for delivery.", pending)
+            task_worker = EmbeddedWorker()
+            task_worker.start()
         thread.start()
         log.info("Bot @%s is running (polling, %d workers). Press Ctrl-C to stop.", me.username, poller.workers)
         while not stop.wait(0.5) and thread.is_alive():
@@ -79,6 +95,8 @@ class Command(BaseCommand):
         log.info("Stopping...")
         if not poller.shutdown(SHUTDOWN_GRACE):
             log.warning("Some updates were still being processed; they will be handled again after a restart.")
+        if task_worker is not None:
+            task_worker.stop(SHUTDOWN_GRACE)
         log.info("Bot stopped.")
 
 

@@ -1,0 +1,114 @@
+"""Handing the goods over: hidden content and file, exactly where a purchase allows it.
+
+A purchase is recorded before anything is sent, so a failed send never loses or undoes it.
+Each delivery is claimed first (shop.services.purchase_claim_delivery), so two workers that
+see the same payment deliver it once.
+"""
+
+import enum
+import logging
+import os
+import time
+
+import requests
+from django.conf import settings
+from telebot import TeleBot
+from telebot.apihelper import ApiTelegramException
+from telebot.types import InputFile
+
+from botapp import staff, texts
+from botapp.api_errors import retry_after_seconds
+from shop import services
+from shop.models import Product
+from shop.telegram_html import visible_length
+
+log = logging.getLogger(__name__)
+
+CAPTION_LIMIT = 1024
+MAX_INLINE_WAIT = 10  # seconds of 429 retry_after worth waiting for while the buyer waits
+
+
+class Delivery(enum.Enum):
+    DELIVERED = "delivered"
+    SKIPPED = "skipped"  # nothing to deliver now: done already, refunded, under review or being delivered
+    BLOCKED = "blocked"  # the buyer blocked the bot
+    RETRY = "retry"  # Telegram unreachable or busy: try again later
+    FAILED = "failed"  # Telegram refused the content itself: staff must look
+
+
+def deliver_purchase(bot: TeleBot, purchase_id: int, *, again: bool = False) -> Delivery:
+    """Send a purchase's content to its buyer, once (or `again`, when staff ask to resend)."""
+    purchase = services.purchase_claim_delivery(purchase_id=purchase_id, again=again)
+    if purchase is None:
+        return Delivery.SKIPPED
+    try:
+        send_content(bot, purchase.user.telegram_id, purchase.product, heading=texts.delivery_heading)
+    except ApiTelegramException as exc:
+        error = f"{exc.error_code} {exc.description}"
+        services.purchase_mark_delivery_failed(purchase=purchase, error=error)
+        if exc.error_code == 403:
+            services.user_set_blocked(telegram_id=purchase.user.telegram_id, blocked=True)
+            return Delivery.BLOCKED
+        if exc.error_code == 429 or exc.error_code >= 500:
+            return Delivery.RETRY
+        log.error("delivery of purchase %s refused by Telegram: %s", purchase.pk, error)
+        staff.notify_staff(bot, staff.delivery_failed_alert(purchase, error))
+        return Delivery.FAILED
+    except (requests.RequestException, OSError) as exc:
+        services.purchase_mark_delivery_failed(purchase=purchase, error=type(exc).__name__)
+        return Delivery.RETRY
+    services.purchase_mark_delivered(purchase=purchase)
+    return Delivery.DELIVERED
+
+
+def send_content(bot: TeleBot, chat_id: int, product: Product, *, heading=texts.reopen_heading) -> None:
+    """The hidden content and the file, as one message where Telegram's limits allow."""
+    title = heading(product.name)
+    text = f"{title}\n\n{product.hidden_content}" if product.hidden_content else title
+    protect = settings.DELIVERY_PROTECT_CONTENT
+    if product.has_file:
+        caption_fits = visible_length(text) <= CAPTION_LIMIT
+        if not caption_fits:
+            _send_text(bot, chat_id, text, protect)
+        _send_file(bot, chat_id, product, caption=text if caption_fits else title, protect=protect)
+    else:
+        _send_text(bot, chat_id, text, protect)
+
+
+def _send_text(bot: TeleBot, chat_id: int, text: str, protect: bool) -> None:
+    if visible_length(text) <= texts.MESSAGE_LIMIT:
+        _patiently(bot.send_message, chat_id, text, protect_content=protect)
+        return
+    # heading and content apart; each fits (the admin caps hidden content at one message)
+    title, _, content = text.partition("\n\n")
+    _patiently(bot.send_message, chat_id, title, protect_content=protect)
+    _patiently(bot.send_message, chat_id, content, protect_content=protect)
+
+
+def _send_file(bot: TeleBot, chat_id: int, product: Product, *, caption: str, protect: bool) -> None:
+    if product.file_id:
+        _patiently(bot.send_document, chat_id, product.file_id, caption=caption, protect_content=protect)
+        return
+    with product.file.open("rb") as upload:  # an upload is not repeated inline: a 429 retries it later
+        message = bot.send_document(
+            chat_id,
+            InputFile(upload, file_name=os.path.basename(product.file.name)),
+            caption=caption,
+            protect_content=protect,
+        )
+    # Upload once: later deliveries send Telegram's file id.
+    services.product_set_file_id(product_id=product.pk, file_id=message.document.file_id)
+    product.file_id = message.document.file_id
+
+
+def _patiently(send, *args, **kwargs):
+    """Call the Bot API, waiting out a short 429 (flood control) instead of failing the delivery."""
+    for attempt in range(3):
+        try:
+            return send(*args, **kwargs)
+        except ApiTelegramException as exc:
+            retry_after = retry_after_seconds(exc)
+            if exc.error_code != 429 or retry_after is None or retry_after > MAX_INLINE_WAIT or attempt == 2:
+                raise
+            log.info("flood control: waiting %s s before sending again", retry_after)
+            time.sleep(retry_after)

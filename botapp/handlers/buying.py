@@ -1,0 +1,155 @@
+"""Buying: the Buy/Get/Open buttons, pre-checkout, successful and refunded payments, staff file ids."""
+
+import logging
+
+from django.conf import settings
+from telebot import TeleBot
+from telebot.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
+
+from botapp import screens, staff, tasks, texts
+from botapp.delivery import Delivery, deliver_purchase, send_content
+from botapp.render import answer_callback, show
+from shop import selectors, services
+from shop.money import to_minor_units
+from shop.telegram_html import visible_text
+
+log = logging.getLogger(__name__)
+
+TITLE_LIMIT = 32
+DESCRIPTION_LIMIT = 255
+
+
+def _sync_user(sender):
+    return services.user_sync_from_telegram(
+        telegram_id=sender.id,
+        username=sender.username,
+        first_name=sender.first_name,
+        last_name=sender.last_name,
+        language_code=sender.language_code,
+    )
+
+
+def on_buy(call: CallbackQuery, bot: TeleBot, product_id: int) -> None:
+    sender = call.from_user
+    product = selectors.product_get_for_user(product_id=product_id, telegram_id=sender.id)
+    if product is None or (not product.is_active and not product.owned):
+        answer_callback(bot, call.id, texts.no_longer_available())
+        show(bot, sender.id, screens.catalog(notice=texts.no_longer_available()))
+        return
+    if product.owned:
+        answer_callback(bot, call.id, texts.already_owned())
+        send_content(bot, sender.id, product)
+        return
+    user = _sync_user(sender)
+    if product.price == 0:
+        answer_callback(bot, call.id)
+        purchase, _ = services.purchase_get_free(user=user, product=product)
+        _hand_over(bot, purchase)
+        return
+    terms, payload = services.invoice_create(telegram_id=sender.id, product=product)
+    description = texts.shorten(visible_text(product.description).strip() or product.name, DESCRIPTION_LIMIT)
+    answer_callback(bot, call.id)
+    bot.send_invoice(
+        sender.id,
+        title=texts.shorten(product.name, TITLE_LIMIT),
+        description=description,
+        invoice_payload=payload,
+        provider_token=settings.PAYMENT_PROVIDER_TOKEN if terms.currency != "XTR" else "",
+        currency=terms.currency,
+        prices=[LabeledPrice(texts.shorten(product.name, TITLE_LIMIT), to_minor_units(terms.price, terms.currency))],
+    )
+
+
+def on_open(call: CallbackQuery, bot: TeleBot, product_id: int) -> None:
+    product = selectors.product_get_for_user(product_id=product_id, telegram_id=call.from_user.id)
+    if product is None or not product.owned:
+        answer_callback(bot, call.id, texts.no_longer_available())
+        return
+    answer_callback(bot, call.id)
+    send_content(bot, call.from_user.id, product)
+
+
+def on_pre_checkout(query: PreCheckoutQuery, bot: TeleBot) -> None:
+    refusal = services.checkout_check(
+        telegram_id=query.from_user.id,
+        payload=query.invoice_payload,
+        currency=query.currency,
+        total_amount=query.total_amount,
+    )
+    if refusal is None:
+        bot.answer_pre_checkout_query(query.id, ok=True)
+    else:
+        log.info("pre-checkout refused for %s: %s", query.from_user.id, refusal)
+        bot.answer_pre_checkout_query(query.id, ok=False, error_message=texts.checkout_refusal(refusal))
+
+
+def on_successful_payment(message: Message, bot: TeleBot) -> None:
+    payment = message.successful_payment
+    user = _sync_user(message.from_user)
+    outcome = services.purchase_record_payment(
+        user=user,
+        payload=payment.invoice_payload,
+        currency=payment.currency,
+        total_amount=payment.total_amount,
+        payment_id=payment.telegram_payment_charge_id,
+        provider_payment_id=payment.provider_payment_charge_id or "",
+    )
+    if outcome.unmatched is not None:
+        if outcome.created:
+            log.error("payment %s matches no product", outcome.unmatched.payment_id)
+            staff.notify_staff(bot, staff.unmatched_payment_alert(outcome.unmatched))
+            bot.send_message(message.chat.id, texts.payment_under_review())
+        return
+    purchase = outcome.purchase
+    if outcome.created:
+        staff.notify_staff(bot, staff.purchase_notice(purchase))
+    if purchase.review_reason:
+        if outcome.created:
+            bot.send_message(message.chat.id, texts.payment_under_review())
+        return
+    _hand_over(bot, purchase)
+
+
+def _hand_over(bot: TeleBot, purchase) -> None:
+    """Deliver now; if Telegram cannot take it now, the background worker keeps trying."""
+    result = deliver_purchase(bot, purchase.pk)
+    if result is Delivery.RETRY:
+        tasks.schedule_delivery(purchase.pk, delay=tasks.delivery_backoff(1))
+        try:
+            bot.send_message(purchase.user.telegram_id, texts.delivery_delayed())
+        except Exception:
+            log.info("could not tell %s that delivery is delayed", purchase.user.telegram_id)
+
+
+def on_refunded_payment(message: Message, bot: TeleBot) -> None:
+    purchase = services.purchase_mark_refunded(payment_id=message.refunded_payment.telegram_payment_charge_id)
+    if purchase is None:
+        log.warning("refund of an unknown payment %s", message.refunded_payment.telegram_payment_charge_id)
+        return
+    bot.send_message(message.chat.id, texts.refunded_notice(purchase.product.name))
+
+
+def on_staff_document(message: Message, bot: TeleBot) -> None:
+    bot.reply_to(message, texts.file_id_for_staff(message.document.file_id))
+
+
+def is_staff(message: Message) -> bool:
+    return message.from_user is not None and message.from_user.id in settings.ADMIN_IDS
+
+
+def register(bot: TeleBot) -> None:
+    bot.register_pre_checkout_query_handler(on_pre_checkout, func=lambda query: True, pass_bot=True)
+    bot.register_message_handler(
+        on_successful_payment, content_types=["successful_payment"], chat_types=["private"], pass_bot=True
+    )
+    # telebot gives refunded_payment no content type of its own: it arrives as a textless "text"
+    bot.register_message_handler(
+        on_refunded_payment,
+        content_types=["text"],
+        func=lambda message: getattr(message, "refunded_payment", None) is not None,
+        chat_types=["private"],
+        pass_bot=True,
+    )
+    bot.register_message_handler(
+        on_staff_document, content_types=["document"], func=is_staff, chat_types=["private"], pass_bot=True
+    )

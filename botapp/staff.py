@@ -1,0 +1,48 @@
+"""Messages to the staff listed in ADMIN_IDS (in English). A staff chat that fails never stops the shop."""
+
+import logging
+
+from django.conf import settings
+from telebot import TeleBot
+
+from shop.models import Purchase
+from shop.money import format_price
+from shop.telegram_html import escape
+
+log = logging.getLogger(__name__)
+
+
+def notify_staff(bot: TeleBot, text: str) -> None:
+    for admin_id in settings.ADMIN_IDS:
+        try:
+            bot.send_message(admin_id, text)
+        except Exception as exc:
+            log.warning("could not notify staff member %s: %s", admin_id, type(exc).__name__)
+
+
+def _customer(purchase_or_user) -> str:
+    user = getattr(purchase_or_user, "user", purchase_or_user)
+    return f"{escape(str(user))} (<code>{user.telegram_id}</code>)"
+
+
+def purchase_notice(purchase: Purchase) -> str:
+    price = format_price(purchase.price, purchase.currency)
+    text = f"💰 {escape(purchase.product.name)} — {price} — {_customer(purchase)}"
+    if purchase.review_reason:
+        text += f"\n⚠️ Needs review: {escape(purchase.review_reason)}"
+    return text
+
+
+def unmatched_payment_alert(unmatched) -> str:
+    return (
+        f"⚠️ Payment that matches no product: {unmatched.amount} {escape(unmatched.currency)} "
+        f"from <code>{unmatched.telegram_id}</code> ({escape(unmatched.reason)}). "
+        f"Payment id: <code>{escape(unmatched.payment_id)}</code>"
+    )
+
+
+def delivery_failed_alert(purchase: Purchase, error: str) -> str:
+    return (
+        f"⚠️ Could not deliver {escape(purchase.product.name)} to {_customer(purchase)}: {escape(error)}. "
+        "Fix the product if needed, then use “Deliver content” on the purchase."
+    )
