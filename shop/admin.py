@@ -3,14 +3,17 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.urls import reverse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from shop import services
-from shop.models import BotText, Category, Product, Purchase, User
+from shop.models import BotText, Category, Product, Purchase, UnmatchedPayment, User
 from shop.money import format_price
 
 admin.site.site_header = _("Shop administration")
@@ -18,6 +21,13 @@ admin.site.site_title = _("Shop admin")
 admin.site.index_title = _("Shop")
 
 SHORT_TEXTAREA = forms.Textarea(attrs={"rows": 2, "cols": 40})
+
+
+class GrantForm(forms.Form):
+    product = forms.ModelChoiceField(
+        queryset=Product.objects.select_related("category").order_by("category__category_name", "name"),
+        label=_("product"),
+    )
 
 
 class ProtectedDeleteMixin:
@@ -89,6 +99,11 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(sold_count=Count("purchases"))
+
+    def save_model(self, request, obj, form, change):
+        if "file" in form.changed_data and "file_id" not in form.changed_data:
+            obj.file_id = ""  # a new file is uploaded to Telegram on its next delivery
+        super().save_model(request, obj, form, change)
 
     @admin.display(description=_("price"), ordering="price")
     def price_display(self, obj):
@@ -163,9 +178,58 @@ class CustomerAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     ]
     list_filter = ["is_blocked", "language_code"]
     search_fields = ["=telegram_id", "username", "first_name", "last_name"]
-    readonly_fields = ["telegram_id", "username", "first_name", "last_name", "language_code", "created_at", "updated_at"]
-    fields = [*readonly_fields[:5], "is_blocked", "created_at", "updated_at"]
+    readonly_fields = [
+        "telegram_id",
+        "username",
+        "first_name",
+        "last_name",
+        "language_code",
+        "grant_link",
+        "created_at",
+        "updated_at",
+    ]
+    fields = [*readonly_fields[:5], "is_blocked", "grant_link", "created_at", "updated_at"]
     inlines = [PurchaseInline]
+
+    def get_urls(self):
+        grant = path("<path:object_id>/grant/", self.admin_site.admin_view(self.grant_view), name="shop_user_grant")
+        return [grant, *super().get_urls()]
+
+    @admin.display(description=_("grant"))
+    def grant_link(self, obj):
+        if not obj.pk:
+            return "-"
+        return format_html('<a href="{}">{}</a>', reverse("admin:shop_user_grant", args=[obj.pk]), _("Grant a product…"))
+
+    def grant_view(self, request, object_id):
+        from botapp.tasks import schedule_delivery  # the bot side hands the product over
+
+        customer = get_object_or_404(User, pk=object_id)
+        if not request.user.has_perm("shop.change_purchase"):
+            raise PermissionDenied
+        form = GrantForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                purchase = services.purchase_grant(user=customer, product=form.cleaned_data["product"])
+            except ValidationError as exc:
+                form.add_error("product", exc)
+            else:
+                schedule_delivery(purchase.pk)
+                self.message_user(
+                    request,
+                    _("%(product)s granted to %(customer)s; the bot delivers it within seconds.")
+                    % {"product": purchase.product, "customer": customer},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:shop_user_change", customer.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Grant a product to %(customer)s") % {"customer": customer},
+            "opts": self.opts,
+            "customer": customer,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/shop/user/grant.html", context)
 
     def has_add_permission(self, request):
         return False  # customers appear when they start the bot
@@ -179,20 +243,123 @@ class CustomerAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, obj.purchase_count)
 
 
+class DeliveredFilter(admin.SimpleListFilter):
+    title = _("content delivered")
+    parameter_name = "delivered"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(delivered_at__isnull=self.value() == "no")
+        return queryset
+
+
+class ReviewFilter(admin.SimpleListFilter):
+    title = _("needs review")
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(review_reason="")
+        if self.value() == "no":
+            return queryset.filter(review_reason="")
+        return queryset
+
+
 @admin.register(Purchase)
 class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "user", "product", "amount", "payment_type", "payment_id"]
-    list_filter = ["payment_type", "currency", "created_at"]
+    list_display = ["created_at", "user", "product", "amount", "payment_type", "status", "delivered", "needs_review"]
+    list_filter = ["status", "payment_type", "currency", DeliveredFilter, ReviewFilter, "created_at"]
     list_select_related = ["user", "product"]
     search_fields = ["payment_id", "user__username", "=user__telegram_id", "product__name"]
     date_hierarchy = "created_at"
-    fields = ["created_at", "user", "product", "price", "currency", "payment_type", "payment_id"]
+    fields = [
+        "created_at",
+        "user",
+        "product",
+        "price",
+        "currency",
+        "payment_type",
+        "payment_id",
+        "provider_payment_id",
+        "status",
+        "refunded_at",
+        "review_reason",
+        "delivered_at",
+        "delivery_error",
+    ]
     readonly_fields = fields
     show_full_result_count = False
+    actions = ["refund", "deliver_content"]
+
+    def has_staff_action_permission(self, request):
+        return request.user.has_perm("shop.change_purchase")
 
     @admin.display(description=_("price paid"), ordering="price")
     def amount(self, obj):
         return format_price(obj.price, obj.currency)
+
+    @admin.display(description=_("delivered"), boolean=True, ordering="delivered_at")
+    def delivered(self, obj):
+        return obj.delivered_at is not None
+
+    @admin.display(description=_("needs review"), boolean=True)
+    def needs_review(self, obj):
+        return bool(obj.review_reason)
+
+    @admin.action(description=_("Refund selected Stars payments"), permissions=["staff_action"])
+    def refund(self, request, queryset):
+        from botapp.gateway import refund_star_payment  # the admin asks the bot side to talk to Telegram
+
+        refunded = 0
+        for purchase in queryset.select_related("user", "product"):
+            try:
+                services.purchase_refund(purchase=purchase, refund=refund_star_payment)
+            except ValidationError as exc:
+                self.message_user(request, f"{purchase.payment_id}: {' '.join(exc.messages)}", messages.ERROR)
+            else:
+                refunded += 1
+        if refunded:
+            message = ngettext("%(count)d payment refunded.", "%(count)d payments refunded.", refunded)
+            self.message_user(request, message % {"count": refunded}, messages.SUCCESS)
+
+    @admin.action(description=_("Deliver content (approve reviewed payments, resend the rest)"), permissions=["staff_action"])
+    def deliver_content(self, request, queryset):
+        from botapp.tasks import schedule_delivery
+
+        queued = skipped = 0
+        for purchase in queryset:
+            if purchase.status != Purchase.Status.PAID:
+                skipped += 1
+                continue
+            if purchase.review_reason:
+                services.purchase_approve(purchase=purchase)
+            schedule_delivery(purchase.pk, again=purchase.delivered_at is not None)
+            queued += 1
+        message = ngettext(
+            "%(count)d purchase queued for delivery; the bot sends it within seconds.",
+            "%(count)d purchases queued for delivery; the bot sends them within seconds.",
+            queued,
+        ) % {"count": queued}
+        if skipped:
+            message += " " + ngettext(
+                "%(count)d refunded purchase skipped.", "%(count)d refunded purchases skipped.", skipped
+            ) % {"count": skipped}
+        self.message_user(request, message, messages.SUCCESS if queued else messages.WARNING)
+
+
+@admin.register(UnmatchedPayment)
+class UnmatchedPaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "telegram_id", "amount", "currency", "reason", "payment_id"]
+    search_fields = ["payment_id", "=telegram_id"]
+    list_filter = ["currency"]
+    fields = ["created_at", "telegram_id", "amount", "currency", "payment_id", "provider_payment_id", "payload", "reason"]
+    readonly_fields = fields
 
 
 @admin.register(BotText)
