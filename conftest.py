@@ -54,3 +54,37 @@ def product(category):
         price=50,
         hidden_content="KEY-123",
     )
+
+
+@pytest.fixture
+def run_due_tasks(db):
+    """Run the background tasks that are due, as runbot's worker would; returns how many ran.
+
+    (The worker's own loop recycles DB connections, which a test's transaction cannot allow.)
+    """
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    worker = Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    )
+
+    def run() -> int:
+        ran = 0
+        for _ in range(100):
+            task = DBTaskResult.objects.ready().order_by("run_after").first()
+            if task is None:
+                break
+            task.claim(worker.worker_id)
+            worker.run_task(task)
+            ran += 1
+        return ran
+
+    return run
