@@ -58,6 +58,9 @@ def _private_chat_id(update: Update) -> int | None:
 
 def process_update(bot: TeleBot, update: Update) -> None:
     started = time.perf_counter()
+    if update.message and update.message.content_type is None and update.message.refunded_payment:
+        # telebot gives refunded_payment no content type; name it so a handler can ask for it
+        update.message.content_type = "refunded_payment"
     sender = update_sender(update)
     outcome = "ok"
     with translation.override(language_for(getattr(sender, "language_code", None))):

@@ -142,14 +142,8 @@ def register(bot: TeleBot) -> None:
     bot.register_message_handler(
         on_successful_payment, content_types=["successful_payment"], chat_types=["private"], pass_bot=True
     )
-    # telebot gives refunded_payment no content type of its own: it arrives as a textless "text"
-    bot.register_message_handler(
-        on_refunded_payment,
-        content_types=["text"],
-        func=lambda message: getattr(message, "refunded_payment", None) is not None,
-        chat_types=["private"],
-        pass_bot=True,
-    )
+    # content type set by botapp.dispatch (telebot leaves it None)
+    bot.register_message_handler(on_refunded_payment, content_types=["refunded_payment"], chat_types=["private"], pass_bot=True)
     bot.register_message_handler(
         on_staff_document, content_types=["document"], func=is_staff, chat_types=["private"], pass_bot=True
     )
