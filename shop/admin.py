@@ -44,8 +44,18 @@ class ProtectedDeleteMixin:
         return to_delete, model_count, perms_needed, protected
 
 
+class ProductForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        if "file" in self.changed_data and "file_id" not in self.changed_data:
+            # The file id belonged to the old file; the new one is uploaded on its next delivery.
+            cleaned["file_id"] = ""
+        return cleaned
+
+
 class ProductInline(admin.TabularInline):
     model = Product
+    form = ProductForm
     fields = ["name", "price", "is_active", "hidden_content", "file", "file_id"]
     formfield_overrides = {Product._meta.get_field("hidden_content").__class__: {"widget": SHORT_TEXTAREA}}
     extra = 0
@@ -100,10 +110,7 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(sold_count=Count("purchases"))
 
-    def save_model(self, request, obj, form, change):
-        if "file" in form.changed_data and "file_id" not in form.changed_data:
-            obj.file_id = ""  # a new file is uploaded to Telegram on its next delivery
-        super().save_model(request, obj, form, change)
+    form = ProductForm
 
     @admin.display(description=_("price"), ordering="price")
     def price_display(self, obj):
@@ -195,6 +202,12 @@ class CustomerAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
         grant = path("<path:object_id>/grant/", self.admin_site.admin_view(self.grant_view), name="shop_user_grant")
         return [grant, *super().get_urls()]
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not request.user.has_perm("shop.change_purchase"):
+            fields = [f for f in fields if f != "grant_link"]
+        return fields
+
     @admin.display(description=_("grant"))
     def grant_link(self, obj):
         if not obj.pk:
@@ -204,9 +217,9 @@ class CustomerAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     def grant_view(self, request, object_id):
         from botapp.tasks import schedule_delivery  # the bot side hands the product over
 
-        customer = get_object_or_404(User, pk=object_id)
         if not request.user.has_perm("shop.change_purchase"):
             raise PermissionDenied
+        customer = get_object_or_404(User, pk=object_id)
         form = GrantForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
