@@ -6,18 +6,21 @@ see the same payment deliver it once.
 """
 
 import enum
+import io
 import logging
 import os
 import time
 
 import requests
 from django.conf import settings
+from django.utils import translation
 from telebot import TeleBot
-from telebot.apihelper import ApiTelegramException
+from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import InputFile
 
 from botapp import staff, texts
 from botapp.api_errors import retry_after_seconds
+from botapp.dispatch import language_for
 from shop import services
 from shop.models import Product
 from shop.telegram_html import visible_length
@@ -42,7 +45,9 @@ def deliver_purchase(bot: TeleBot, purchase_id: int, *, again: bool = False) -> 
     if purchase is None:
         return Delivery.SKIPPED
     try:
-        send_content(bot, purchase.user.telegram_id, purchase.product, heading=texts.delivery_heading)
+        # in the buyer's language, also when the worker delivers in the background
+        with translation.override(language_for(purchase.user.language_code)):
+            send_content(bot, purchase.user.telegram_id, purchase.product, heading=texts.delivery_heading)
     except ApiTelegramException as exc:
         error = f"{exc.error_code} {exc.description}"
         services.purchase_mark_delivery_failed(purchase=purchase, error=error)
@@ -51,14 +56,29 @@ def deliver_purchase(bot: TeleBot, purchase_id: int, *, again: bool = False) -> 
             return Delivery.BLOCKED
         if exc.error_code == 429 or exc.error_code >= 500:
             return Delivery.RETRY
-        log.error("delivery of purchase %s refused by Telegram: %s", purchase.pk, error)
-        staff.notify_staff(bot, staff.delivery_failed_alert(purchase, error))
-        return Delivery.FAILED
-    except (requests.RequestException, OSError) as exc:
+        return _failed(bot, purchase, error)
+    except (ApiException, requests.RequestException, OSError) as exc:
+        # unreachable, a proxy's HTML error page, a file storage hiccup: try again later
         services.purchase_mark_delivery_failed(purchase=purchase, error=type(exc).__name__)
         return Delivery.RETRY
+    except Exception as exc:
+        log.exception("delivery of purchase %s failed", purchase.pk)
+        return _failed(bot, purchase, type(exc).__name__)
     services.purchase_mark_delivered(purchase=purchase)
     return Delivery.DELIVERED
+
+
+def _failed(bot: TeleBot, purchase, error: str) -> Delivery:
+    """Content Telegram will not take as it is: staff must fix it; the buyer is told it is coming."""
+    log.error("delivery of purchase %s failed: %s", purchase.pk, error)
+    services.purchase_mark_delivery_failed(purchase=purchase, error=error)
+    staff.notify_staff(bot, staff.delivery_failed_alert(purchase, error))
+    try:
+        with translation.override(language_for(purchase.user.language_code)):
+            bot.send_message(purchase.user.telegram_id, texts.delivery_needs_staff())
+    except Exception:
+        log.info("could not tell %s about the failed delivery", purchase.user.telegram_id)
+    return Delivery.FAILED
 
 
 def send_content(bot: TeleBot, chat_id: int, product: Product, *, heading=texts.reopen_heading) -> None:
@@ -92,13 +112,19 @@ def _send_file(bot: TeleBot, chat_id: int, product: Product, *, caption: str, pr
     with product.file.open("rb") as upload:  # an upload is not repeated inline: a 429 retries it later
         message = bot.send_document(
             chat_id,
-            InputFile(upload, file_name=os.path.basename(product.file.name)),
+            InputFile(_readable(upload), file_name=os.path.basename(product.file.name)),
             caption=caption,
             protect_content=protect,
         )
     # Upload once: later deliveries send Telegram's file id.
     services.product_set_file_id(product_id=product.pk, file_id=message.document.file_id)
     product.file_id = message.document.file_id
+
+
+def _readable(field_file) -> io.IOBase:
+    """telebot uploads real file objects; a storage's file wrapper is unwrapped (or read)."""
+    raw = getattr(field_file.file, "file", field_file.file)
+    return raw if isinstance(raw, io.IOBase) else io.BytesIO(field_file.read())
 
 
 def _patiently(send, *args, **kwargs):

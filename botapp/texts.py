@@ -180,10 +180,6 @@ def button_open() -> str:
     return _("📂 Open")
 
 
-def invoice_sent() -> str:
-    return _("Invoice sent: pay it below.")
-
-
 def already_owned() -> str:
     return _("You already own this product.")
 
@@ -214,6 +210,13 @@ def delivery_delayed() -> str:
     return _(
         "✅ Payment received. Telegram is slow to deliver your purchase right now: it will arrive here shortly, "
         "and it is already under My purchases."
+    )
+
+
+def delivery_needs_staff() -> str:
+    return _(
+        "✅ Payment received. Something is wrong with this product's content, and staff have been told: "
+        "they will send it to you here shortly."
     )
 
 

@@ -7,8 +7,12 @@ from dataclasses import dataclass
 
 from django.core import signing
 
-_signer = signing.Signer(salt="shop.invoice", algorithm="sha256")
 PAYLOAD_LIMIT = 128
+
+
+def _signer() -> signing.Signer:
+    # built per use: it copies SECRET_KEY when created
+    return signing.Signer(salt="shop.invoice", algorithm="sha256")
 
 
 @dataclass(frozen=True)
@@ -20,7 +24,7 @@ class InvoiceTerms:
 
 
 def invoice_payload(terms: InvoiceTerms) -> str:
-    payload = _signer.sign(f"{terms.telegram_id}:{terms.product_id}:{terms.price}:{terms.currency}")
+    payload = _signer().sign(f"{terms.telegram_id}:{terms.product_id}:{terms.price}:{terms.currency}")
     assert len(payload.encode()) <= PAYLOAD_LIMIT
     return payload
 
@@ -30,7 +34,7 @@ def invoice_terms(payload: str | None) -> InvoiceTerms | None:
     if not payload or len(payload.encode()) > PAYLOAD_LIMIT:
         return None
     try:
-        telegram_id, product_id, price, currency = _signer.unsign(payload).split(":")
+        telegram_id, product_id, price, currency = _signer().unsign(payload).split(":")
         return InvoiceTerms(int(telegram_id), int(product_id), int(price), currency)
     except (signing.BadSignature, ValueError):
         return None

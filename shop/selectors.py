@@ -39,9 +39,9 @@ def product_get_for_user(*, product_id: int, telegram_id: int) -> Product | None
 
 
 def purchase_list_for_user(*, telegram_id: int) -> QuerySet[Purchase]:
-    """What the user paid for and still has (refunded purchases are gone from the list)."""
+    """What the user has: paid, not refunded, not waiting for staff review."""
     return (
-        Purchase.objects.filter(user__telegram_id=telegram_id, status=Purchase.Status.PAID)
+        Purchase.objects.filter(user__telegram_id=telegram_id, status=Purchase.Status.PAID, review_reason="")
         .select_related("product")
         .order_by("-created_at", "-id")
     )

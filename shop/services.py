@@ -161,6 +161,8 @@ def purchase_record_payment(
         problems.append(f"paid in {currency}, invoice was in {terms.currency}")
     if remainder or price != terms.price:
         problems.append(f"paid {total_amount} (smallest units), invoice was for {terms.price} {terms.currency}")
+    if user_owns_product(telegram_id=user.telegram_id, product_id=product.pk):
+        problems.append("the buyer already owned this product: paid twice? consider a refund")
     purchase = Purchase(
         user=user,
         product=product,
@@ -230,6 +232,7 @@ def purchase_grant(*, user: User, product: Product) -> Purchase:
 def purchase_refund(*, purchase: Purchase, refund: Callable[[int, str], None]) -> Purchase:
     """Give a Stars payment back. `refund(telegram_id, payment_id)` asks Telegram and raises if it refuses,
     in which case nothing changes here."""
+    purchase.refresh_from_db()  # refunded meanwhile (by other staff, or Telegram's refunded_payment)?
     if purchase.status == Purchase.Status.REFUNDED:
         raise ValidationError(_("This purchase has already been refunded."))
     if purchase.payment_type != Purchase.PaymentType.STARS:
@@ -240,12 +243,15 @@ def purchase_refund(*, purchase: Purchase, refund: Callable[[int, str], None]) -
     return purchase
 
 
-def purchase_mark_refunded(*, payment_id: str) -> Purchase | None:
-    """The payment was given back (by staff here, or elsewhere: Telegram's refunded_payment)."""
-    Purchase.objects.filter(payment_id=payment_id, status=Purchase.Status.PAID).update(
+def purchase_mark_refunded(*, payment_id: str) -> tuple[Purchase | None, bool]:
+    """The payment was given back (by staff here, or elsewhere: Telegram's refunded_payment).
+
+    Returns the purchase (None if unknown) and whether this call marked it (False: already was).
+    """
+    changed = Purchase.objects.filter(payment_id=payment_id, status=Purchase.Status.PAID).update(
         status=Purchase.Status.REFUNDED, refunded_at=timezone.now(), updated_at=timezone.now()
     )
-    return Purchase.objects.filter(payment_id=payment_id).first()
+    return Purchase.objects.filter(payment_id=payment_id).select_related("product").first(), bool(changed)
 
 
 def purchase_approve(*, purchase: Purchase) -> None:

@@ -122,11 +122,12 @@ def _hand_over(bot: TeleBot, purchase) -> None:
 
 
 def on_refunded_payment(message: Message, bot: TeleBot) -> None:
-    purchase = services.purchase_mark_refunded(payment_id=message.refunded_payment.telegram_payment_charge_id)
+    payment_id = message.refunded_payment.telegram_payment_charge_id
+    purchase, changed = services.purchase_mark_refunded(payment_id=payment_id)
     if purchase is None:
-        log.warning("refund of an unknown payment %s", message.refunded_payment.telegram_payment_charge_id)
-        return
-    bot.send_message(message.chat.id, texts.refunded_notice(purchase.product.name))
+        log.warning("refund of an unknown payment %s", payment_id)
+    elif changed:  # Telegram may send the same update twice: tell the buyer once
+        bot.send_message(message.chat.id, texts.refunded_notice(purchase.product.name))
 
 
 def on_staff_document(message: Message, bot: TeleBot) -> None:
