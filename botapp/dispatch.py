@@ -8,6 +8,7 @@ import logging
 import time
 
 import requests
+from django.db import connection
 from django.utils import translation
 from telebot import TeleBot
 from telebot.types import Update
@@ -63,7 +64,8 @@ def process_update(bot: TeleBot, update: Update) -> None:
         update.message.content_type = "refunded_payment"
     sender = update_sender(update)
     outcome = "ok"
-    with translation.override(language_for(getattr(sender, "language_code", None))):
+    queries = QueryCounter()
+    with connection.execute_wrapper(queries), translation.override(language_for(getattr(sender, "language_code", None))):
         try:
             bot.process_new_updates([update])
         except requests.RequestException as exc:
@@ -75,13 +77,25 @@ def process_update(bot: TeleBot, update: Update) -> None:
             log.exception("update %s failed", update.update_id)
             _apologize(bot, update)
     log.info(
-        "update %s %s from %s: %s in %.1f ms",
+        "update %s %s from %s: %s in %.1f ms, %d queries",
         update.update_id,
         update_kind(update),
         getattr(sender, "id", "-"),
         outcome,
         (time.perf_counter() - started) * 1000,
+        queries.count,
     )
+
+
+class QueryCounter:
+    """Counts the SQL statements an update costs (for the log line and the benchmark)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
 
 
 def _apologize(bot: TeleBot, update: Update) -> None:
