@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/shop
 
-.PHONY: run test test-postgres lint format messages demo clean
+.PHONY: run test test-postgres bench lint format messages demo clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(VENV)/.installed
 # The same suite on PostgreSQL (the production database).
 test-postgres: $(VENV)/.installed
 	DATABASE_URL=$(POSTGRES_URL) $(PY) -m pytest
+
+# Speed and memory figures (a script, not a test): see "Performance" in the README.
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -33,7 +33,8 @@ MAX_INLINE_WAIT = 10  # seconds of 429 retry_after worth waiting for while the b
 
 class Delivery(enum.Enum):
     DELIVERED = "delivered"
-    SKIPPED = "skipped"  # nothing to deliver now: done already, refunded, under review or being delivered
+    SKIPPED = "skipped"  # nothing to deliver: done already, refunded or under review
+    BUSY = "busy"  # another worker holds the delivery: check again when its claim runs out
     BLOCKED = "blocked"  # the buyer blocked the bot
     RETRY = "retry"  # Telegram unreachable or busy: try again later
     FAILED = "failed"  # Telegram refused the content itself: staff must look
@@ -43,7 +44,13 @@ def deliver_purchase(bot: TeleBot, purchase_id: int, *, again: bool = False) -> 
     """Send a purchase's content to its buyer, once (or `again`, when staff ask to resend)."""
     purchase = services.purchase_claim_delivery(purchase_id=purchase_id, again=again)
     if purchase is None:
-        return Delivery.SKIPPED
+        busy = services.purchase_delivery_pending(purchase_id=purchase_id)
+        return Delivery.BUSY if busy else Delivery.SKIPPED
+    return deliver_claimed(bot, purchase)
+
+
+def deliver_claimed(bot: TeleBot, purchase) -> Delivery:
+    """Deliver a purchase whose delivery this worker holds (it has just recorded it, or claimed it)."""
     try:
         # in the buyer's language, also when the worker delivers in the background
         with translation.override(language_for(purchase.user.language_code)):

@@ -14,6 +14,7 @@ from botapp.bot import create_bot
 from botapp.delivery import Delivery, deliver_purchase
 from shop import selectors
 from shop.models import Purchase
+from shop.services import DELIVERY_CLAIM_TIMEOUT
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,9 @@ def schedule_delivery(purchase_id: int, *, attempt: int = 1, again: bool = False
 @task()
 def deliver_purchase_task(purchase_id: int, attempt: int = 1, again: bool = False) -> str:
     result = deliver_purchase(create_bot(), purchase_id, again=again)
-    if result is Delivery.RETRY:
+    if result is Delivery.BUSY:
+        schedule_delivery(purchase_id, attempt=attempt, again=again, delay=DELIVERY_CLAIM_TIMEOUT + timedelta(seconds=5))
+    elif result is Delivery.RETRY:
         if attempt < MAX_DELIVERY_ATTEMPTS:
             schedule_delivery(purchase_id, attempt=attempt + 1, delay=delivery_backoff(attempt), again=again)
         else:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet, TextChoices
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextChoices
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,15 +42,16 @@ def user_sync_from_telegram(
         "language_code": _fit(User, "language_code", language_code),
         "is_blocked": False,
     }
-    with transaction.atomic():
+    user = User.objects.filter(telegram_id=telegram_id).first()  # the usual case: one query
+    if user is None:
         user, created = User.objects.get_or_create(telegram_id=telegram_id, defaults=fresh)
         if created:
             return user
-        changed = [field for field, value in fresh.items() if getattr(user, field) != value]
-        if changed:
-            for field in changed:
-                setattr(user, field, fresh[field])
-            user.save(update_fields=[*changed, "updated_at"])
+    changed = [field for field, value in fresh.items() if getattr(user, field) != value]
+    if changed:
+        for field in changed:
+            setattr(user, field, fresh[field])
+        user.save(update_fields=[*changed, "updated_at"])
     return user
 
 
@@ -95,7 +96,7 @@ def checkout_check(*, telegram_id: int, payload: str, currency: str, total_amoun
         return CheckoutRefusal.INVALID
     if terms.telegram_id != telegram_id:
         return CheckoutRefusal.NOT_YOURS
-    product = Product.objects.filter(pk=terms.product_id, is_active=True).first()
+    product = _product_with_ownership(product_id=terms.product_id, telegram_id=telegram_id, is_active=True)
     if product is None:
         return CheckoutRefusal.UNAVAILABLE
     if (
@@ -105,15 +106,25 @@ def checkout_check(*, telegram_id: int, payload: str, currency: str, total_amoun
         or total_amount != to_minor_units(product.price, product.currency)
     ):
         return CheckoutRefusal.PRICE_CHANGED
-    if user_owns_product(telegram_id=telegram_id, product_id=product.pk):
+    if product.owned:
         return CheckoutRefusal.ALREADY_OWNED
     return None
 
 
-def user_owns_product(*, telegram_id: int, product_id: int) -> bool:
+def _owned_by(telegram_id: int, product_ref) -> QuerySet[Purchase]:
+    """Purchases that give `telegram_id` the product (paid, not refunded, not under review)."""
     return Purchase.objects.filter(
-        user__telegram_id=telegram_id, product_id=product_id, status=Purchase.Status.PAID, review_reason=""
-    ).exists()
+        user__telegram_id=telegram_id, product_id=product_ref, status=Purchase.Status.PAID, review_reason=""
+    )
+
+
+def user_owns_product(*, telegram_id: int, product_id: int) -> bool:
+    return _owned_by(telegram_id, product_id).exists()
+
+
+def _product_with_ownership(*, product_id: int, telegram_id: int, **filters) -> Product | None:
+    """The product and whether the user owns it (`owned`), in one query."""
+    return Product.objects.filter(pk=product_id, **filters).annotate(owned=Exists(_owned_by(telegram_id, OuterRef("pk")))).first()
 
 
 @dataclass
@@ -138,11 +149,8 @@ def purchase_record_payment(
     the unique payment id decides. Money that was taken is always recorded; a payment that
     does not match its invoice is kept for staff to review instead of handing out content.
     """
-    existing = Purchase.objects.filter(payment_id=payment_id).select_related("product", "user").first()
-    if existing:
-        return PaymentOutcome(existing, created=False)
     terms = invoice_terms(payload)
-    product = Product.objects.filter(pk=terms.product_id).first() if terms else None
+    product = _product_with_ownership(product_id=terms.product_id, telegram_id=user.telegram_id) if terms else None
     if product is None:
         return _unmatched_payment_record(
             user=user,
@@ -161,7 +169,7 @@ def purchase_record_payment(
         problems.append(f"paid in {currency}, invoice was in {terms.currency}")
     if remainder or price != terms.price:
         problems.append(f"paid {total_amount} (smallest units), invoice was for {terms.price} {terms.currency}")
-    if user_owns_product(telegram_id=user.telegram_id, product_id=product.pk):
+    if product.owned:
         problems.append("the buyer already owned this product: paid twice? consider a refund")
     purchase = Purchase(
         user=user,
@@ -172,13 +180,15 @@ def purchase_record_payment(
         payment_id=payment_id,
         provider_payment_id=provider_payment_id,
         review_reason="; ".join(problems)[:255],
+        # whoever records the payment also holds its delivery (see purchase_claim_delivery)
+        delivery_claimed_at=None if problems else timezone.now(),
     )
     purchase.clean_fields()
     try:
         with transaction.atomic():
             purchase.save()
     except IntegrityError:
-        # Recorded meanwhile by another worker: that record is the one.
+        # Recorded before (Telegram repeats updates) or by another worker just now: that record is the one.
         return PaymentOutcome(Purchase.objects.select_related("product", "user").get(payment_id=payment_id), False)
     return PaymentOutcome(purchase, created=True)
 
@@ -203,6 +213,7 @@ def purchase_get_free(*, user: User, product: Product) -> tuple[Purchase, bool]:
         currency=product.currency,
         payment_type=Purchase.PaymentType.FREE,
         payment_id=f"free:{user.telegram_id}:{product.pk}",
+        delivery_claimed_at=timezone.now(),  # its delivery belongs to whoever creates it
     )
     try:
         with transaction.atomic():
@@ -276,6 +287,13 @@ def purchase_claim_delivery(*, purchase_id: int, again: bool = False) -> Purchas
     if not claimable.update(delivery_claimed_at=now):
         return None
     return Purchase.objects.select_related("product", "user").get(pk=purchase_id)
+
+
+def purchase_delivery_pending(*, purchase_id: int) -> bool:
+    """Still to be delivered (e.g. while another worker's claim runs out)."""
+    return Purchase.objects.filter(
+        pk=purchase_id, status=Purchase.Status.PAID, review_reason="", delivered_at__isnull=True
+    ).exists()
 
 
 def purchase_mark_delivered(*, purchase: Purchase) -> None:

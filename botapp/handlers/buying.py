@@ -1,13 +1,14 @@
 """Buying: the Buy/Get/Open buttons, pre-checkout, successful and refunded payments, staff file ids."""
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from telebot import TeleBot
 from telebot.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
 
 from botapp import screens, staff, tasks, texts
-from botapp.delivery import Delivery, deliver_purchase, send_content
+from botapp.delivery import Delivery, deliver_claimed, deliver_purchase, send_content
 from botapp.render import answer_callback, show
 from shop import selectors, services
 from shop.money import to_minor_units
@@ -43,8 +44,8 @@ def on_buy(call: CallbackQuery, bot: TeleBot, product_id: int) -> None:
     user = _sync_user(sender)
     if product.price == 0:
         answer_callback(bot, call.id)
-        purchase, _ = services.purchase_get_free(user=user, product=product)
-        _hand_over(bot, purchase)
+        purchase, created = services.purchase_get_free(user=user, product=product)
+        _hand_over(bot, purchase, recorded=created)
         return
     terms, payload = services.invoice_create(telegram_id=sender.id, product=product)
     description = texts.shorten(visible_text(product.description).strip() or product.name, DESCRIPTION_LIMIT)
@@ -107,13 +108,19 @@ def on_successful_payment(message: Message, bot: TeleBot) -> None:
         if outcome.created:
             bot.send_message(message.chat.id, texts.payment_under_review())
         return
-    _hand_over(bot, purchase)
+    _hand_over(bot, purchase, recorded=outcome.created)
 
 
-def _hand_over(bot: TeleBot, purchase) -> None:
-    """Deliver now; if Telegram cannot take it now, the background worker keeps trying."""
-    result = deliver_purchase(bot, purchase.pk)
-    if result is Delivery.RETRY:
+def _hand_over(bot: TeleBot, purchase, *, recorded: bool) -> None:
+    """Deliver now; if Telegram cannot take it now, the background worker keeps trying.
+
+    `recorded`: this worker has just recorded the purchase and so holds its delivery.
+    """
+    result = deliver_claimed(bot, purchase) if recorded else deliver_purchase(bot, purchase.pk)
+    if result is Delivery.BUSY:
+        # another worker (maybe one that died) holds it: look again once its claim has run out
+        tasks.schedule_delivery(purchase.pk, delay=services.DELIVERY_CLAIM_TIMEOUT + timedelta(seconds=5))
+    elif result is Delivery.RETRY:
         tasks.schedule_delivery(purchase.pk, delay=tasks.delivery_backoff(1))
         try:
             bot.send_message(purchase.user.telegram_id, texts.delivery_delayed())

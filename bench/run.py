@@ -1,0 +1,269 @@
+"""`make bench`: how fast the shop serves customers, with figures. A script, not a test.
+
+Phases (each bounded in time, all traffic on 127.0.0.1):
+1. runbot (polling, SQLite) against a local fake Bot API: N customers buy a product each.
+2. The floor: a plain telebot echo bot on the same fake and workload.
+3. The webhook behind gunicorn (1 and 4 workers) on PostgreSQL, if PostgreSQL is reachable.
+4. Scaling: catalog/category/product card with 10, 1 000, 10 000 products; the admin purchase list
+   with 100 000 purchases.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "market.settings")
+
+from bench import workload  # noqa: E402
+from botapp.testing.fake_bot_api import FakeBotAPI  # noqa: E402
+
+PY = sys.executable
+POSTGRES = "postgres://postgres@127.0.0.1:5432"
+LOG_LINE = re.compile(r"update (\d+) (\S+) from \S+: (\S+) in ([\d.]+) ms, (\d+) queries")
+SECRET = "bench-webhook-secret"
+
+
+def base_env(database_url: str, api: FakeBotAPI, workers: int) -> dict:
+    return {
+        **os.environ,
+        "DJANGO_DEBUG": "false",  # as in production: no query log kept in memory
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": database_url,
+        "TELEGRAM_API_URL": api.url,
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "BOT_WORKERS": str(workers),
+        "ADMIN_IDS": "",
+        "LOG_LEVEL": "INFO",
+    }
+
+
+def prepare_database(env: dict, products: int) -> dict:
+    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    out = subprocess.run([PY, "bench/seed.py", str(products)], cwd=ROOT, env=env, check=True, capture_output=True)
+    return json.loads(out.stdout.decode().strip().splitlines()[-1])
+
+
+def purchases(env: dict) -> int:
+    out = subprocess.run([PY, "bench/seed.py", "--purchases"], cwd=ROOT, env=env, check=True, capture_output=True)
+    return json.loads(out.stdout.decode().strip().splitlines()[-1])["purchases"]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def drive(transport, api, ids, args, first_user) -> workload.Result:
+    tracker = workload.ReplyTracker()
+    api.listeners[:] = [tracker.listener]
+    workload.run(transport, tracker, ids, customers=10, concurrency=10, first_user=first_user)  # warm-up
+    return workload.run(
+        transport, tracker, ids, customers=args.customers, concurrency=args.concurrency, first_user=first_user + 1000
+    )
+
+
+def polling_phase(args, tmp: Path) -> dict:
+    with FakeBotAPI() as api:
+        env = base_env(f"sqlite:///{tmp / 'polling.sqlite3'}", api, args.workers)
+        ids = prepare_database(env, args.products)
+        log = (tmp / "runbot.log").open("w")
+        bot = subprocess.Popen([PY, "manage.py", "runbot"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            api.wait_for("getUpdates", timeout=60)
+            result = drive(workload.PollingTransport(api), api, ids, args, first_user=100_000)
+            rss = peak_rss_mb(bot.pid)
+        finally:
+            stop(bot)
+            log.close()
+        queries = defaultdict(list)
+        for match in LOG_LINE.finditer((tmp / "runbot.log").read_text()):
+            step = result.update_steps.get(int(match[1]))
+            if step:
+                queries[step].append(int(match[5]))
+        return {
+            "result": result,
+            "rss_mb": rss,
+            "queries": {step: max(values) for step, values in queries.items()},
+            "purchases": purchases(env),
+        }
+
+
+def echo_phase(args, tmp: Path) -> workload.Result:
+    with FakeBotAPI() as api:
+        env = base_env("sqlite:///unused", api, args.workers)
+        bot = subprocess.Popen([PY, "bench/echo_bot.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            api.wait_for("getUpdates", timeout=60)
+            return drive(workload.PollingTransport(api), api, {"category_id": 1, "product_id": 1}, args, 200_000)
+        finally:
+            stop(bot)
+
+
+def postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(f"{POSTGRES}/postgres", connect_timeout=3).close()
+        return True
+    except Exception:
+        return False
+
+
+def webhook_phase(args, tmp: Path, workers: int) -> dict:
+    import psycopg
+
+    name = "shop_bench"
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    with FakeBotAPI() as api:
+        env = base_env(f"{POSTGRES}/{name}", api, args.workers)
+        ids = prepare_database(env, args.products)
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                str(Path(PY).parent / "gunicorn"),
+                "market.wsgi",
+                "-w",
+                str(workers),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(tmp / f"gunicorn{workers}.log").open("w"),
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+            transport = workload.WebhookTransport(f"http://127.0.0.1:{port}/telegram/webhook/", SECRET)
+            result = drive(transport, api, ids, args, first_user=300_000 + workers * 10_000)
+        finally:
+            stop(server)
+        return {"result": result, "purchases": purchases(env)}
+
+
+def scale_phase(tmp: Path) -> dict:
+    with FakeBotAPI() as api:
+        env = base_env(f"sqlite:///{tmp / 'scale.sqlite3'}", api, 1)
+        subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+        out = subprocess.run([PY, "bench/scale.py"], cwd=ROOT, env=env, check=True, capture_output=True)
+        return json.loads(out.stdout.decode().strip().splitlines()[-1])
+
+
+def line(label: str, result: workload.Result) -> str:
+    p = result.percentiles()
+    return (
+        f"  {label:<34} {result.per_second:7.1f} updates/s   p50 {p['p50']:6.1f} ms   p95 {p['p95']:6.1f} ms   "
+        f"p99 {p['p99']:6.1f} ms   ({result.updates} updates, {result.errors} errors)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=50, help="customers active at once")
+    parser.add_argument("--workers", type=int, default=4, help="BOT_WORKERS of runbot (and the echo bot's threads)")
+    parser.add_argument("--products", type=int, default=20)
+    parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-webhook", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the logs and databases (path printed)")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="shop-bench-"))
+    print(
+        f"Benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()}: {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, {platform.platform()}"
+    )
+    print(
+        f"Workload: {args.customers} customers x {len(workload.STEPS)} updates "
+        f"({' → '.join(workload.STEPS)}), {args.concurrency} at once, BOT_WORKERS={args.workers}\n"
+    )
+    try:
+        polling = polling_phase(args, tmp)
+        echo = echo_phase(args, tmp)
+        print("Throughput and latency (update pushed → the bot's reply reaches the Bot API)")
+        print(line("runbot, polling, SQLite", polling["result"]))
+        print(line("floor: plain telebot echo bot", echo))
+        ratio = polling["result"].per_second / echo.per_second
+        print(f"  runbot / floor: {ratio:.2f}   (target >= 0.80)")
+        print(f"  purchases recorded: {polling['purchases']} (expected {args.customers + 10})")
+        print(f"  runbot peak RSS: {polling['rss_mb']:.1f} MB")
+        print("\nSQL queries per update (max over the run; target <= 5)")
+        for step in workload.STEPS:
+            print(f"  {step:<14} {polling['queries'].get(step, '-')}")
+
+        if args.skip_webhook:
+            pass
+        elif postgres_reachable():
+            print("\nWebhook behind gunicorn, PostgreSQL")
+            for workers in (1, 4):
+                hook = webhook_phase(args, tmp, workers)
+                print(line(f"gunicorn, {workers} worker{'s' if workers > 1 else ''}", hook["result"]))
+                print(f"  purchases recorded: {hook['purchases']} (expected {args.customers + 10})")
+        else:
+            print("\nPostgreSQL is not reachable at 127.0.0.1:5432: the webhook phase was skipped.")
+
+        if not args.skip_scale:
+            scale = scale_phase(tmp)
+            print("\nScaling with the catalog's size (median of 15, ms / queries per update)")
+            for row in scale["catalog"]:
+                cells = "   ".join(f"{k} {v['ms']:6.2f} ms {v['queries']} q" for k, v in row.items() if k != "products")
+                print(f"  {row['products']:>6} products: {cells}")
+            print("\nAdmin purchase list (median of 15, server time; target < 300 ms with constant queries)")
+            for total, figures in scale["admin_purchases"].items():
+                print(f"  {int(total):>7} purchases: {figures['ms']:7.1f} ms, {figures['queries']} queries")
+    finally:
+        if args.keep:
+            print(f"\nLogs and databases kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

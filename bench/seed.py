@@ -1,0 +1,35 @@
+"""Fill a benchmark database: `python bench/seed.py PRODUCTS` (DATABASE_URL from the environment).
+
+Prints the ids the workload needs, as JSON. `python bench/seed.py --purchases` prints the count.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "market.settings")
+
+import django
+
+django.setup()
+
+from shop.models import Category, Product, Purchase  # noqa: E402
+
+
+def seed(products: int) -> dict:
+    category = Category.objects.create(category_name="Bench keys")
+    Category.objects.create(category_name="Bench courses")
+    Product.objects.bulk_create(
+        Product(category=category, name=f"Key {i:05d}", price=50, hidden_content=f"KEY-{i:05d}") for i in range(products)
+    )
+    first = Product.objects.filter(category=category).order_by("name", "id").first()
+    return {"category_id": category.pk, "product_id": first.pk}
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--purchases":
+        print(json.dumps({"purchases": Purchase.objects.count()}))
+    else:
+        print(json.dumps(seed(int(sys.argv[1]))))

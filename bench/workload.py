@@ -1,0 +1,149 @@
+"""Simulated customers: each walks /start → catalog → category → product → buy → pre-checkout →
+pay → My purchases, one step after the other; many customers at once."""
+
+import itertools
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import requests
+
+from botapp.testing import updates
+
+STEPS = ["start", "catalog", "category", "product", "buy", "pre_checkout", "pay", "purchases"]
+REPLY_METHODS = {"sendMessage", "editMessageText", "sendInvoice", "answerPreCheckoutQuery", "sendDocument"}
+STEP_TIMEOUT = 30.0
+_charge_ids = itertools.count(1)
+
+
+@dataclass
+class Waiter:
+    event: threading.Event = field(default_factory=threading.Event)
+    at: float = 0.0
+    params: dict = field(default_factory=dict)
+
+
+class ReplyTracker:
+    """Follows the fake Bot API's calls and wakes the customer a reply is for."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._waiting: dict[int, Waiter] = {}
+        self._query_owner: dict[str, int] = {}
+
+    def listener(self, call) -> None:
+        if call.method not in REPLY_METHODS:
+            return
+        if call.method == "answerPreCheckoutQuery":
+            user_id = self._query_owner.get(call.params.get("pre_checkout_query_id"), 0)
+        else:
+            user_id = int(call.params.get("chat_id") or 0)
+        with self._lock:
+            waiter = self._waiting.pop(user_id, None)
+        if waiter is not None:
+            waiter.at, waiter.params = call.at, call.params
+            waiter.event.set()
+
+    def expect(self, user_id: int, query_id: str | None = None) -> Waiter:
+        waiter = Waiter()
+        with self._lock:
+            self._waiting[user_id] = waiter
+            if query_id:
+                self._query_owner[query_id] = user_id
+        return waiter
+
+
+class PollingTransport:
+    def __init__(self, api):
+        self.api = api
+
+    def send(self, update: dict) -> None:
+        self.api.push(update)
+
+
+class WebhookTransport:
+    def __init__(self, url: str, secret: str):
+        self.url, self.secret = url, secret
+        self._local = threading.local()
+
+    def send(self, update: dict) -> None:
+        session = getattr(self._local, "session", None) or requests.Session()
+        self._local.session = session
+        response = session.post(
+            self.url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": self.secret}, timeout=STEP_TIMEOUT
+        )
+        response.raise_for_status()
+
+
+@dataclass
+class Result:
+    updates: int
+    seconds: float
+    latencies: dict[str, list[float]]
+    update_steps: dict[int, str]
+    errors: int
+
+    @property
+    def per_second(self) -> float:
+        return self.updates / self.seconds
+
+    def percentiles(self) -> dict[str, float]:
+        every = sorted(x for values in self.latencies.values() for x in values)
+        cuts = statistics.quantiles(every, n=100, method="inclusive")
+        return {"p50": cuts[49] * 1000, "p95": cuts[94] * 1000, "p99": cuts[98] * 1000}
+
+
+def customer(user_id: int, transport, tracker: ReplyTracker, ids: dict, result: Result, lock) -> None:
+    user = updates.tg_user(user_id, first_name=f"C{user_id}", username=f"c{user_id}")
+    message_id = 1  # the fake edits any message
+    payload = "bench"
+    for step in STEPS:
+        query_id = None
+        if step == "start":
+            update = updates.message(user, "/start")
+        elif step == "catalog":
+            update = updates.callback(user, "cats:1", message_id=message_id)
+        elif step == "category":
+            update = updates.callback(user, f"cat:{ids['category_id']}:1", message_id=message_id)
+        elif step == "product":
+            update = updates.callback(user, f"prod:{ids['product_id']}:c{ids['category_id']}.1", message_id=message_id)
+        elif step == "buy":
+            update = updates.callback(user, f"buy:{ids['product_id']}", message_id=message_id)
+        elif step == "pre_checkout":
+            update = updates.pre_checkout(user, payload, total_amount=50)
+            query_id = update["pre_checkout_query"]["id"]
+        elif step == "pay":
+            update = updates.successful_payment(user, payload, total_amount=50, charge_id=f"bench-{next(_charge_ids)}")
+        else:
+            update = updates.message(user, "/purchases")
+        waiter = tracker.expect(user_id, query_id)
+        started = time.monotonic()
+        try:
+            transport.send(update)
+        except Exception:
+            with lock:
+                result.errors += 1
+            return
+        if not waiter.event.wait(STEP_TIMEOUT):
+            with lock:
+                result.errors += 1
+            return
+        with lock:
+            result.latencies[step].append(waiter.at - started)
+            result.update_steps[update["update_id"]] = step
+        if step == "buy" and waiter.params.get("payload"):
+            payload = waiter.params["payload"]
+
+
+def run(transport, tracker: ReplyTracker, ids: dict, *, customers: int, concurrency: int, first_user: int) -> Result:
+    result = Result(0, 0.0, {step: [] for step in STEPS}, {}, 0)
+    lock = threading.Lock()
+    started = time.monotonic()
+    with ThreadPoolExecutor(concurrency) as pool:
+        for user_id in range(first_user, first_user + customers):
+            pool.submit(customer, user_id, transport, tracker, ids, result, lock)
+    result.seconds = time.monotonic() - started
+    result.updates = sum(len(v) for v in result.latencies.values())
+    return result
