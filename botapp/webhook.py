@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from telebot import TeleBot
 from telebot.types import Update
 
-from botapp.bot import create_bot
+from botapp.bot import configure_api, create_bot
 from botapp.dispatch import process_update
 from botapp.models import HandledUpdate
 
@@ -35,6 +35,7 @@ def _bot(token: str, api_url: str) -> TeleBot:
 
 def webhook_bot() -> TeleBot:
     """One bot per process, built on first use (and again if the settings change, as in tests)."""
+    configure_api(settings.TELEGRAM_API_URL)  # telebot's API address is process-wide
     return _bot(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL)
 
 
@@ -47,6 +48,8 @@ def telegram_webhook(request):
     try:
         data = json.loads(request.body)
         update_id = int(data["update_id"])
+        if not 0 <= update_id < 2**63:
+            raise ValueError("update_id out of range")
         update = Update.de_json(data)
     except Exception as exc:  # whatever the body is, it is not an update we can use
         log.warning("webhook: malformed update (%s)", type(exc).__name__)

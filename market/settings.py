@@ -22,7 +22,9 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
 
 def _secret_key() -> str:
-    key = env.str("DJANGO_SECRET_KEY", default="").strip()
+    # Read raw: django-environ would take a key starting with "$" (Django's generator makes
+    # such keys) for a reference to another variable. read_env put .env values in os.environ.
+    key = os.environ.get("DJANGO_SECRET_KEY", "").strip()
     if key:
         return key
     if not DEBUG:
@@ -133,7 +135,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
 STORAGES = {
     # Product files are private goods: kept on disk for the bot, never served by URL.
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

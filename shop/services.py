@@ -44,9 +44,11 @@ def user_sync_from_telegram(
     }
     user = User.objects.filter(telegram_id=telegram_id).first()  # the usual case: one query
     if user is None:
-        user, created = User.objects.get_or_create(telegram_id=telegram_id, defaults=fresh)
-        if created:
-            return user
+        try:
+            with transaction.atomic():
+                return User.objects.create(telegram_id=telegram_id, **fresh)
+        except IntegrityError:  # created meanwhile by another worker
+            user = User.objects.get(telegram_id=telegram_id)
     changed = [field for field, value in fresh.items() if getattr(user, field) != value]
     if changed:
         for field in changed:
@@ -183,7 +185,7 @@ def purchase_record_payment(
         # whoever records the payment also holds its delivery (see purchase_claim_delivery)
         delivery_claimed_at=None if problems else timezone.now(),
     )
-    purchase.clean_fields()
+    purchase.clean_fields(exclude=["user", "product"])  # both just loaded: no need to ask the database again
     try:
         with transaction.atomic():
             purchase.save()
