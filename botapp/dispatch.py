@@ -57,12 +57,20 @@ def _private_chat_id(update: Update) -> int | None:
     return None
 
 
-def process_update(bot: TeleBot, update: Update) -> None:
+# Money moved with these: if handling one fails, it must come again rather than be dropped.
+MUST_NOT_BE_LOST = ("successful_payment", "refunded_payment")
+
+
+def process_update(bot: TeleBot, update: Update) -> bool:
+    """Handle one update. False: it failed and must be handled again (polling does not confirm
+    it, the webhook answers 500 so Telegram repeats it); every other failure is logged, the
+    user gets an apology, and the update counts as done."""
     started = time.perf_counter()
     if update.message and update.message.content_type is None and update.message.refunded_payment:
         # telebot gives refunded_payment no content type; name it so a handler can ask for it
         update.message.content_type = "refunded_payment"
     sender = update_sender(update)
+    retry = update.message is not None and update.message.content_type in MUST_NOT_BE_LOST
     outcome = "ok"
     queries = QueryCounter()
     with connection.execute_wrapper(queries), translation.override(language_for(getattr(sender, "language_code", None))):
@@ -70,12 +78,13 @@ def process_update(bot: TeleBot, update: Update) -> None:
             bot.process_new_updates([update])
         except requests.RequestException as exc:
             # Its message holds the request URL: the token and what was sent. Name it only.
-            outcome = "failed"
+            outcome = "will be retried" if retry else "failed"
             log.warning("update %s failed: the Bot API could not be reached (%s)", update.update_id, type(exc).__name__)
         except Exception:
-            outcome = "failed"
+            outcome = "will be retried" if retry else "failed"
             log.exception("update %s failed", update.update_id)
-            _apologize(bot, update)
+            if not retry:
+                _apologize(bot, update)
     log.info(
         "update %s %s from %s: %s in %.1f ms, %d queries",
         update.update_id,
@@ -85,6 +94,7 @@ def process_update(bot: TeleBot, update: Update) -> None:
         (time.perf_counter() - started) * 1000,
         queries.count,
     )
+    return outcome != "will be retried"
 
 
 class QueryCounter:

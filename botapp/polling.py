@@ -64,25 +64,40 @@ class Poller:
                 with self._batch:
                     if self.stopping.is_set() or not updates:
                         continue  # unprocessed updates stay unconfirmed and come again next time
-                    try:
-                        self._process_batch(pool, updates)
-                    finally:
+                    unfinished = self._process_batch(pool, updates)
+                    if unfinished is None:
                         self.offset = max(u.update_id for u in updates) + 1
+                        continue
+                    # Confirm only what comes before it: it (and what follows) is fetched again.
+                    self.offset = unfinished
+                    log.warning("update %s must be handled again; retrying in %.0f s", unfinished, backoff)
+                    self.stopping.wait(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF)
 
-    def _process_batch(self, pool: ThreadPoolExecutor, updates: list[Update]) -> None:
+    def _process_batch(self, pool: ThreadPoolExecutor, updates: list[Update]) -> int | None:
+        """Process a batch; the id of the first update that must be handled again, if any."""
         by_sender: dict[object, list[Update]] = defaultdict(list)
         for update in sorted(updates, key=lambda u: u.update_id):
             sender = update_sender(update)
             by_sender[getattr(sender, "id", None) or ("update", update.update_id)].append(update)
-        wait([pool.submit(self._process_in_order, group) for group in by_sender.values()])
+        futures = [pool.submit(self._process_in_order, group) for group in by_sender.values()]
+        wait(futures)
+        unfinished = [f.result() for f in futures if f.result() is not None]
+        return min(unfinished) if unfinished else None
 
-    def _process_in_order(self, updates: list[Update]) -> None:
+    def _process_in_order(self, updates: list[Update]) -> int | None:
+        """One user's updates in order; stops at one that must be handled again and returns its id."""
         for update in updates:
-            close_old_connections()
             try:
-                process_update(self.bot, update)
-            finally:
                 close_old_connections()
+                handled = process_update(self.bot, update)
+                close_old_connections()
+            except Exception:  # e.g. the database is gone: nothing of this user's is confirmed
+                log.exception("update %s could not be processed", update.update_id)
+                handled = False
+            if not handled:
+                return update.update_id
+        return None
 
     def confirm_processed(self) -> None:
         """Tell Telegram the processed updates are done, so a restart does not repeat them."""

@@ -56,7 +56,8 @@ def telegram_webhook(request):
         return HttpResponseBadRequest()
     if HandledUpdate.objects.filter(update_id=update_id).exists():
         return HttpResponse()  # a repeat: handled already
-    process_update(webhook_bot(), update)
+    if not process_update(webhook_bot(), update):
+        return HttpResponse(status=500)  # Telegram sends it again
     # ignore_conflicts: the same update handled by another worker at the same time
     HandledUpdate.objects.bulk_create([HandledUpdate(update_id=update_id)], ignore_conflicts=True)
     if update_id % 1000 == 0:
