@@ -290,7 +290,6 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "payment_type", "currency", DeliveredFilter, ReviewFilter, "created_at"]
     list_select_related = ["user", "product"]
     search_fields = ["payment_id", "user__username", "=user__telegram_id", "product__name"]
-    date_hierarchy = "created_at"
     fields = [
         "created_at",
         "user",

@@ -1,5 +1,6 @@
 """The admin as staff use it: lists, forms, search, filters, actions, read-only money history."""
 
+import datetime
 import itertools
 
 import pytest
@@ -7,7 +8,7 @@ from django import forms
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from shop.admin import CustomerAdmin, ProductAdmin
 from shop.models import BotText, Category, Product, Purchase, User
@@ -323,14 +324,17 @@ def test_customers_sort_by_purchase_count(admin_client, purchase, buyer):
     assert [u.pk for u in descending.context["cl"].result_list] == [buyer.pk, newcomer.pk]
 
 
-def test_purchase_date_drilldown(admin_client, purchase):
-    created = purchase.created_at
-
-    response = admin_client.get(
-        url("purchase_changelist"), {"created_at__year": created.year, "created_at__month": created.month}
+def test_purchase_date_filter_past_seven_days(admin_client, purchase, buyer, product):
+    old = Purchase.objects.create(
+        user=buyer, product=product, price=50, currency="XTR", payment_type="stars", payment_id="old-charge"
     )
+    Purchase.objects.filter(pk=old.pk).update(created_at=timezone.now() - datetime.timedelta(days=40))
+    changelist = admin_client.get(url("purchase_changelist"))
+    date_filter = next(spec for spec in changelist.context["cl"].filter_specs if spec.title == "created")
+    past_week = next(c for c in date_filter.choices(changelist.context["cl"]) if c["display"] == "Past 7 days")
 
-    assert response.status_code == 200
+    response = admin_client.get(url("purchase_changelist") + past_week["query_string"])
+
     assert result_pks(response) == {purchase.pk}
 
 
