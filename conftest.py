@@ -12,6 +12,14 @@ from shop.models import Category, Product
 TOKEN = "123456:TEST-token"
 
 
+@pytest.fixture(autouse=True)
+def fresh_flood_gate():
+    """Flood control remembers users per process: each test starts with nobody remembered."""
+    from botapp import flood
+
+    flood._gate = None
+
+
 @pytest.fixture
 def fake_api(settings):
     with FakeBotAPI(TOKEN) as api:

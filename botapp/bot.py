@@ -43,6 +43,8 @@ def configure_api(api_url: str) -> None:
     """Point telebot at the Bot API server (Telegram's, a self-hosted one, or a test fake)."""
     apihelper.API_URL = f"{api_url}/bot{{0}}/{{1}}"
     apihelper.FILE_URL = f"{api_url}/file/bot{{0}}/{{1}}"
+    apihelper.READ_TIMEOUT = settings.TELEGRAM_TIMEOUT
+    apihelper.CONNECT_TIMEOUT = min(settings.TELEGRAM_TIMEOUT, 15)
     sender = apihelper.CUSTOM_REQUEST_SENDER
     if not isinstance(sender, _ApiSender) or sender.api_url != api_url:
         apihelper.CUSTOM_REQUEST_SENDER = _ApiSender(api_url)

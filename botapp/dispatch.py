@@ -11,9 +11,11 @@ import requests
 from django.db import connection
 from django.utils import translation
 from telebot import TeleBot
+from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import Update
 
 from botapp import texts
+from botapp.flood import flood_gate
 from botapp.render import answer_callback
 
 log = logging.getLogger("botapp.updates")
@@ -59,30 +61,52 @@ def _private_chat_id(update: Update) -> int | None:
 
 # Money moved with these: if handling one fails, it must come again rather than be dropped.
 MUST_NOT_BE_LOST = ("successful_payment", "refunded_payment")
+RETRY = "will be retried"
+
+
+def must_not_be_lost(update: Update) -> bool:
+    return update.message is not None and update.message.content_type in MUST_NOT_BE_LOST
+
+
+def is_transient(exc: Exception) -> bool:
+    """The Bot API is unreachable, overloaded or slow: the same update may well work later."""
+    if isinstance(exc, ApiTelegramException):
+        return exc.error_code == 429 or exc.error_code >= 500
+    return isinstance(exc, requests.RequestException | ApiException)
 
 
 def process_update(bot: TeleBot, update: Update) -> bool:
-    """Handle one update. False: it failed and must be handled again (polling does not confirm
-    it, the webhook answers 500 so Telegram repeats it); every other failure is logged, the
-    user gets an apology, and the update counts as done."""
+    """Handle one update. False: it must be handled again (polling does not confirm it, the
+    webhook answers 500 so Telegram repeats it): a payment whose handling failed, or any update
+    the Bot API could not take just then. Other failures are logged, the user gets an apology,
+    and the update counts as done."""
     started = time.perf_counter()
     if update.message and update.message.content_type is None and update.message.refunded_payment:
         # telebot gives refunded_payment no content type; name it so a handler can ask for it
         update.message.content_type = "refunded_payment"
     sender = update_sender(update)
-    retry = update.message is not None and update.message.content_type in MUST_NOT_BE_LOST
+    if sender is not None and not must_not_be_lost(update) and update.pre_checkout_query is None:
+        allowed, warn = flood_gate().allow(sender.id)
+        if not allowed:
+            log.info("update %s %s from %s: dropped, too many updates", update.update_id, update_kind(update), sender.id)
+            if warn:
+                _slow_down(bot, update)
+            return True
     outcome = "ok"
     queries = QueryCounter()
     with connection.execute_wrapper(queries), translation.override(language_for(getattr(sender, "language_code", None))):
         try:
             bot.process_new_updates([update])
-        except requests.RequestException as exc:
-            # Its message holds the request URL: the token and what was sent. Name it only.
-            outcome = "will be retried" if retry else "failed"
-            log.warning("update %s failed: the Bot API could not be reached (%s)", update.update_id, type(exc).__name__)
-        except Exception:
-            outcome = "will be retried" if retry else "failed"
-            log.exception("update %s failed", update.update_id)
+        except Exception as exc:
+            retry = must_not_be_lost(update) or is_transient(exc)
+            outcome = RETRY if retry else "failed"
+            if isinstance(exc, requests.RequestException):
+                # Its message holds the request URL: the token and what was sent. Name it only.
+                log.warning("update %s failed: the Bot API could not be reached (%s)", update.update_id, type(exc).__name__)
+            elif is_transient(exc):
+                log.warning("update %s failed: the Bot API answered %s", update.update_id, exc)
+            else:
+                log.exception("update %s failed", update.update_id)
             if not retry:
                 _apologize(bot, update)
     log.info(
@@ -94,7 +118,7 @@ def process_update(bot: TeleBot, update: Update) -> bool:
         (time.perf_counter() - started) * 1000,
         queries.count,
     )
-    return outcome != "will be retried"
+    return outcome != RETRY
 
 
 class QueryCounter:
@@ -106,6 +130,18 @@ class QueryCounter:
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
         return execute(sql, params, many, context)
+
+
+def _slow_down(bot: TeleBot, update: Update) -> None:
+    try:
+        if update.callback_query:
+            bot.answer_callback_query(update.callback_query.id, texts.slow_down())
+        else:
+            chat_id = _private_chat_id(update)
+            if chat_id is not None:
+                bot.send_message(chat_id, texts.slow_down())
+    except Exception:
+        log.info("could not ask a flooding user to slow down")
 
 
 def _apologize(bot: TeleBot, update: Update) -> None:

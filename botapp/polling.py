@@ -19,11 +19,13 @@ from telebot.types import Update
 
 from botapp.api_errors import retry_after_seconds
 from botapp.bot import ALLOWED_UPDATES
-from botapp.dispatch import process_update, update_sender
+from botapp.dispatch import must_not_be_lost, process_update, update_sender
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
+# An update the Bot API keeps failing is given up after this many tries (payments never are).
+MAX_ATTEMPTS = 5
 
 
 class Poller:
@@ -34,6 +36,7 @@ class Poller:
         self.offset: int | None = None
         self.stopping = threading.Event()
         self._batch = threading.Lock()  # held while a batch is processed
+        self._attempts: dict[int, int] = {}
 
     def stop(self) -> None:
         self.stopping.set()
@@ -95,8 +98,14 @@ class Poller:
             except Exception:  # e.g. the database is gone: nothing of this user's is confirmed
                 log.exception("update %s could not be processed", update.update_id)
                 handled = False
+            if not handled and not must_not_be_lost(update):
+                attempts = self._attempts[update.update_id] = self._attempts.get(update.update_id, 0) + 1
+                if attempts >= MAX_ATTEMPTS:
+                    log.error("giving up update %s after %d attempts", update.update_id, attempts)
+                    handled = True
             if not handled:
                 return update.update_id
+            self._attempts.pop(update.update_id, None)
         return None
 
     def confirm_processed(self) -> None:

@@ -1,4 +1,4 @@
-"""Background work, kept in the database (django-tasks): deliveries Telegram could not take at once.
+"""Background work, kept in the database (django-tasks): deliveries Telegram could not take at once, broadcasts.
 
 `runbot` runs a worker for these; a webhook deployment runs `manage.py db_worker`.
 """
@@ -6,13 +6,16 @@
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
+from django_tasks_db.models import DBTaskResult
 
 from botapp import staff
 from botapp.bot import create_bot
+from botapp.broadcasting import send_broadcasts
 from botapp.delivery import Delivery, deliver_purchase
-from shop import selectors
+from shop import broadcasts, selectors
 from shop.models import Purchase
 from shop.services import DELIVERY_CLAIM_TIMEOUT
 
@@ -22,8 +25,8 @@ MAX_DELIVERY_ATTEMPTS = 20  # with the backoff below: retries for about a day
 
 
 def delivery_backoff(attempt: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... up to an hour between attempts."""
-    return timedelta(seconds=min(30 * 2 ** (attempt - 1), 3600))
+    """DELIVERY_RETRY_SECONDS (30 s), then twice as long each time, up to an hour."""
+    return timedelta(seconds=min(settings.DELIVERY_RETRY_SECONDS * 2 ** (attempt - 1), 3600))
 
 
 def schedule_delivery(purchase_id: int, *, attempt: int = 1, again: bool = False, delay: timedelta | None = None):
@@ -57,3 +60,55 @@ def schedule_undelivered(telegram_id: int | None = None) -> int:
     for purchase_id in ids:
         schedule_delivery(purchase_id)
     return len(ids)
+
+
+BROADCAST_ERROR_PAUSE = timedelta(seconds=30)
+
+
+def _broadcast_sender_queued(*, by=None) -> bool:
+    queued = DBTaskResult.objects.filter(task_path=send_broadcasts_task.module_path, status=TaskResultStatus.READY)
+    return (queued if by is None else queued.filter(run_after__lte=by)).exists()
+
+
+def schedule_broadcast_sending(delay: timedelta = timedelta(0)) -> bool:
+    """Queue the broadcast sender, unless a run is queued already by then; True if queued.
+
+    Called for every chunk and when staff start a broadcast, so the check keeps it to one chain
+    of tasks (a second chain would only double the pace: no recipient is ever sent to twice).
+    """
+    run_after = timezone.now() + delay
+    if _broadcast_sender_queued(by=run_after):
+        return False
+    send_broadcasts_task.using(run_after=run_after).enqueue()
+    return True
+
+
+@task()
+def send_broadcasts_task() -> str:
+    """A few seconds of broadcast sending, then the next run is queued (restarts and cancels act quickly)."""
+    try:
+        pause = send_broadcasts(create_bot())
+    except Exception:
+        log.exception("sending broadcasts failed; trying again in %s", BROADCAST_ERROR_PAUSE)
+        pause = BROADCAST_ERROR_PAUSE.total_seconds()
+    if pause is None:
+        return "idle"
+    schedule_broadcast_sending(timedelta(seconds=pause))
+    return "continues"
+
+
+def revive_broadcast_sending() -> bool:
+    """A broadcast is sending but nothing has happened for a while: queue the sender unless a run is
+    queued already (waiting out Telegram's flood control, or for a worker to run it)."""
+    if _broadcast_sender_queued():
+        return False
+    send_broadcasts_task.using(run_after=timezone.now()).enqueue()
+    return True
+
+
+def resume_broadcasts() -> bool:
+    """After a restart: queue the sender if a broadcast is being sent (its last task may have died with the process)."""
+    if broadcasts.broadcast_next_to_send() is None:
+        return False
+    schedule_broadcast_sending()
+    return True

@@ -163,6 +163,10 @@ def command_descriptions() -> dict[str, str]:
     }
 
 
+def slow_down() -> str:
+    return _("You are going too fast: please wait a few seconds before the next request.")
+
+
 def something_went_wrong() -> str:
     return _("Sorry, something went wrong on our side. Please try again in a moment.")
 

@@ -58,7 +58,7 @@ if not DEBUG:
     SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "market.apps.ShopAdminConfig",  # django.contrib.admin, with the shop's dashboard on its front page
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -161,13 +161,16 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # telebot logs request URLs (with the token) at DEBUG: keep it at INFO or above.
-    "loggers": {"TeleBot": {"level": "INFO"}},
+    # telebot and urllib3 log request URLs and parameters (the token, what is sent: hidden
+    # content too) at DEBUG: they stay at INFO whatever LOG_LEVEL says.
+    "loggers": {"TeleBot": {"level": "INFO"}, "urllib3": {"level": "INFO"}},
 }
 
 # --- The shop ---
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org").rstrip("/")
+# Seconds to wait for the Bot API to answer a call (long polls wait longer, as they must).
+TELEGRAM_TIMEOUT = env.int("TELEGRAM_TIMEOUT", default=30)
 # Webhook mode: Telegram sends this back in X-Telegram-Bot-Api-Secret-Token ([A-Za-z0-9_-], 1-256 chars).
 TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
 TELEGRAM_BOT_USERNAME = env.str("TELEGRAM_BOT_USERNAME", default="").lstrip("@")
@@ -181,7 +184,12 @@ SHOP_SUPPORT_CONTACT = env.str("SHOP_SUPPORT_CONTACT", default="")
 PAYMENT_PROVIDER_TOKEN = env.str("PAYMENT_PROVIDER_TOKEN", default="")
 # Delivered content cannot be forwarded or saved by the buyer.
 DELIVERY_PROTECT_CONTENT = env.bool("DELIVERY_PROTECT_CONTENT", default=True)
+# First wait before a delivery Telegram could not take is tried again (then doubling, up to an hour).
+DELIVERY_RETRY_SECONDS = env.int("DELIVERY_RETRY_SECONDS", default=30)
 
 # Background work (retrying deliveries) is kept in the database; `runbot` runs the worker.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 BOT_WORKERS = env.int("BOT_WORKERS", default=4)
+# Flood control per user: a burst of FLOOD_BURST updates, then FLOOD_RATE a second (0: off).
+FLOOD_RATE = env.float("FLOOD_RATE", default=3.0)
+FLOOD_BURST = env.int("FLOOD_BURST", default=10)

@@ -3,22 +3,24 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from shop import services
+from shop import selectors, services
+from shop.admin_broadcast import BroadcastActionMixin  # also registers BroadcastAdmin
+from shop.admin_csv import purchases_csv_response
 from shop.models import BotText, Category, Product, Purchase, UnmatchedPayment, User
-from shop.money import format_price
-
-admin.site.site_header = _("Shop administration")
-admin.site.site_title = _("Shop admin")
-admin.site.index_title = _("Shop")
+from shop.money import Money, format_price
+from shop.telegram_html import telegram_html_preview
 
 SHORT_TEXTAREA = forms.Textarea(attrs={"rows": 2, "cols": 40})
 
@@ -87,6 +89,11 @@ class CategoryAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
         return obj.total
 
 
+def money_lines(amounts: list[Money]) -> SafeString | str:
+    """One line per currency (never added together), or a dash."""
+    return format_html_join(mark_safe("<br>"), '<span class="nowrap">{}</span>', ((money,) for money in amounts)) or "-"
+
+
 def product_deep_link(product: Product) -> str:
     username = settings.TELEGRAM_BOT_USERNAME or "<your_bot>"
     return f"https://t.me/{username}?start=p{product.pk}"
@@ -99,16 +106,21 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     list_filter = ["is_active", "category"]
     list_select_related = ["category"]
     search_fields = ["name", "description", "category__category_name"]
-    readonly_fields = ["deep_link", "sold", "created_at", "updated_at"]
+    readonly_fields = ["deep_link", "sold", "revenue", "card_preview", "created_at", "updated_at"]
     actions = ["put_on_sale", "take_off_sale"]
     fieldsets = [
         (None, {"fields": ["name", "category", "price", "is_active", "description"]}),
         (_("What the buyer receives"), {"fields": ["hidden_content", "file", "file_id"]}),
-        (_("Sharing and sales"), {"fields": ["deep_link", "sold", "created_at", "updated_at"]}),
+        (_("Sharing and sales"), {"fields": ["deep_link", "sold", "revenue", "created_at", "updated_at"]}),
+        (_("In the bot"), {"fields": ["card_preview"]}),
     ]
 
+    class Media:
+        css = {"all": ["shop/admin.css"]}
+
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(sold_count=Count("purchases"))
+        sold = Count("purchases", filter=Q(purchases__status=Purchase.Status.PAID))  # a refund is not a sale
+        return super().get_queryset(request).annotate(sold_count=sold)
 
     form = ProductForm
 
@@ -119,6 +131,24 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     @admin.display(description=_("sold"), ordering="sold_count")
     def sold(self, obj):
         return getattr(obj, "sold_count", 0)
+
+    @admin.display(description=_("revenue"))
+    def revenue(self, obj):
+        return money_lines(selectors.product_revenue_by_currency(product_id=obj.pk) if obj.pk else [])
+
+    @admin.display(description=_("card in the bot"))
+    def card_preview(self, obj):
+        from botapp import texts  # the bot's own words for the card and its buttons
+
+        if not obj.pk:
+            return _("Save the product to see its card.")
+        buttons = [texts.button_buy(obj)] if obj.is_active else []
+        buttons.append(texts.button_back())
+        return format_html(
+            '<div class="tg-preview"><div class="tg-message">{}</div><ul class="tg-buttons">{}</ul></div>',
+            telegram_html_preview(texts.product_card(obj, owned=False)),
+            format_html_join("", "<li>{}</li>", ((button,) for button in buttons)),
+        )
 
     @admin.display(description=_("link to the product in the bot"))
     def deep_link(self, obj):
@@ -172,7 +202,7 @@ class PurchaseInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(User)
-class CustomerAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
+class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin):
     list_display = [
         "telegram_id",
         "username",
@@ -181,6 +211,7 @@ class CustomerAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
         "language_code",
         "is_blocked",
         "purchases_link",
+        "spent",
         "created_at",
     ]
     list_filter = ["is_blocked", "language_code"]
@@ -247,6 +278,9 @@ class CustomerAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # customers appear when they start the bot
 
+    def get_changelist(self, request, **kwargs):
+        return CustomerChangeList
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(purchase_count=Count("purchases"))
 
@@ -254,6 +288,20 @@ class CustomerAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     def purchases_link(self, obj):
         url = reverse("admin:shop_purchase_changelist") + f"?user__id__exact={obj.pk}"
         return format_html('<a href="{}">{}</a>', url, obj.purchase_count)
+
+    @admin.display(description=_("spent"))
+    def spent(self, obj):
+        return money_lines(getattr(obj, "spent", []))
+
+
+class CustomerChangeList(ChangeList):
+    """Each customer on the page gets `spent` (per currency) from one query for the whole page."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        spent = selectors.user_spent_by_currency(user_ids=[user.pk for user in self.result_list])
+        for user in self.result_list:
+            user.spent = spent.get(user.pk, [])
 
 
 class DeliveredFilter(admin.SimpleListFilter):
@@ -307,7 +355,31 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
     show_full_result_count = False
-    actions = ["refund", "deliver_content"]
+    actions = ["refund", "deliver_content", "export_csv"]
+
+    class Media:
+        css = {"all": ["shop/admin.css"]}
+
+    def get_urls(self):
+        export = path("export/", self.admin_site.admin_view(self.export_view), name="shop_purchase_export")
+        return [export, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:  # not a redirect after an action
+            response.context_data["totals"] = selectors.purchase_totals_by_currency(purchases=changelist.queryset)
+        return response
+
+    def export_view(self, request):
+        """The whole filtered, searched and sorted list as CSV, as the changelist shows it."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return redirect("admin:shop_purchase_changelist")
+        return purchases_csv_response(changelist.queryset)
 
     def has_staff_action_permission(self, request):
         return request.user.has_perm("shop.change_purchase")
@@ -323,6 +395,10 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("needs review"), boolean=True)
     def needs_review(self, obj):
         return bool(obj.review_reason)
+
+    @admin.action(description=_("Export selected to CSV"))
+    def export_csv(self, request, queryset):
+        return purchases_csv_response(queryset)
 
     @admin.action(description=_("Refund selected Stars payments"), permissions=["staff_action"])
     def refund(self, request, queryset):

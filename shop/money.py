@@ -1,5 +1,9 @@
 """Prices: amounts are whole units of the shop's currency (Stars, roubles, ...)."""
 
+from dataclasses import dataclass
+
+from django.conf import settings
+
 SYMBOLS = {"RUB": "₽", "EUR": "€", "USD": "$", "UAH": "₴", "KZT": "₸", "GBP": "£"}
 
 
@@ -7,7 +11,28 @@ def format_price(amount: int, currency: str) -> str:
     """`⭐ 50` for Telegram Stars, `990 ₽` for roubles, `990 CHF` for others."""
     if currency == "XTR":
         return f"⭐ {amount}"
-    return f"{amount} {SYMBOLS.get(currency, currency)}"
+    return f"{amount} {currency_symbol(currency)}"
+
+
+def currency_symbol(currency: str) -> str:
+    """`⭐` for Telegram Stars, `₽` for roubles, the code itself for currencies without a symbol."""
+    return "⭐" if currency == "XTR" else SYMBOLS.get(currency, currency)
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount in whole units of one currency; amounts in different currencies are never added."""
+
+    amount: int
+    currency: str
+
+    def __str__(self) -> str:
+        return format_price(self.amount, self.currency)
+
+
+def shop_currency_first(currency: str) -> tuple[bool, str]:
+    """Sort key: the shop's currency, then the others (from older prices) alphabetically."""
+    return currency != settings.SHOP_CURRENCY, currency
 
 
 # Currencies whose smallest unit is the unit itself (Telegram's currencies.json "exp": 0).

@@ -1,8 +1,13 @@
 """Reads of the shop's data, for the bot and the admin. Plain values in, querysets out."""
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from shop.models import BotText, Category, Product, Purchase
+from shop.money import Money, shop_currency_first
 
 
 def category_list_on_sale() -> QuerySet[Category]:
@@ -58,6 +63,57 @@ def purchase_list_undelivered_for_user(*, telegram_id: int) -> QuerySet[Purchase
     return Purchase.objects.filter(
         user__telegram_id=telegram_id, status=Purchase.Status.PAID, review_reason="", delivered_at__isnull=True
     ).order_by("id")
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    currency: str
+    purchases: int
+    paid: Money  # what was taken and kept
+    refunded: Money
+
+
+def purchase_totals_by_currency(*, purchases: QuerySet[Purchase]) -> list[CurrencyTotal]:
+    """Count and sums of `purchases` (any filtered list), per currency, in one query."""
+    rows = (
+        purchases.values("currency")
+        .annotate(
+            count=Count("id"),
+            paid=Sum("price", filter=Q(status=Purchase.Status.PAID), default=0),
+            refunded=Sum("price", filter=Q(status=Purchase.Status.REFUNDED), default=0),
+        )
+        .order_by()
+    )
+    totals = [
+        CurrencyTotal(r["currency"], r["count"], Money(r["paid"], r["currency"]), Money(r["refunded"], r["currency"]))
+        for r in rows
+    ]
+    return sorted(totals, key=lambda total: shop_currency_first(total.currency))
+
+
+def user_spent_by_currency(*, user_ids: Iterable[int]) -> dict[int, list[Money]]:
+    """What each customer paid and kept (refunds excluded), per currency, in one query."""
+    rows = (
+        Purchase.objects.filter(user_id__in=list(user_ids), status=Purchase.Status.PAID)
+        .values("user_id", "currency")
+        .annotate(total=Sum("price"))
+        .order_by()
+    )
+    spent = defaultdict(list)
+    for row in sorted(rows, key=lambda row: shop_currency_first(row["currency"])):
+        spent[row["user_id"]].append(Money(row["total"], row["currency"]))
+    return dict(spent)
+
+
+def product_revenue_by_currency(*, product_id: int) -> list[Money]:
+    """What one product earned (refunds excluded), per currency."""
+    rows = (
+        Purchase.objects.filter(product_id=product_id, status=Purchase.Status.PAID)
+        .values("currency")
+        .annotate(revenue=Sum("price"))
+        .order_by()
+    )
+    return sorted((Money(r["revenue"], r["currency"]) for r in rows), key=lambda money: shop_currency_first(money.currency))
 
 
 def bot_text_get(*, key: str, language: str) -> str | None:

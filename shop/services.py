@@ -291,6 +291,11 @@ def purchase_claim_delivery(*, purchase_id: int, again: bool = False) -> Purchas
     return Purchase.objects.select_related("product", "user").get(pk=purchase_id)
 
 
+def purchase_release_delivery_claims(*, before) -> int:
+    """Free deliveries claimed before `before` and never finished: their worker is gone."""
+    return Purchase.objects.filter(delivery_claimed_at__lt=before, delivered_at__isnull=True).update(delivery_claimed_at=None)
+
+
 def purchase_delivery_pending(*, purchase_id: int) -> bool:
     """Still to be delivered (e.g. while another worker's claim runs out)."""
     return Purchase.objects.filter(

@@ -10,6 +10,9 @@ import re
 from html.parser import HTMLParser
 
 from django.core.exceptions import ValidationError
+from django.utils.html import escape as escape_web
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 # tag -> attributes it may carry
@@ -122,3 +125,62 @@ def visible_length(value: str) -> int:
 def escape(value: str) -> str:
     """Escape text that came from a person (names, usernames) for HTML parse mode."""
     return html.escape(value or "", quote=False)
+
+
+# Telegram tag -> the web page's tag, for previews in the admin.
+_PREVIEW_TAGS = {
+    **dict.fromkeys(["b", "strong"], "b"),
+    **dict.fromkeys(["i", "em"], "i"),
+    **dict.fromkeys(["u", "ins"], "u"),
+    **dict.fromkeys(["s", "strike", "del"], "s"),
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+}
+_PREVIEW_LINK_SCHEMES = ("http://", "https://", "tg://", "mailto:")
+
+
+class _PreviewRenderer(HTMLParser):
+    """Rebuilds the markup from a whitelist: every text escaped, every tag and attribute re-made."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.open: list[tuple[str, str]] = []  # (Telegram tag, what closes it on the page)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        href = (attrs.get("href") or "").strip()
+        if tag in _PREVIEW_TAGS:
+            start, end = f"<{_PREVIEW_TAGS[tag]}>", f"</{_PREVIEW_TAGS[tag]}>"
+        elif tag == "tg-spoiler" or (tag == "span" and attrs.get("class") == "tg-spoiler"):
+            start, end = '<span class="tg-spoiler">', "</span>"
+        elif tag == "a" and href.lower().startswith(_PREVIEW_LINK_SCHEMES):
+            start, end = format_html('<a href="{}" target="_blank" rel="noopener noreferrer">', href), "</a>"
+        else:  # anything else (tg-emoji, unknown tags) keeps its text only
+            start, end = "", ""
+        self.out.append(start)
+        self.open.append((tag, end))
+
+    def handle_endtag(self, tag):
+        if all(opened != tag for opened, _end in self.open):
+            return
+        while self.open:
+            opened, end = self.open.pop()
+            self.out.append(end)
+            if opened == tag:
+                break
+
+    def handle_data(self, data):
+        self.out.append(escape_web(data))
+
+    def render(self, value: str) -> str:
+        self.feed(value)
+        self.close()
+        self.out.extend(end for _tag, end in reversed(self.open))
+        return "".join(self.out)
+
+
+def telegram_html_preview(value: str) -> SafeString:
+    """Telegram HTML as a web page can show it (the admin's preview): safe whatever `value` holds."""
+    return mark_safe(_PreviewRenderer().render(value))  # rebuilt from whitelisted tags and escaped text

@@ -8,6 +8,7 @@ results, records every call, and can be told to fail the next calls of a method.
 import email.policy
 import itertools
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ class Call:
     method: str
     params: dict
     at: float = field(default_factory=time.monotonic)
+    status: int | None = None  # the HTTP status answered; None while pending or if dropped
 
     def json(self, name: str):
         """A parameter telebot sent as JSON (reply_markup, prices, ...)."""
@@ -36,6 +38,16 @@ class Upload:
 
     filename: str
     content: bytes
+
+
+@dataclass
+class Delay:
+    seconds: float
+
+
+@dataclass
+class Drop:
+    pass
 
 
 @dataclass
@@ -97,6 +109,16 @@ class FakeBotAPI:
         with self._cond:
             self._failures.setdefault(method, []).extend([Failure(code, description, retry_after)] * times)
 
+    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Answer the next calls of `method` only after `seconds` (a slow or hanging API)."""
+        with self._cond:
+            self._failures.setdefault(method, []).extend([Delay(seconds)] * times)
+
+    def drop_next(self, method: str, *, times: int = 1) -> None:
+        """Close the connection of the next calls of `method` without an answer."""
+        with self._cond:
+            self._failures.setdefault(method, []).extend([Drop()] * times)
+
     def calls_of(self, method: str) -> list[Call]:
         with self._cond:
             return [c for c in self.calls if c.method == method]
@@ -134,14 +156,20 @@ class FakeBotAPI:
             self.calls.append(call)
             self._cond.notify_all()
             queued = self._failures.get(method)
-            if queued:
-                failure = queued.pop(0)
-                body = {"ok": False, "error_code": failure.code, "description": failure.description}
-                if failure.retry_after is not None:
-                    body["parameters"] = {"retry_after": failure.retry_after}
-                return failure.code, body
+            fault = queued.pop(0) if queued else None
+        if isinstance(fault, Drop):
+            return None, None
+        if isinstance(fault, Delay):
+            time.sleep(fault.seconds)
+        elif isinstance(fault, Failure):
+            call.status = fault.code
+            body = {"ok": False, "error_code": fault.code, "description": fault.description}
+            if fault.retry_after is not None:
+                body["parameters"] = {"retry_after": fault.retry_after}
+            return fault.code, body
         handler = getattr(self, f"api_{method}", None)
         result = handler(params) if handler else True
+        call.status = 200
         return 200, {"ok": True, "result": result}
 
     def api_getMe(self, params):
@@ -245,6 +273,10 @@ class FakeBotAPI:
                 if token != api.token:
                     return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
                 status, payload = api._dispatch(method, params)
+                if status is None:  # a dropped connection
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self._reply(status, payload)
 
             def _reply(self, status, payload):

@@ -22,3 +22,17 @@ def test_formatter_also_hides_the_secret_part_alone(settings):
     settings.TELEGRAM_BOT_TOKEN = "123456:SECRET-part-of-token"
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "123456:{TOKEN} and SECRET-part-of-token", None, None)
     assert "SECRET" not in RedactingFormatter("%(message)s").format(record)
+
+
+def test_libraries_that_log_requests_stay_quiet_even_at_debug(monkeypatch):
+    import logging.config
+
+    from django.conf import settings
+
+    config = {**settings.LOGGING, "root": {**settings.LOGGING["root"], "level": "DEBUG"}}
+    logging.config.dictConfig(config)
+    try:
+        for name in ("TeleBot", "urllib3", "urllib3.connectionpool"):
+            assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
+    finally:
+        logging.config.dictConfig(settings.LOGGING)

@@ -224,7 +224,7 @@ def test_view_only_staff_see_no_actions_and_cannot_run_them(viewer_client, fake_
     response = viewer_client.get(changelist)
 
     assert response.status_code == 200
-    assert response.context["cl"].model_admin.get_actions(response.wsgi_request) == {}
+    assert set(response.context["cl"].model_admin.get_actions(response.wsgi_request)) == {"export_csv"}  # a read
     assert 'value="refund"' not in response.text
     assert 'value="deliver_content"' not in response.text
 

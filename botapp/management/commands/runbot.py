@@ -7,15 +7,16 @@ import threading
 import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import translation
+from django.utils import timezone, translation
 from telebot.apihelper import ApiTelegramException
 from telebot.types import BotCommand
 
 from botapp import texts
 from botapp.bot import BotConfigError, check_payment_settings, create_bot
 from botapp.polling import Poller
-from botapp.tasks import schedule_undelivered
+from botapp.tasks import resume_broadcasts, schedule_undelivered
 from botapp.worker import EmbeddedWorker
+from shop import broadcasts, services
 
 log = logging.getLogger("botapp.runbot")
 
@@ -39,6 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=settings.BOT_WORKERS, help="Worker threads (default: BOT_WORKERS).")
 
     def handle(self, *args, delete_webhook=False, workers=4, no_task_worker=False, **options):
+        started = timezone.now()
         try:
             check_payment_settings()
             bot = create_bot()
@@ -82,10 +84,15 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, request_stop)
         task_worker = None
         if not no_task_worker:
-            # Deliveries a crash interrupted, then whatever background work is due.
+            # Deliveries a crash interrupted: Telegram lets one poller run per bot, so claims made
+            # before this process started belong to a process that is gone (its worker with it).
+            services.purchase_release_delivery_claims(before=started)
+            broadcasts.broadcast_release_claims(before=started)
             pending = schedule_undelivered()
             if pending:
                 log.info("Queued %d undelivered purchase(s) for delivery.", pending)
+            if resume_broadcasts():
+                log.info("A broadcast is being sent; the worker goes on with it.")
             task_worker = EmbeddedWorker()
             task_worker.start()
         thread.start()

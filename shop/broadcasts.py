@@ -1,0 +1,302 @@
+"""Broadcasts: messages staff send to many customers. Writes and reads; botapp/broadcasting.py sends.
+
+No customer receives a broadcast twice. Starting a broadcast creates one BroadcastRecipient row
+per customer; a sender claims a few rows at a time with a conditional UPDATE (only one sender
+can win a row, on SQLite and PostgreSQL alike), marks each row `attempted_at` right before the
+message goes to Telegram, and records the outcome right after Telegram answers. A claim that
+runs out before anything was attempted (its sender died) is taken by the next sender. A row
+attempted but never resolved (the process died while Telegram was being asked) is never sent
+again: it becomes failed, "may or may not have arrived". So a crash may cost the one customer
+being sent to at that moment their message, and never sends anyone a second copy. Timeouts only
+decide when work is taken over: a sender slower than its claim finds the row's token changed and
+sends nothing.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shop import services
+from shop.models import Broadcast, BroadcastRecipient, Product, Purchase, User
+
+# Longer than a live sender holds a claim (a batch of sends with 10 s timeouts, short 429 waits).
+BROADCAST_CLAIM_TIMEOUT = timedelta(minutes=5)
+# No send started for this long while a broadcast is sending: its background task needs restarting.
+BROADCAST_STALLED_AFTER = timedelta(seconds=60)
+INTERRUPTED_ERROR = "Sending was interrupted while Telegram was being asked; the message may or may not have arrived."
+
+Recipient = BroadcastRecipient.Status
+
+
+# --- Reads ---
+
+
+def broadcast_audience(*, broadcast: Broadcast) -> QuerySet[User]:
+    """The customers a broadcast goes to (blocked ones included: they are recorded as blocked, not sent to)."""
+    if broadcast.audience == Broadcast.Audience.ALL:
+        return User.objects.all()
+    if broadcast.audience == Broadcast.Audience.PRODUCT_BUYERS:
+        paid = Purchase.objects.filter(user=OuterRef("pk"), product_id=broadcast.product_id, status=Purchase.Status.PAID)
+        return User.objects.filter(Exists(paid))
+    return broadcast.selected_users.all()
+
+
+@dataclass(frozen=True)
+class AudienceSize:
+    total: int
+    blocked: int
+
+    @property
+    def reachable(self) -> int:
+        return self.total - self.blocked
+
+
+def broadcast_audience_size(*, broadcast: Broadcast) -> AudienceSize:
+    counts = broadcast_audience(broadcast=broadcast).aggregate(total=Count("pk"), blocked=Count("pk", filter=Q(is_blocked=True)))
+    return AudienceSize(**counts)
+
+
+@dataclass(frozen=True)
+class BroadcastProgress:
+    broadcast_id: int
+    status: str
+    total: int
+    sent: int
+    failed: int
+    blocked: int
+    cancelled: int
+    remaining: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    last_send_at: datetime | None  # the latest claim or send attempt: the sender's heartbeat
+
+    @property
+    def done(self) -> int:
+        return self.total - self.remaining
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else self.done * 100 // self.total
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (Broadcast.Status.DONE, Broadcast.Status.CANCELLED)
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at is None:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+    @property
+    def stalled(self) -> bool:
+        """Sending, but no sender has touched it for a while (no worker running, or it died)."""
+        if self.status != Broadcast.Status.SENDING or not self.remaining:
+            return False
+        heartbeat = max(filter(None, [self.started_at, self.last_send_at]))
+        return timezone.now() - heartbeat > BROADCAST_STALLED_AFTER
+
+
+def _counted(status: str) -> Count:
+    return Count("recipients", filter=Q(recipients__status=status))
+
+
+def broadcast_progress(*, broadcast_id: int) -> BroadcastProgress | None:
+    """Counts by outcome, in one query."""
+    row = (
+        Broadcast.objects.filter(pk=broadcast_id)
+        .annotate(
+            total=Count("recipients"),
+            sent=_counted(Recipient.SENT),
+            failed=_counted(Recipient.FAILED),
+            blocked=_counted(Recipient.BLOCKED),
+            cancelled=_counted(Recipient.CANCELLED),
+            remaining=_counted(Recipient.PENDING),
+            last_claim=Max("recipients__claimed_at"),
+        )
+        .values(
+            "status", "total", "sent", "failed", "blocked", "cancelled", "remaining", "started_at", "finished_at", "last_claim"
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    return BroadcastProgress(broadcast_id=broadcast_id, last_send_at=row.pop("last_claim"), **row)
+
+
+def broadcast_next_to_send() -> Broadcast | None:
+    """The broadcast senders work on: the oldest one sending (one at a time keeps Telegram's pace)."""
+    return Broadcast.objects.filter(status=Broadcast.Status.SENDING).order_by("started_at", "id").first()
+
+
+# --- Staff's writes ---
+
+
+def broadcast_create(
+    *,
+    text: str,
+    audience: str = Broadcast.Audience.ALL,
+    product: Product | None = None,
+    selected_users: QuerySet[User] | list[User] | None = None,
+    created_by=None,
+) -> Broadcast:
+    broadcast = Broadcast(text=text, audience=audience, product=product, created_by=created_by)
+    broadcast.full_clean()
+    with transaction.atomic():
+        broadcast.save()
+        if selected_users is not None:
+            broadcast.selected_users.set(selected_users)
+    return broadcast
+
+
+def broadcast_start(*, broadcast: Broadcast) -> int:
+    """Begin sending a draft: one recipient row per customer; returns how many will get it.
+
+    Customers known to have blocked the bot are recorded as blocked and not sent to.
+    """
+    broadcast.full_clean()
+    with transaction.atomic():
+        now = timezone.now()
+        if not Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.DRAFT).update(
+            status=Broadcast.Status.SENDING, started_at=now, updated_at=now
+        ):
+            raise ValidationError(_("This broadcast has already been sent."))
+        audience = list(broadcast_audience(broadcast=broadcast).order_by("pk").values_list("pk", "is_blocked"))
+        if not audience:
+            raise ValidationError(_("Nobody would receive this broadcast: choose other recipients."))
+        BroadcastRecipient.objects.bulk_create(
+            [
+                BroadcastRecipient(
+                    broadcast_id=broadcast.pk, user_id=user_id, status=Recipient.BLOCKED if blocked else Recipient.PENDING
+                )
+                for user_id, blocked in audience
+            ],
+            batch_size=1000,
+        )
+    broadcast.refresh_from_db()
+    return sum(1 for _user, blocked in audience if not blocked)
+
+
+def broadcast_cancel(*, broadcast: Broadcast) -> int:
+    """Stop a broadcast: nothing more is sent (a message already on its way still arrives).
+
+    Returns how many customers will not get it.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        if not Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.SENDING).update(
+            status=Broadcast.Status.CANCELLED, finished_at=now, updated_at=now
+        ):
+            raise ValidationError(_("Only a broadcast that is being sent can be cancelled."))
+        cancelled = BroadcastRecipient.objects.filter(
+            broadcast_id=broadcast.pk, status=Recipient.PENDING, attempted_at__isnull=True
+        ).update(status=Recipient.CANCELLED)
+    _fail_interrupted(broadcast.pk, now)
+    broadcast.refresh_from_db()
+    return cancelled
+
+
+# --- The sender's writes ---
+
+
+def broadcast_recipients_claim(*, broadcast_id: int, limit: int) -> list[BroadcastRecipient]:
+    """Take up to `limit` recipients still to be sent to; [] when none is free (or the broadcast stopped).
+
+    Rows another sender holds are skipped until its claim runs out. Each claim gets its own token,
+    and only the rows whose token is ours come back: the conditional UPDATE decides.
+    """
+    for _attempt in range(3):  # another sender may take the rows we picked: pick again
+        now = timezone.now()
+        free = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - BROADCAST_CLAIM_TIMEOUT)
+        candidates = list(
+            BroadcastRecipient.objects.filter(
+                free,
+                broadcast_id=broadcast_id,
+                broadcast__status=Broadcast.Status.SENDING,
+                status=Recipient.PENDING,
+                attempted_at__isnull=True,
+            )
+            .order_by("id")
+            .values_list("id", flat=True)[:limit]
+        )
+        if not candidates:
+            return []
+        token = uuid.uuid4().hex
+        # Only the row's own columns in this UPDATE: PostgreSQL re-checks them against a concurrent claim.
+        if BroadcastRecipient.objects.filter(free, id__in=candidates, status=Recipient.PENDING, attempted_at__isnull=True).update(
+            claim_token=token, claimed_at=now
+        ):
+            return list(BroadcastRecipient.objects.filter(claim_token=token).select_related("user").order_by("id"))
+    return []
+
+
+def _held(recipient: BroadcastRecipient) -> QuerySet[BroadcastRecipient]:
+    return BroadcastRecipient.objects.filter(pk=recipient.pk, claim_token=recipient.claim_token, status=Recipient.PENDING)
+
+
+def broadcast_recipient_begin_send(*, recipient: BroadcastRecipient) -> bool:
+    """Record that the message is about to go to Telegram; False: not ours to send any more (cancelled)."""
+    now = timezone.now()
+    return bool(_held(recipient).filter(attempted_at__isnull=True).update(attempted_at=now, claimed_at=now))
+
+
+def broadcast_recipient_mark_sent(*, recipient: BroadcastRecipient) -> bool:
+    return bool(_held(recipient).update(status=Recipient.SENT, sent_at=timezone.now(), error=""))
+
+
+def broadcast_recipient_mark_failed(*, recipient: BroadcastRecipient, error: str) -> bool:
+    return bool(_held(recipient).update(status=Recipient.FAILED, error=error[:255]))
+
+
+def broadcast_recipient_mark_blocked(*, recipient: BroadcastRecipient, error: str) -> bool:
+    services.user_set_blocked(telegram_id=recipient.user.telegram_id, blocked=True)
+    return bool(_held(recipient).update(status=Recipient.BLOCKED, error=error[:255]))
+
+
+def broadcast_recipient_release(*, recipient: BroadcastRecipient) -> None:
+    """Give back a recipient claimed but not tried: the next chunk sends to them."""
+    _held(recipient).filter(attempted_at__isnull=True).update(claim_token="", claimed_at=None)
+
+
+def broadcast_recipient_retry_later(*, recipient: BroadcastRecipient) -> None:
+    """Telegram did not take the message (429, or no connection): nothing was sent, so send it later."""
+    _held(recipient).update(claim_token="", claimed_at=None, attempted_at=None)
+
+
+def broadcast_finish_if_complete(*, broadcast_id: int) -> bool:
+    """Mark the broadcast done once nobody is left to send to; True if nobody is (done, or cancelled)."""
+    now = timezone.now()
+    _fail_interrupted(broadcast_id, now)
+    if BroadcastRecipient.objects.filter(broadcast_id=broadcast_id, status=Recipient.PENDING).exists():
+        return False
+    Broadcast.objects.filter(pk=broadcast_id, status=Broadcast.Status.SENDING).update(
+        status=Broadcast.Status.DONE, finished_at=now, updated_at=now
+    )
+    return True
+
+
+def broadcast_release_claims(*, before: datetime) -> int:
+    """Claims made before `before` belong to a sender known to be gone (runbot restarted): settle them now.
+
+    Recipients it never tried go back to the queue; one it was sending to when it died is failed
+    (the message may have arrived). Returns how many went back.
+    """
+    stale = BroadcastRecipient.objects.filter(status=Recipient.PENDING, claimed_at__lt=before)
+    stale.filter(attempted_at__isnull=False).update(status=Recipient.FAILED, error=INTERRUPTED_ERROR)
+    return stale.filter(attempted_at__isnull=True).update(claim_token="", claimed_at=None)
+
+
+def _fail_interrupted(broadcast_id: int, now: datetime) -> int:
+    """Sends whose outcome nobody recorded before the claim ran out: the sender died mid-request.
+
+    Whether Telegram delivered them is unknown, so they are never repeated.
+    """
+    return BroadcastRecipient.objects.filter(
+        broadcast_id=broadcast_id, status=Recipient.PENDING, attempted_at__lt=now - BROADCAST_CLAIM_TIMEOUT
+    ).update(status=Recipient.FAILED, error=INTERRUPTED_ERROR)
