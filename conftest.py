@@ -1,5 +1,7 @@
 """Fixtures shared by the test suites of `shop` and `botapp`."""
 
+import signal
+
 import pytest
 from telebot.types import Update
 
@@ -7,6 +9,7 @@ from botapp.bot import create_bot
 from botapp.dispatch import process_update
 from botapp.testing import updates
 from botapp.testing.fake_bot_api import FakeBotAPI
+from botapp.testing.process import RunBot
 from shop.models import Category, Product
 
 TOKEN = "123456:TEST-token"
@@ -26,6 +29,29 @@ def fake_api(settings):
         settings.TELEGRAM_API_URL = api.url
         settings.TELEGRAM_BOT_TOKEN = TOKEN
         yield api
+
+
+@pytest.fixture
+def api():
+    """A fake Bot API for a bot running as its own process (see `runbot`)."""
+    with FakeBotAPI(TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def runbot(api, tmp_path):
+    """Start `manage.py runbot` processes against `api`; they are killed at the end if still running."""
+    started = []
+
+    def start(*args, env=None):
+        process = RunBot(api, tmp_path, *args, env=env)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.process.poll() is None:
+            process.stop(signal.SIGKILL)
 
 
 @pytest.fixture
@@ -96,3 +122,11 @@ def run_due_tasks(db):
         return ran
 
     return run
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Let fixtures see whether the test failed (browser tests take a screenshot then)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

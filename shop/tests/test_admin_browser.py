@@ -1,0 +1,141 @@
+"""The admin in a real browser (Playwright driving Debian's Chromium), with `runbot` running
+against the fake Bot API: staff create a product and broadcast; a customer sees and receives them.
+
+Needs /usr/bin/chromium (`.ci/run` installs it with apt-get). Screenshots of failures go to
+test-artifacts/.
+"""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from botapp.testing import updates
+from botapp.testing.process import button_data, buttons
+from shop.models import Broadcast, Product, Purchase, User
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+
+pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Chromium is not installed (apt-get install chromium)")
+
+
+@pytest.fixture
+def browser_page(request, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the test's ORM calls are still sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(20_000)
+        yield page
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        browser.close()
+
+
+@pytest.fixture
+def staff(transactional_db):
+    return get_user_model().objects.create_superuser("staff", "", "a-long-staff-password")
+
+
+def log_in(page, live_server):
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", "a-long-staff-password")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+
+def test_staff_create_a_product_and_broadcast_while_a_customer_shops(
+    browser_page, live_server, staff, api, runbot, tmp_path, settings
+):
+    page = browser_page
+    settings.MEDIA_ROOT = tmp_path / "media"
+    bot = runbot(env={"MEDIA_ROOT": str(tmp_path / "media")})
+    api.wait_for("getUpdates", timeout=30)
+    ann = updates.tg_user(42, first_name="Ann", username="ann")
+    api.push(updates.message(ann, "/start"))
+    api.wait_for("sendMessage", lambda c: c.params["chat_id"] == "42")
+    assert User.objects.filter(telegram_id=42).exists()
+
+    # Staff log in and see the dashboard with its chart
+    log_in(page, live_server)
+    assert page.locator("svg").count() >= 1
+    assert page.get_by_text("Customers", exact=False).first.is_visible()
+
+    # A category, then a product with a file
+    page.goto(f"{live_server.url}/admin/shop/category/add/")
+    page.fill("#id_category_name", "Guides")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+
+    manual = tmp_path / "manual.pdf"
+    manual.write_bytes(b"%PDF-1.4 the manual")
+    page.goto(f"{live_server.url}/admin/shop/product/add/")
+    page.fill("#id_name", "Shop manual")
+    page.select_option("#id_category", label="Guides")
+    page.fill("#id_price", "15")
+    page.fill("#id_description", "Everything about <b>the shop</b>.")
+    page.fill("#id_hidden_content", "Thanks for reading!")
+    page.set_input_files("#id_file", str(manual))
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+    product = Product.objects.get(name="Shop manual")
+    assert product.file.name.endswith(".pdf")
+
+    # The customer sees it in the bot at once
+    mark = api.mark()
+    api.push(updates.message(ann, "/catalog"))
+    catalog = api.wait_for("sendMessage", after=mark)
+    assert "Guides (1)" in [text for text, _ in buttons(catalog)]
+    mark = api.mark()
+    api.push(updates.callback(ann, button_data(catalog, "Guides")))
+    category = api.wait_for("editMessageText", after=mark)
+    assert any(text.startswith("Shop manual") for text, _ in buttons(category))
+
+    # A broadcast to all customers: preview, send, progress bar to the end
+    page.goto(f"{live_server.url}/admin/shop/broadcast/add/")
+    page.fill("#id_text", "New in the shop: <b>Shop manual</b>!")
+    page.select_option("#id_audience", "all")
+    page.click("input[name=_save]")
+    page.wait_for_selector("text=Send now")
+    assert page.locator("b", has_text="Shop manual").first.is_visible()  # the preview
+    confirmations = []
+    page.once("dialog", lambda dialog: (confirmations.append(dialog.message), dialog.accept()))
+    page.click("text=Send now")
+    page.locator("#broadcast-progress progress").wait_for()
+    assert "1 customers" in confirmations[0] or "1 customer" in confirmations[0]
+    page.wait_for_function(
+        "() => { const b = document.querySelector('#broadcast-progress progress');"
+        " return b && Number(b.max) > 0 && Number(b.value) === Number(b.max); }",
+        timeout=30_000,
+    )
+    sent = api.wait_for("sendMessage", lambda c: "New in the shop" in c.params["text"])
+    assert sent.params["chat_id"] == "42"
+    page.wait_for_selector("text=Report", timeout=15_000)
+    assert re.search(r"100\s*%", page.inner_text("#broadcast-progress"))
+    assert Broadcast.objects.get().status == Broadcast.Status.DONE
+    assert len([c for c in api.calls_of("sendMessage") if "New in the shop" in c.params["text"]]) == 1
+
+    assert not Purchase.objects.exists()
+    assert bot.stop()[0] == 0
