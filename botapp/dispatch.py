@@ -52,11 +52,11 @@ def language_for(language_code: str | None) -> str:
 
 
 def _private_chat_id(update: Update) -> int | None:
-    if update.message and update.message.chat.type == "private":
-        return update.message.chat.id
-    if update.callback_query:
-        return update.callback_query.from_user.id
-    return None
+    chat = getattr(update.message, "chat", None)
+    if chat is not None and chat.type == "private":
+        return chat.id
+    sender = getattr(update.callback_query, "from_user", None)
+    return getattr(sender, "id", None)
 
 
 # Money moved with these: if handling one fails, it must come again rather than be dropped.
@@ -65,7 +65,9 @@ RETRY = "will be retried"
 
 
 def must_not_be_lost(update: Update) -> bool:
-    return update.message is not None and update.message.content_type in MUST_NOT_BE_LOST
+    # Telegram always names the payer; a payment message without one can never be handled.
+    message = update.message
+    return message is not None and message.content_type in MUST_NOT_BE_LOST and message.from_user is not None
 
 
 def is_transient(exc: Exception) -> bool:
@@ -89,8 +91,7 @@ def process_update(bot: TeleBot, update: Update) -> bool:
         allowed, warn = flood_gate().allow(sender.id)
         if not allowed:
             log.info("update %s %s from %s: dropped, too many updates", update.update_id, update_kind(update), sender.id)
-            if warn:
-                _slow_down(bot, update)
+            _slow_down(bot, update, warn=warn)
             return True
     outcome = "ok"
     queries = QueryCounter()
@@ -132,11 +133,12 @@ class QueryCounter:
         return execute(sql, params, many, context)
 
 
-def _slow_down(bot: TeleBot, update: Update) -> None:
+def _slow_down(bot: TeleBot, update: Update, *, warn: bool) -> None:
+    """Ask once in a while; a dropped button press is always answered, or its spinner keeps turning."""
     try:
         if update.callback_query:
-            bot.answer_callback_query(update.callback_query.id, texts.slow_down())
-        else:
+            bot.answer_callback_query(update.callback_query.id, texts.slow_down() if warn else None)
+        elif warn:
             chat_id = _private_chat_id(update)
             if chat_id is not None:
                 bot.send_message(chat_id, texts.slow_down())
@@ -145,12 +147,12 @@ def _slow_down(bot: TeleBot, update: Update) -> None:
 
 
 def _apologize(bot: TeleBot, update: Update) -> None:
-    if update.callback_query:
-        answer_callback(bot, update.callback_query.id)
-    chat_id = _private_chat_id(update)
-    if chat_id is None:
-        return
+    """Best effort: whatever broke the update must not break the apology (nor escape from here)."""
     try:
-        bot.send_message(chat_id, texts.something_went_wrong())
+        if update.callback_query:
+            answer_callback(bot, update.callback_query.id)
+        chat_id = _private_chat_id(update)
+        if chat_id is not None:
+            bot.send_message(chat_id, texts.something_went_wrong())
     except Exception:
-        log.warning("could not tell chat %s about a failed update", chat_id)
+        log.warning("could not apologise for the failed update %s", update.update_id)
