@@ -336,6 +336,7 @@ class ReviewFilter(admin.SimpleListFilter):
 class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "user", "product", "amount", "payment_type", "status", "delivered", "needs_review"]
     list_filter = ["status", "payment_type", "currency", DeliveredFilter, ReviewFilter, "created_at"]
+    date_hierarchy = "created_at"  # drawn by shop_admin.date_hierarchy_from_range: no full-table scan
     list_select_related = ["user", "product"]
     search_fields = ["payment_id", "user__username", "=user__telegram_id", "product__name"]
     fields = [

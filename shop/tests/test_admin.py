@@ -815,3 +815,26 @@ def test_product_actions_named_in_russian(russian, product):
     response = russian.get(url("product_changelist"), HTTP_ACCEPT_LANGUAGE="ru")
 
     assert "Выставить выбранные товары в продажу" in response.text
+
+
+def test_purchase_date_hierarchy_drills_down_without_scanning_every_row(admin_client, purchase, buyer, product):
+    older = Purchase.objects.create(
+        user=buyer, product=product, price=50, currency="XTR", payment_type="stars", payment_id="older-charge"
+    )
+    now = timezone.localtime()
+    first_of_month = now.replace(day=1, hour=12)
+    earlier = first_of_month - datetime.timedelta(days=40)  # another month
+    Purchase.objects.filter(pk=older.pk).update(created_at=earlier)
+
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get(url("purchase_changelist"))
+    assert not [q["sql"] for q in queries.captured_queries if "DISTINCT" in q["sql"] and "created_at" in q["sql"]]
+    html = page.content.decode()
+    if earlier.year == now.year:
+        assert f"created_at__month={earlier.month}" in html and f"created_at__month={now.month}" in html
+    else:
+        assert f"created_at__year={earlier.year}" in html and f"created_at__year={now.year}" in html
+
+    month = admin_client.get(url("purchase_changelist"), {"created_at__year": earlier.year, "created_at__month": earlier.month})
+    assert result_pks(month) == {older.pk}
+    assert f"created_at__day={earlier.day}" in month.content.decode()
