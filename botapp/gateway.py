@@ -1,20 +1,34 @@
 """Bot API calls the admin makes on staff's behalf (the admin never imports telebot itself)."""
 
+import requests
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from requests import RequestException
-from telebot.apihelper import ApiTelegramException
+from telebot.apihelper import ApiException, ApiTelegramException
 
 from botapp.bot import BotConfigError, create_bot
 
+ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
+
 
 def refund_star_payment(telegram_id: int, payment_id: str) -> None:
-    """Give the Stars back; raises ValidationError with Telegram's reason if it refuses."""
+    """Give the Stars back; raises ValidationError with the reason if that did not happen.
+
+    Asking again is safe: a refund Telegram already made counts as done.
+    """
     try:
         create_bot().refund_star_payment(telegram_id, payment_id)
     except ApiTelegramException as exc:
+        if ALREADY_REFUNDED in (exc.description or ""):
+            return  # refunded before (e.g. an earlier try whose answer was lost): record it now
         raise ValidationError(_("Telegram refused the refund: %(reason)s") % {"reason": exc.description}) from exc
-    except RequestException as exc:
+    except requests.ConnectionError as exc:
         raise ValidationError(_("Telegram could not be reached; nothing was refunded. Try again later.")) from exc
+    except (requests.RequestException, ApiException) as exc:
+        raise ValidationError(
+            _(
+                "Telegram did not answer clearly, so the refund may or may not have been made. "
+                "Try again: if it was made, the purchase is then marked refunded."
+            )
+        ) from exc
     except BotConfigError as exc:
         raise ValidationError(str(exc)) from exc

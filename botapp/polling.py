@@ -14,18 +14,21 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import requests
 from django.db import close_old_connections
 from telebot import TeleBot
-from telebot.apihelper import ApiTelegramException
+from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import Update
 
 from botapp.api_errors import retry_after_seconds
 from botapp.bot import ALLOWED_UPDATES
 from botapp.dispatch import must_not_be_lost, process_update, update_sender
+from botapp.staff import notify_staff, payment_given_up_alert
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
-# An update the Bot API keeps failing is given up after this many tries (payments never are).
+# An update the Bot API keeps failing is given up after this many tries; a payment after many more
+# (about a quarter of an hour of backoff), with staff alerted to settle it by hand.
 MAX_ATTEMPTS = 5
+MAX_PAYMENT_ATTEMPTS = 40
 
 
 class Poller:
@@ -37,6 +40,7 @@ class Poller:
         self.stopping = threading.Event()
         self._batch = threading.Lock()  # held while a batch is processed
         self._attempts: dict[int, int] = {}
+        self._handled: set[int] = set()  # handled, but not yet confirmed to Telegram
 
     def stop(self) -> None:
         self.stopping.set()
@@ -59,8 +63,14 @@ class Poller:
                     self.stopping.wait(delay)
                     backoff = min(backoff * 2, MAX_BACKOFF)
                     continue
-                except (requests.RequestException, ValueError) as exc:
+                except (ApiException, requests.RequestException, ValueError) as exc:
+                    # unreachable, a proxy's HTML error page, a garbled answer
                     log.warning("getUpdates failed (%s); retrying in %.0f s", exc.__class__.__name__, backoff)
+                    self.stopping.wait(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF)
+                    continue
+                except Exception:  # whatever it is, polling must go on
+                    log.exception("getUpdates failed; retrying in %.0f s", backoff)
                     self.stopping.wait(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF)
                     continue
@@ -70,9 +80,12 @@ class Poller:
                     unfinished = self._process_batch(pool, updates)
                     if unfinished is None:
                         self.offset = max(u.update_id for u in updates) + 1
+                        self._handled.clear()
                         continue
-                    # Confirm only what comes before it: it (and what follows) is fetched again.
+                    # Confirm only what comes before it: it (and what follows) is fetched again,
+                    # and what was handled after it is skipped then.
                     self.offset = unfinished
+                    self._handled = {i for i in self._handled if i >= unfinished}
                     log.warning("update %s must be handled again; retrying in %.0f s", unfinished, backoff)
                     self.stopping.wait(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF)
@@ -80,7 +93,8 @@ class Poller:
     def _process_batch(self, pool: ThreadPoolExecutor, updates: list[Update]) -> int | None:
         """Process a batch; the id of the first update that must be handled again, if any."""
         by_sender: dict[object, list[Update]] = defaultdict(list)
-        for update in sorted(updates, key=lambda u: u.update_id):
+        fresh = [u for u in updates if u.update_id not in self._handled]
+        for update in sorted(fresh, key=lambda u: u.update_id):
             sender = update_sender(update)
             by_sender[getattr(sender, "id", None) or ("update", update.update_id)].append(update)
         futures = [pool.submit(self._process_in_order, group) for group in by_sender.values()]
@@ -98,14 +112,21 @@ class Poller:
             except Exception:  # e.g. the database is gone: nothing of this user's is confirmed
                 log.exception("update %s could not be processed", update.update_id)
                 handled = False
-            if not handled and not must_not_be_lost(update):
+            if not handled:
                 attempts = self._attempts[update.update_id] = self._attempts.get(update.update_id, 0) + 1
-                if attempts >= MAX_ATTEMPTS:
+                if not must_not_be_lost(update) and attempts >= MAX_ATTEMPTS:
                     log.error("giving up update %s after %d attempts", update.update_id, attempts)
+                    handled = True
+                elif attempts >= MAX_PAYMENT_ATTEMPTS:
+                    # Something is badly wrong (a bug, the database gone for long): a human takes over
+                    # rather than every later update waiting behind this one.
+                    log.critical("giving up payment update %s after %d attempts", update.update_id, attempts)
+                    notify_staff(self.bot, payment_given_up_alert(update))
                     handled = True
             if not handled:
                 return update.update_id
             self._attempts.pop(update.update_id, None)
+            self._handled.add(update.update_id)
         return None
 
     def confirm_processed(self) -> None:

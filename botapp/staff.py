@@ -46,3 +46,14 @@ def delivery_failed_alert(purchase: Purchase, error: str) -> str:
         f"⚠️ Could not deliver {escape(purchase.product.name)} to {_customer(purchase)}: {escape(error)}. "
         "Fix the product if needed, then use “Deliver content” on the purchase."
     )
+
+
+def payment_given_up_alert(update) -> str:
+    message = update.message
+    payment = message.successful_payment or message.refunded_payment
+    return (
+        f"⚠️ A payment update could not be handled after many tries and was set aside: "
+        f"{payment.total_amount} {escape(payment.currency)} from <code>{message.from_user.id}</code>, "
+        f"payment id <code>{escape(payment.telegram_payment_charge_id)}</code>. "
+        "Check the logs, then settle it by hand (grant the product, or refund)."
+    )

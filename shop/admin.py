@@ -230,7 +230,7 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
     inlines = [PurchaseInline]
 
     def get_urls(self):
-        grant = path("<path:object_id>/grant/", self.admin_site.admin_view(self.grant_view), name="shop_user_grant")
+        grant = path("<int:object_id>/grant/", self.admin_site.admin_view(self.grant_view), name="shop_user_grant")
         return [grant, *super().get_urls()]
 
     def get_fields(self, request, obj=None):

@@ -45,7 +45,7 @@ class BroadcastAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         def view(func, suffix):
-            return path(f"<path:object_id>/{suffix}/", self.admin_site.admin_view(func), name=f"shop_broadcast_{suffix}")
+            return path(f"<int:object_id>/{suffix}/", self.admin_site.admin_view(func), name=f"shop_broadcast_{suffix}")
 
         return [
             view(self.start_view, "start"),

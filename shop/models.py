@@ -10,6 +10,14 @@ DESCRIPTION_MAX_LENGTH = 3000  # leaves room for name and price in a 4096-char c
 HIDDEN_CONTENT_MAX_LENGTH = 4000  # one Telegram message
 
 
+BOT_UPLOAD_LIMIT = 50 * 1024 * 1024  # what a bot may upload to Telegram
+
+
+def validate_bot_upload_size(file) -> None:
+    if file and file.size > BOT_UPLOAD_LIMIT:
+        raise ValidationError(_("Telegram accepts files of up to 50 MB from a bot; this one is larger."))
+
+
 class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -72,6 +80,7 @@ class Product(TimeStampedModel):
         _("file"),
         upload_to="products/",
         blank=True,
+        validators=[validate_bot_upload_size],
         help_text=_("A file the buyer receives (up to 50 MB). Sent to Telegram once, then reused by its file id."),
     )
     file_id = models.CharField(

@@ -53,10 +53,16 @@ def purchase_list_for_user(*, telegram_id: int) -> QuerySet[Purchase]:
 
 
 def purchase_list_undelivered() -> QuerySet[Purchase]:
-    """Paid purchases whose content has not reached a buyer who can still be reached."""
-    return Purchase.objects.filter(
-        status=Purchase.Status.PAID, review_reason="", delivered_at__isnull=True, user__is_blocked=False
-    ).order_by("id")
+    """Paid purchases whose content has not reached a buyer who can still be reached.
+
+    Content Telegram refused (a 400: bad file id, say) waits for staff, who fix the product and
+    use "Deliver content"; sending it again by itself would only fail again.
+    """
+    return (
+        Purchase.objects.filter(status=Purchase.Status.PAID, review_reason="", delivered_at__isnull=True, user__is_blocked=False)
+        .exclude(delivery_error__startswith="400 ")
+        .order_by("id")
+    )
 
 
 def purchase_list_undelivered_for_user(*, telegram_id: int) -> QuerySet[Purchase]:

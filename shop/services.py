@@ -20,7 +20,10 @@ DELIVERY_CLAIM_TIMEOUT = timedelta(minutes=5)
 
 
 def _fit(model, field: str, value: str | None) -> str:
-    return (value or "")[: model._meta.get_field(field).max_length]
+    """Text from Telegram, made storable: cut to the column; NUL (PostgreSQL refuses it) and lone
+    surrogates (not UTF-8) replaced."""
+    text = (value or "").replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    return text[: model._meta.get_field(field).max_length]
 
 
 def user_sync_from_telegram(
@@ -151,17 +154,26 @@ def purchase_record_payment(
     the unique payment id decides. Money that was taken is always recorded; a payment that
     does not match its invoice is kept for staff to review instead of handing out content.
     """
+    payload = _fit(UnmatchedPayment, "payload", payload)
+    payment_id = _fit(Purchase, "payment_id", payment_id)
+    provider_payment_id = _fit(Purchase, "provider_payment_id", provider_payment_id)
     terms = invoice_terms(payload)
     product = _product_with_ownership(product_id=terms.product_id, telegram_id=user.telegram_id) if terms else None
+    if not payment_id.strip():  # never from Telegram; kept for staff rather than lost or crashing
+        product, payment_id = None, f"no-payment-id:{uuid.uuid4().hex}"
     if product is None:
         return _unmatched_payment_record(
             user=user,
             payload=payload,
-            currency=currency,
+            currency=_fit(UnmatchedPayment, "currency", currency),
             total_amount=total_amount,
             payment_id=payment_id,
             provider_payment_id=provider_payment_id,
-            reason="invoice payload is not genuine" if terms is None else "the product no longer exists",
+            reason="invoice payload is not genuine"
+            if terms is None
+            else "no payment id"
+            if payment_id.startswith("no-payment-id:")
+            else "the product no longer exists",
         )
     price, remainder = from_minor_units(total_amount, currency)
     problems = []
@@ -177,7 +189,7 @@ def purchase_record_payment(
         user=user,
         product=product,
         price=price,
-        currency=currency,
+        currency=_fit(Purchase, "currency", currency),
         payment_type=Purchase.PaymentType.STARS if currency == "XTR" else Purchase.PaymentType.PROVIDER,
         payment_id=payment_id,
         provider_payment_id=provider_payment_id,

@@ -99,14 +99,14 @@ def on_successful_payment(message: Message, bot: TeleBot) -> None:
         if outcome.created:
             log.error("payment %s matches no product", outcome.unmatched.payment_id)
             staff.notify_staff(bot, staff.unmatched_payment_alert(outcome.unmatched))
-            bot.send_message(message.chat.id, texts.payment_under_review())
+            bot.send_message(message.from_user.id, texts.payment_under_review())
         return
     purchase = outcome.purchase
     if outcome.created:
         staff.notify_staff(bot, staff.purchase_notice(purchase))
     if purchase.review_reason:
         if outcome.created:
-            bot.send_message(message.chat.id, texts.payment_under_review())
+            bot.send_message(message.from_user.id, texts.payment_under_review())
         return
     _hand_over(bot, purchase, recorded=outcome.created)
 
@@ -134,7 +134,7 @@ def on_refunded_payment(message: Message, bot: TeleBot) -> None:
     if purchase is None:
         log.warning("refund of an unknown payment %s", payment_id)
     elif changed:  # Telegram may send the same update twice: tell the buyer once
-        bot.send_message(message.chat.id, texts.refunded_notice(purchase.product.name))
+        bot.send_message(message.from_user.id, texts.refunded_notice(purchase.product.name))
 
 
 def on_staff_document(message: Message, bot: TeleBot) -> None:
@@ -147,11 +147,10 @@ def is_staff(message: Message) -> bool:
 
 def register(bot: TeleBot) -> None:
     bot.register_pre_checkout_query_handler(on_pre_checkout, func=lambda query: True, pass_bot=True)
-    bot.register_message_handler(
-        on_successful_payment, content_types=["successful_payment"], chat_types=["private"], pass_bot=True
-    )
+    # Payments are handled wherever they happen (an invoice forwarded to a group can be paid there).
+    bot.register_message_handler(on_successful_payment, content_types=["successful_payment"], pass_bot=True)
     # content type set by botapp.dispatch (telebot leaves it None)
-    bot.register_message_handler(on_refunded_payment, content_types=["refunded_payment"], chat_types=["private"], pass_bot=True)
+    bot.register_message_handler(on_refunded_payment, content_types=["refunded_payment"], pass_bot=True)
     bot.register_message_handler(
         on_staff_document, content_types=["document"], func=is_staff, chat_types=["private"], pass_bot=True
     )

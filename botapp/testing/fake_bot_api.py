@@ -59,6 +59,11 @@ class Drop:
 
 
 @dataclass
+class HtmlError:
+    status: int
+
+
+@dataclass
 class Failure:
     code: int
     description: str
@@ -122,6 +127,11 @@ class FakeBotAPI:
         with self._cond:
             self._failures.setdefault(method, []).extend([Delay(seconds)] * times)
 
+    def html_error_next(self, method: str, status: int = 502, *, times: int = 1) -> None:
+        """Answer with a proxy's HTML error page instead of the Bot API's JSON."""
+        with self._cond:
+            self._failures.setdefault(method, []).extend([HtmlError(status)] * times)
+
     def drop_next(self, method: str, *, times: int = 1) -> None:
         """Close the connection of the next calls of `method` without an answer."""
         with self._cond:
@@ -167,6 +177,9 @@ class FakeBotAPI:
             fault = queued.pop(0) if queued else None
         if isinstance(fault, Drop):
             return None, None
+        if isinstance(fault, HtmlError):
+            call.status = fault.status
+            return fault.status, "<html><body><h1>502 Bad Gateway</h1></body></html>"
         if isinstance(fault, Delay):
             time.sleep(fault.seconds)
         elif isinstance(fault, Failure):
@@ -288,9 +301,10 @@ class FakeBotAPI:
                 self._reply(status, payload)
 
             def _reply(self, status, payload):
-                data = json.dumps(payload).encode()
+                html = isinstance(payload, str)
+                data = payload.encode() if html else json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/html" if html else "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -843,3 +843,17 @@ def test_hidden_content_is_never_sent_before_payment(send, press, buy, pre_check
     assert len(fake_api.calls) >= 10
     assert leaks(fake_api) == []
     assert Purchase.objects.count() == 0
+
+
+def test_an_invoice_paid_in_a_group_is_recorded_and_delivered_privately(send, fake_api, customer, product):
+    """An invoice forwarded to a group can be paid there: the money counts all the same."""
+    from shop.invoices import InvoiceTerms, invoice_payload
+
+    payload = invoice_payload(InvoiceTerms(customer["id"], product.pk, product.price, "XTR"))
+    update = updates.successful_payment(customer, payload, total_amount=50, charge_id="group-charge")
+    update["message"]["chat"] = {"id": -100123, "type": "supergroup", "title": "Friends"}
+    send(update)
+    purchase = Purchase.objects.get(payment_id="group-charge")
+    assert purchase.delivered_at is not None
+    content = [c for c in fake_api.calls_of("sendMessage") if "KEY-123" in c.params["text"]]
+    assert content[-1].params["chat_id"] == str(customer["id"])  # in private, not in the group

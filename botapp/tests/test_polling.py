@@ -84,3 +84,35 @@ def test_getupdates_429_and_500_are_waited_out(fake_api, transactional_db):
 def test_shutdown_while_idle_returns_quickly(fake_api, poller):
     fake_api.wait_for("getUpdates")
     assert poller.shutdown(grace=5) is True
+
+
+def test_an_html_error_page_from_a_proxy_does_not_stop_polling(fake_api, transactional_db):
+    fake_api.html_error_next("getUpdates", 502, times=2)
+    fake_api.push(updates.message(updates.tg_user(5), "/help"))
+    poller = Poller(create_bot(), workers=1, long_polling_timeout=1)
+    thread = threading.Thread(target=poller.run, daemon=True)
+    thread.start()
+    try:
+        fake_api.wait_for("sendMessage", lambda c: c.status == 200, timeout=15)
+        assert thread.is_alive()
+    finally:
+        poller.shutdown(grace=5)
+        thread.join(timeout=5)
+
+
+def test_a_retried_update_does_not_replay_other_users_handled_ones(fake_api, transactional_db):
+    ann, bob = updates.tg_user(1, first_name="Ann"), updates.tg_user(2, first_name="Bob")
+    fake_api.fail_next("sendMessage", 502, "Bad Gateway")  # Ann's reply, the first one sent
+    fake_api.push(updates.message(ann, "/terms"))
+    fake_api.push(updates.message(bob, "/help"))
+    poller = Poller(create_bot(), workers=1, long_polling_timeout=1)
+    thread = threading.Thread(target=poller.run, daemon=True)
+    thread.start()
+    try:
+        fake_api.wait_for("sendMessage", lambda c: c.params["chat_id"] == "1" and c.status == 200, timeout=15)
+    finally:
+        poller.shutdown(grace=5)
+        thread.join(timeout=5)
+    to_bob = [c for c in fake_api.calls_of("sendMessage") if c.params["chat_id"] == "2"]
+    assert len(to_bob) == 1  # handled once, although the batch was fetched again for Ann
+    assert fake_api.pending_updates == 0

@@ -89,7 +89,7 @@ def test_refund_asks_telegram_and_marks_purchase_refunded(admin_client, fake_api
 
 def test_refund_refused_by_telegram_changes_nothing_and_shows_why(admin_client, fake_api, buyer, product):
     purchase = stars_purchase(buyer, product, "charge-refund-2")
-    fake_api.fail_next("refundStarPayment", 400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+    fake_api.fail_next("refundStarPayment", 400, "Bad Request: CHARGE_NOT_FOUND")
 
     response = run_action(admin_client, REFUND_ACTION, purchase)
 
@@ -99,7 +99,31 @@ def test_refund_refused_by_telegram_changes_nothing_and_shows_why(admin_client, 
     ((level, message),) = messages_of(response)
     assert level == "error"
     assert "charge-refund-2" in message
-    assert "Telegram refused the refund: Bad Request: CHARGE_ALREADY_REFUNDED" in message
+    assert "Telegram refused the refund: Bad Request: CHARGE_NOT_FOUND" in message
+
+
+def test_refund_telegram_already_made_is_recorded(admin_client, fake_api, buyer, product):
+    """An earlier try whose answer was lost (a timeout): asking again records the refund."""
+    purchase = stars_purchase(buyer, product, "charge-refund-3")
+    fake_api.fail_next("refundStarPayment", 400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+
+    response = run_action(admin_client, REFUND_ACTION, purchase)
+
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.REFUNDED
+    assert messages_of(response) == [("success", "1 payment refunded.")]
+
+
+def test_refund_whose_answer_is_lost_says_it_may_have_happened(admin_client, fake_api, buyer, product):
+    purchase = stars_purchase(buyer, product, "charge-refund-4")
+    fake_api.html_error_next("refundStarPayment", 502)
+
+    response = run_action(admin_client, REFUND_ACTION, purchase)
+
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.PAID
+    ((level, message),) = messages_of(response)
+    assert level == "error" and "may or may not have been made" in message
 
 
 @pytest.mark.parametrize(

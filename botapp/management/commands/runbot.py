@@ -99,12 +99,15 @@ class Command(BaseCommand):
         log.info("Bot @%s is running (polling, %d workers). Press Ctrl-C to stop.", me.username, poller.workers)
         while not stop.wait(0.5) and thread.is_alive():
             pass
+        crashed = not stop.is_set()
         log.info("Stopping...")
         if not poller.shutdown(SHUTDOWN_GRACE):
             log.warning("Some updates were still being processed; they will be handled again after a restart.")
         if task_worker is not None:
             task_worker.stop(SHUTDOWN_GRACE)
         log.info("Bot stopped.")
+        if crashed:
+            raise CommandError("Polling stopped unexpectedly (see the log above).")
 
 
 def register_commands(bot) -> None:
