@@ -142,6 +142,12 @@ class Product(TimeStampedModel):
         return bool(self.file_id or self.file)
 
 
+class PurchaseQuerySet(models.QuerySet):
+    def giving_access(self) -> "PurchaseQuerySet":
+        """Purchases whose buyer may have the content: paid, not refunded, nothing for staff to check."""
+        return self.filter(status=Purchase.Status.PAID, review_reason="")
+
+
 class Purchase(TimeStampedModel):
     """A paid (or granted) product. Financial history: never edited, never deleted."""
 
@@ -173,6 +179,8 @@ class Purchase(TimeStampedModel):
     delivery_claimed_at = models.DateTimeField(_("delivery started"), null=True, blank=True)
     delivery_error = models.CharField(_("last delivery error"), max_length=255, blank=True)
     refunded_at = models.DateTimeField(_("refunded"), null=True, blank=True)
+
+    objects = PurchaseQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("purchase")

@@ -32,21 +32,29 @@ def product_get_for_user(*, product_id: int, telegram_id: int) -> Product | None
 
     A buyer keeps access to what they bought after it goes off sale.
     """
-    owned = Purchase.objects.filter(
-        product_id=OuterRef("pk"), user__telegram_id=telegram_id, status=Purchase.Status.PAID, review_reason=""
-    )
     return (
-        Product.objects.select_related("category")
-        .annotate(owned=Exists(owned))
+        products_with_ownership(telegram_id=telegram_id)
+        .select_related("category")
         .filter(Q(is_active=True) | Q(owned=True), id=product_id)
         .first()
     )
 
 
+def owned_by(*, telegram_id: int, product_ref) -> QuerySet[Purchase]:
+    """Purchases that give `telegram_id` the product (`product_ref`: an id or an OuterRef)."""
+    return Purchase.objects.giving_access().filter(user__telegram_id=telegram_id, product_id=product_ref)
+
+
+def products_with_ownership(*, telegram_id: int) -> QuerySet[Product]:
+    """Products annotated with `owned`: whether `telegram_id` has them (no extra query)."""
+    return Product.objects.annotate(owned=Exists(owned_by(telegram_id=telegram_id, product_ref=OuterRef("pk"))))
+
+
 def purchase_list_for_user(*, telegram_id: int) -> QuerySet[Purchase]:
     """What the user has: paid, not refunded, not waiting for staff review."""
     return (
-        Purchase.objects.filter(user__telegram_id=telegram_id, status=Purchase.Status.PAID, review_reason="")
+        Purchase.objects.giving_access()
+        .filter(user__telegram_id=telegram_id)
         .select_related("product")
         .order_by("-created_at", "-id")
     )
@@ -59,16 +67,15 @@ def purchase_list_undelivered() -> QuerySet[Purchase]:
     use "Deliver content"; sending it again by itself would only fail again.
     """
     return (
-        Purchase.objects.filter(status=Purchase.Status.PAID, review_reason="", delivered_at__isnull=True, user__is_blocked=False)
+        Purchase.objects.giving_access()
+        .filter(delivered_at__isnull=True, user__is_blocked=False)
         .exclude(delivery_error__startswith="400 ")
         .order_by("id")
     )
 
 
 def purchase_list_undelivered_for_user(*, telegram_id: int) -> QuerySet[Purchase]:
-    return Purchase.objects.filter(
-        user__telegram_id=telegram_id, status=Purchase.Status.PAID, review_reason="", delivered_at__isnull=True
-    ).order_by("id")
+    return Purchase.objects.giving_access().filter(user__telegram_id=telegram_id, delivered_at__isnull=True).order_by("id")
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, TextChoices
+from django.db.models import Q, QuerySet, TextChoices
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shop import selectors
 from shop.invoices import InvoiceTerms, invoice_payload, invoice_terms
 from shop.models import Category, Product, Purchase, UnmatchedPayment, User
 from shop.money import from_minor_units, to_minor_units
@@ -116,20 +117,13 @@ def checkout_check(*, telegram_id: int, payload: str, currency: str, total_amoun
     return None
 
 
-def _owned_by(telegram_id: int, product_ref) -> QuerySet[Purchase]:
-    """Purchases that give `telegram_id` the product (paid, not refunded, not under review)."""
-    return Purchase.objects.filter(
-        user__telegram_id=telegram_id, product_id=product_ref, status=Purchase.Status.PAID, review_reason=""
-    )
-
-
 def user_owns_product(*, telegram_id: int, product_id: int) -> bool:
-    return _owned_by(telegram_id, product_id).exists()
+    return selectors.owned_by(telegram_id=telegram_id, product_ref=product_id).exists()
 
 
 def _product_with_ownership(*, product_id: int, telegram_id: int, **filters) -> Product | None:
     """The product and whether the user owns it (`owned`), in one query."""
-    return Product.objects.filter(pk=product_id, **filters).annotate(owned=Exists(_owned_by(telegram_id, OuterRef("pk")))).first()
+    return selectors.products_with_ownership(telegram_id=telegram_id).filter(pk=product_id, **filters).first()
 
 
 @dataclass
@@ -293,8 +287,10 @@ def purchase_claim_delivery(*, purchase_id: int, again: bool = False) -> Purchas
     The conditional update lets exactly one worker win, on SQLite and on PostgreSQL alike.
     """
     now = timezone.now()
-    claimable = Purchase.objects.filter(pk=purchase_id, status=Purchase.Status.PAID, review_reason="").filter(
-        Q(delivery_claimed_at__isnull=True) | Q(delivery_claimed_at__lt=now - DELIVERY_CLAIM_TIMEOUT)
+    claimable = (
+        Purchase.objects.giving_access()
+        .filter(pk=purchase_id)
+        .filter(Q(delivery_claimed_at__isnull=True) | Q(delivery_claimed_at__lt=now - DELIVERY_CLAIM_TIMEOUT))
     )
     if not again:
         claimable = claimable.filter(delivered_at__isnull=True)
@@ -310,9 +306,7 @@ def purchase_release_delivery_claims(*, before) -> int:
 
 def purchase_delivery_pending(*, purchase_id: int) -> bool:
     """Still to be delivered (e.g. while another worker's claim runs out)."""
-    return Purchase.objects.filter(
-        pk=purchase_id, status=Purchase.Status.PAID, review_reason="", delivered_at__isnull=True
-    ).exists()
+    return Purchase.objects.giving_access().filter(pk=purchase_id, delivered_at__isnull=True).exists()
 
 
 def purchase_mark_delivered(*, purchase: Purchase) -> None:

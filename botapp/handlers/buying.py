@@ -9,6 +9,7 @@ from telebot.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
 
 from botapp import screens, staff, tasks, texts
 from botapp.delivery import Delivery, deliver_claimed, deliver_purchase, send_content
+from botapp.handlers.common import sync_sender
 from botapp.render import answer_callback, show
 from shop import selectors, services
 from shop.money import to_minor_units
@@ -18,16 +19,6 @@ log = logging.getLogger(__name__)
 
 TITLE_LIMIT = 32
 DESCRIPTION_LIMIT = 255
-
-
-def _sync_user(sender):
-    return services.user_sync_from_telegram(
-        telegram_id=sender.id,
-        username=sender.username,
-        first_name=sender.first_name,
-        last_name=sender.last_name,
-        language_code=sender.language_code,
-    )
 
 
 def on_buy(call: CallbackQuery, bot: TeleBot, product_id: int) -> None:
@@ -41,7 +32,7 @@ def on_buy(call: CallbackQuery, bot: TeleBot, product_id: int) -> None:
         answer_callback(bot, call.id, texts.already_owned())
         send_content(bot, sender.id, product)
         return
-    user = _sync_user(sender)
+    user = sync_sender(sender)
     if product.price == 0:
         answer_callback(bot, call.id)
         purchase, created = services.purchase_get_free(user=user, product=product)
@@ -86,7 +77,7 @@ def on_pre_checkout(query: PreCheckoutQuery, bot: TeleBot) -> None:
 
 def on_successful_payment(message: Message, bot: TeleBot) -> None:
     payment = message.successful_payment
-    user = _sync_user(message.from_user)
+    user = sync_sender(message.from_user)
     outcome = services.purchase_record_payment(
         user=user,
         payload=payment.invoice_payload,

@@ -7,8 +7,9 @@ from telebot import TeleBot
 from telebot.types import Message
 
 from botapp import screens, texts
+from botapp.handlers.common import sync_sender
 from botapp.render import show
-from shop import selectors, services
+from shop import selectors
 from shop.models import BotText
 
 PRIVATE = ["private"]
@@ -17,13 +18,7 @@ PRODUCT_DEEP_LINK = re.compile(r"p([1-9][0-9]{0,17})")
 
 def on_start(message: Message, bot: TeleBot) -> None:
     sender = message.from_user
-    services.user_sync_from_telegram(
-        telegram_id=sender.id,
-        username=sender.username,
-        first_name=sender.first_name,
-        last_name=sender.last_name,
-        language_code=sender.language_code,
-    )
+    sync_sender(sender)
     payload = (message.text or "").partition(" ")[2].strip()
     match = PRODUCT_DEEP_LINK.fullmatch(payload)
     if match:
