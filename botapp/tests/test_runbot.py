@@ -142,3 +142,10 @@ def test_runbot_exits_non_zero_from_the_shell_without_token(tmp_path):
     )
     assert result.returncode != 0
     assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr
+
+
+def test_runbot_says_so_when_a_proxy_answers_instead_of_telegram(api, settings):
+    settings.TELEGRAM_API_URL, settings.TELEGRAM_BOT_TOKEN = api.url, api.token
+    api.html_error_next("getMe", 502)
+    with pytest.raises(CommandError, match="Cannot reach the Bot API"):
+        call_command("runbot")

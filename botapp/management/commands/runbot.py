@@ -8,7 +8,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone, translation
-from telebot.apihelper import ApiTelegramException
+from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import BotCommand
 
 from botapp import texts
@@ -56,7 +56,7 @@ class Command(BaseCommand):
                     "Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized): copy the token again from @BotFather."
                 ) from None
             raise CommandError(f"The Bot API refused to start the bot: {exc.error_code} {exc.description}") from None
-        except requests.RequestException as exc:
+        except (requests.RequestException, ApiException) as exc:
             raise CommandError(
                 f"Cannot reach the Bot API at {settings.TELEGRAM_API_URL} ({exc.__class__.__name__}). "
                 "Check the network or TELEGRAM_API_URL."
