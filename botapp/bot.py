@@ -1,5 +1,6 @@
 """Building the bot: one function, called by `runbot`, the webhook and tests; nothing at import."""
 
+import functools
 import os
 import re
 import threading
@@ -82,3 +83,15 @@ def create_bot(token: str | None = None) -> TeleBot:
     bot = TeleBot(token, threaded=False, parse_mode="HTML")
     register_handlers(bot)
     return bot
+
+
+@functools.lru_cache(maxsize=1)
+def _bot_for(token: str, api_url: str) -> TeleBot:
+    return create_bot(token)
+
+
+def shared_bot() -> TeleBot:
+    """One bot per process for the webhook, background tasks and the admin, built on first use
+    (and again if the settings change, as in tests)."""
+    configure_api(settings.TELEGRAM_API_URL)  # telebot's API address is process-wide
+    return _bot_for(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL)

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from telebot.apihelper import ApiException, ApiTelegramException
 
-from botapp.bot import BotConfigError, create_bot
+from botapp.bot import BotConfigError, shared_bot
 
 ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
 
@@ -16,7 +16,7 @@ def refund_star_payment(telegram_id: int, payment_id: str) -> None:
     Asking again is safe: a refund Telegram already made counts as done.
     """
     try:
-        create_bot().refund_star_payment(telegram_id, payment_id)
+        shared_bot().refund_star_payment(telegram_id, payment_id)
     except ApiTelegramException as exc:
         if ALREADY_REFUNDED in (exc.description or ""):
             return  # refunded before (e.g. an earlier try whose answer was lost): record it now

@@ -12,7 +12,7 @@ from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
 from botapp import staff
-from botapp.bot import create_bot
+from botapp.bot import shared_bot
 from botapp.broadcasting import send_broadcasts
 from botapp.delivery import Delivery, deliver_purchase
 from shop import broadcasts, selectors
@@ -36,7 +36,7 @@ def schedule_delivery(purchase_id: int, *, attempt: int = 1, again: bool = False
 
 @task()
 def deliver_purchase_task(purchase_id: int, attempt: int = 1, again: bool = False) -> str:
-    result = deliver_purchase(create_bot(), purchase_id, again=again)
+    result = deliver_purchase(shared_bot(), purchase_id, again=again)
     if result is Delivery.BUSY:
         schedule_delivery(purchase_id, attempt=attempt, again=again, delay=DELIVERY_CLAIM_TIMEOUT + timedelta(seconds=5))
     elif result is Delivery.RETRY:
@@ -45,7 +45,7 @@ def deliver_purchase_task(purchase_id: int, attempt: int = 1, again: bool = Fals
         else:
             purchase = Purchase.objects.select_related("product", "user").get(pk=purchase_id)
             log.error("giving up delivering purchase %s after %s attempts", purchase_id, attempt)
-            staff.notify_staff(create_bot(), staff.delivery_failed_alert(purchase, purchase.delivery_error))
+            staff.notify_staff(shared_bot(), staff.delivery_failed_alert(purchase, purchase.delivery_error))
     return result.value
 
 
@@ -87,7 +87,7 @@ def schedule_broadcast_sending(delay: timedelta = timedelta(0)) -> bool:
 def send_broadcasts_task() -> str:
     """A few seconds of broadcast sending, then the next run is queued (restarts and cancels act quickly)."""
     try:
-        pause = send_broadcasts(create_bot())
+        pause = send_broadcasts(shared_bot())
     except Exception:
         log.exception("sending broadcasts failed; trying again in %s", BROADCAST_ERROR_PAUSE)
         pause = BROADCAST_ERROR_PAUSE.total_seconds()

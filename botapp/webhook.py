@@ -4,7 +4,6 @@ The same handlers and services as polling: the update is processed before the an
 non-2xx answer (Telegram then retries) means it was not handled.
 """
 
-import functools
 import json
 import logging
 from datetime import timedelta
@@ -15,10 +14,9 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from telebot import TeleBot
 from telebot.types import Update
 
-from botapp.bot import configure_api, create_bot
+from botapp.bot import shared_bot
 from botapp.dispatch import process_update
 from botapp.models import HandledUpdate
 
@@ -26,17 +24,6 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 KEEP_HANDLED = timedelta(days=2)  # Telegram keeps an update for at most a day
-
-
-@functools.lru_cache(maxsize=1)
-def _bot(token: str, api_url: str) -> TeleBot:
-    return create_bot(token)
-
-
-def webhook_bot() -> TeleBot:
-    """One bot per process, built on first use (and again if the settings change, as in tests)."""
-    configure_api(settings.TELEGRAM_API_URL)  # telebot's API address is process-wide
-    return _bot(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL)
 
 
 @csrf_exempt
@@ -56,7 +43,7 @@ def telegram_webhook(request):
         return HttpResponseBadRequest()
     if HandledUpdate.objects.filter(update_id=update_id).exists():
         return HttpResponse()  # a repeat: handled already
-    if not process_update(webhook_bot(), update):
+    if not process_update(shared_bot(), update):
         return HttpResponse(status=500)  # Telegram sends it again
     # ignore_conflicts: the same update handled by another worker at the same time
     HandledUpdate.objects.bulk_create([HandledUpdate(update_id=update_id)], ignore_conflicts=True)

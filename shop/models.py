@@ -208,7 +208,10 @@ class Purchase(TimeStampedModel):
 
     @property
     def gives_access(self) -> bool:
-        """The buyer may have the content: paid, not refunded, nothing for staff to check."""
+        """The buyer may have the content: paid, not refunded, nothing for staff to check.
+
+        The same rule as PurchaseQuerySet.giving_access(), for a purchase already in hand.
+        """
         return self.status == self.Status.PAID and not self.review_reason
 
 
