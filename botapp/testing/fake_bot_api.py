@@ -189,7 +189,11 @@ class FakeBotAPI:
                 body["parameters"] = {"retry_after": fault.retry_after}
             return fault.code, body
         handler = getattr(self, f"api_{method}", None)
-        result = handler(params) if handler else True
+        try:
+            result = handler(params) if handler else True
+        except (KeyError, TypeError, ValueError):  # a missing or malformed chat_id, message_id...
+            call.status = 400
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
         call.status = 200
         return 200, {"ok": True, "result": result}
 
