@@ -58,7 +58,7 @@ if not DEBUG:
     SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
 INSTALLED_APPS = [
-    "market.apps.ShopAdminConfig",  # django.contrib.admin, with the shop's dashboard on its front page
+    "backoffice.apps.ShopAdminConfig",  # django.contrib.admin, with the shop's dashboard on its front page
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "shop",
     "botapp",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

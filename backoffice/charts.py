@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from shop.dashboard import Day
+from backoffice.dashboard import Day
 from shop.money import currency_symbol, format_price
 
 WIDTH = 960

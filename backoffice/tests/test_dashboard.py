@@ -10,10 +10,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from shop.dashboard import dashboard_get, sales_by_day, start_of_day
+from backoffice.dashboard import dashboard_get, sales_by_day, start_of_day
+from backoffice.tests.test_admin import count_queries, make_product, make_purchase, make_user, url
 from shop.models import Category, Product, Purchase, User
 from shop.money import Money
-from shop.tests.test_admin import count_queries, make_product, make_purchase, make_user, url
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from shop import charts
+from backoffice import charts
 from shop.money import currency_symbol, format_price
 
 register = template.Library()

@@ -13,9 +13,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from backoffice.tests.test_admin import bulk_purchases, count_queries, make_product, make_purchase, make_user, result_pks, url
 from shop.models import Purchase
 from shop.telegram_html import telegram_html_preview
-from shop.tests.test_admin import bulk_purchases, count_queries, make_product, make_purchase, make_user, result_pks, url
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from backoffice.tests.test_admin import bulk_purchases, change_form_data, count_queries, make_product, make_user, result_pks, url
 from shop.models import Product, Purchase, UnmatchedPayment
-from shop.tests.test_admin import bulk_purchases, change_form_data, count_queries, make_product, make_user, result_pks, url
 
 pytestmark = pytest.mark.django_db
 

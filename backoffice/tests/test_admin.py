@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from shop.admin import CustomerAdmin, ProductAdmin
+from backoffice.admin.catalog import ProductAdmin
+from backoffice.admin.customers import CustomerAdmin
 from shop.models import BotText, Category, Product, Purchase, User
 
 pytestmark = pytest.mark.django_db

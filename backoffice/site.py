@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from shop.dashboard import dashboard_get
+from backoffice.dashboard import dashboard_get
 
 
 class ShopAdminSite(admin.AdminSite):

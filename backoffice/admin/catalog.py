@@ -1,0 +1,138 @@
+"""The catalog staff keep: categories and products, with the card as the bot shows it."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from backoffice.admin.common import ProtectedDeleteMixin, money_lines
+from botapp import texts
+from shop import selectors, services
+from shop.models import Category, Product, Purchase
+from shop.money import format_price
+from shop.telegram_html import telegram_html_preview
+
+SHORT_TEXTAREA = forms.Textarea(attrs={"rows": 2, "cols": 40})
+
+
+class ProductForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        if "file" in self.changed_data and "file_id" not in self.changed_data:
+            # The file id belonged to the old file; the new one is uploaded on its next delivery.
+            cleaned["file_id"] = ""
+        return cleaned
+
+
+class ProductInline(admin.TabularInline):
+    model = Product
+    form = ProductForm
+    fields = ["name", "price", "is_active", "hidden_content", "file", "file_id"]
+    formfield_overrides = {Product._meta.get_field("hidden_content").__class__: {"widget": SHORT_TEXTAREA}}
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Category)
+class CategoryAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
+    list_display = ["category_name", "products_on_sale", "products_total", "created_at"]
+    search_fields = ["category_name"]
+    inlines = [ProductInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                on_sale=Count("products", filter=Q(products__is_active=True), distinct=True),
+                total=Count("products", distinct=True),
+            )
+        )
+
+    @admin.display(description=_("on sale"), ordering="on_sale")
+    def products_on_sale(self, obj):
+        return obj.on_sale
+
+    @admin.display(description=_("products"), ordering="total")
+    def products_total(self, obj):
+        return obj.total
+
+
+def product_deep_link(product: Product) -> str:
+    username = settings.TELEGRAM_BOT_USERNAME or "<your_bot>"
+    return f"https://t.me/{username}?start=p{product.pk}"
+
+
+@admin.register(Product)
+class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
+    list_display = ["name", "category", "price_display", "is_active", "sold", "updated_at"]
+    list_editable = ["is_active"]
+    list_filter = ["is_active", "category"]
+    list_select_related = ["category"]
+    search_fields = ["name", "description", "category__category_name"]
+    readonly_fields = ["deep_link", "sold", "revenue", "card_preview", "created_at", "updated_at"]
+    actions = ["put_on_sale", "take_off_sale"]
+    fieldsets = [
+        (None, {"fields": ["name", "category", "price", "is_active", "description"]}),
+        (_("What the buyer receives"), {"fields": ["hidden_content", "file", "file_id"]}),
+        (_("Sharing and sales"), {"fields": ["deep_link", "sold", "revenue", "created_at", "updated_at"]}),
+        (_("In the bot"), {"fields": ["card_preview"]}),
+    ]
+
+    class Media:
+        css = {"all": ["backoffice/admin.css"]}
+
+    def get_queryset(self, request):
+        sold = Count("purchases", filter=Q(purchases__status=Purchase.Status.PAID))  # a refund is not a sale
+        return super().get_queryset(request).annotate(sold_count=sold)
+
+    form = ProductForm
+
+    @admin.display(description=_("price"), ordering="price")
+    def price_display(self, obj):
+        return format_price(obj.price, obj.currency) if obj.price else _("free")
+
+    @admin.display(description=_("sold"), ordering="sold_count")
+    def sold(self, obj):
+        return getattr(obj, "sold_count", 0)
+
+    @admin.display(description=_("revenue"))
+    def revenue(self, obj):
+        return money_lines(selectors.product_revenue_by_currency(product_id=obj.pk) if obj.pk else [])
+
+    @admin.display(description=_("card in the bot"))
+    def card_preview(self, obj):
+
+        if not obj.pk:
+            return _("Save the product to see its card.")
+        buttons = [texts.button_buy(obj)] if obj.is_active else []
+        buttons.append(texts.button_back())
+        return format_html(
+            '<div class="tg-preview"><div class="tg-message">{}</div><ul class="tg-buttons">{}</ul></div>',
+            telegram_html_preview(texts.product_card(obj, owned=False)),
+            format_html_join("", "<li>{}</li>", ((button,) for button in buttons)),
+        )
+
+    @admin.display(description=_("link to the product in the bot"))
+    def deep_link(self, obj):
+        if not obj.pk:
+            return _("Save the product to get its link.")
+        link = product_deep_link(obj)
+        if not settings.TELEGRAM_BOT_USERNAME:
+            return format_html("{}<br><small>{}</small>", link, _("Set TELEGRAM_BOT_USERNAME to get a ready-to-share link."))
+        return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', link)
+
+    @admin.action(description=_("Put selected products on sale"))
+    def put_on_sale(self, request, queryset):
+        self._report(request, services.product_set_on_sale(products=queryset, on_sale=True))
+
+    @admin.action(description=_("Take selected products off sale"))
+    def take_off_sale(self, request, queryset):
+        self._report(request, services.product_set_on_sale(products=queryset, on_sale=False))
+
+    def _report(self, request, changed: int):
+        message = ngettext("%(count)d product changed.", "%(count)d products changed.", changed) % {"count": changed}
+        self.message_user(request, message, messages.SUCCESS)

@@ -1,0 +1,144 @@
+"""Customers: everyone who started the bot, what they bought and spent; granting a product."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from backoffice.admin.broadcasts import BroadcastActionMixin
+from backoffice.admin.common import ProtectedDeleteMixin, ReadOnlyAdminMixin, money_lines
+from shop import selectors, services
+from shop.models import Product, Purchase, User
+from shop.money import format_price
+
+
+class GrantForm(forms.Form):
+    product = forms.ModelChoiceField(
+        queryset=Product.objects.select_related("category").order_by("category__category_name", "name"),
+        label=_("product"),
+    )
+
+
+class PurchaseInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Purchase
+    fields = ["created_at", "product", "amount", "payment_type", "payment_id"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    ordering = ["-created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product", "user")
+
+    @admin.display(description=_("price paid"))
+    def amount(self, obj):
+        return format_price(obj.price, obj.currency)
+
+
+@admin.register(User)
+class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin):
+    list_display = [
+        "telegram_id",
+        "username",
+        "first_name",
+        "last_name",
+        "language_code",
+        "is_blocked",
+        "purchases_link",
+        "spent",
+        "created_at",
+    ]
+    list_filter = ["is_blocked", "language_code"]
+    search_fields = ["=telegram_id", "username", "first_name", "last_name"]
+    readonly_fields = [
+        "telegram_id",
+        "username",
+        "first_name",
+        "last_name",
+        "language_code",
+        "grant_link",
+        "created_at",
+        "updated_at",
+    ]
+    fields = [*readonly_fields[:5], "is_blocked", "grant_link", "created_at", "updated_at"]
+    inlines = [PurchaseInline]
+
+    def get_urls(self):
+        grant = path("<int:object_id>/grant/", self.admin_site.admin_view(self.grant_view), name="shop_user_grant")
+        return [grant, *super().get_urls()]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not request.user.has_perm("shop.change_purchase"):
+            fields = [f for f in fields if f != "grant_link"]
+        return fields
+
+    @admin.display(description=_("grant"))
+    def grant_link(self, obj):
+        if not obj.pk:
+            return "-"
+        return format_html('<a href="{}">{}</a>', reverse("admin:shop_user_grant", args=[obj.pk]), _("Grant a product…"))
+
+    def grant_view(self, request, object_id):
+        from botapp.tasks import schedule_delivery  # the bot side hands the product over
+
+        if not request.user.has_perm("shop.change_purchase"):
+            raise PermissionDenied
+        customer = get_object_or_404(User, pk=object_id)
+        form = GrantForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                purchase = services.purchase_grant(user=customer, product=form.cleaned_data["product"])
+            except ValidationError as exc:
+                form.add_error("product", exc)
+            else:
+                schedule_delivery(purchase.pk)
+                self.message_user(
+                    request,
+                    _("%(product)s granted to %(customer)s; the bot delivers it within seconds.")
+                    % {"product": purchase.product, "customer": customer},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:shop_user_change", customer.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Grant a product to %(customer)s") % {"customer": customer},
+            "opts": self.opts,
+            "customer": customer,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/shop/user/grant.html", context)
+
+    def has_add_permission(self, request):
+        return False  # customers appear when they start the bot
+
+    def get_changelist(self, request, **kwargs):
+        return CustomerChangeList
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(purchase_count=Count("purchases"))
+
+    @admin.display(description=_("purchases"), ordering="purchase_count")
+    def purchases_link(self, obj):
+        url = reverse("admin:shop_purchase_changelist") + f"?user__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, obj.purchase_count)
+
+    @admin.display(description=_("spent"))
+    def spent(self, obj):
+        return money_lines(getattr(obj, "spent", []))
+
+
+class CustomerChangeList(ChangeList):
+    """Each customer on the page gets `spent` (per currency) from one query for the whole page."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        spent = selectors.user_spent_by_currency(user_ids=[user.pk for user in self.result_list])
+        for user in self.result_list:
+            user.spent = spent.get(user.pk, [])

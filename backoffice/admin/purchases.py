@@ -1,0 +1,162 @@
+"""Purchases and unmatched payments: the money history, read-only, with refunds, redelivery and CSV."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from backoffice.admin.common import ReadOnlyAdminMixin
+from backoffice.exports import purchases_csv_response
+from shop import selectors, services
+from shop.models import Purchase, UnmatchedPayment
+from shop.money import format_price
+
+
+class DeliveredFilter(admin.SimpleListFilter):
+    title = _("content delivered")
+    parameter_name = "delivered"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(delivered_at__isnull=self.value() == "no")
+        return queryset
+
+
+class ReviewFilter(admin.SimpleListFilter):
+    title = _("needs review")
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(review_reason="")
+        if self.value() == "no":
+            return queryset.filter(review_reason="")
+        return queryset
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "user", "product", "amount", "payment_type", "status", "delivered", "needs_review"]
+    list_filter = ["status", "payment_type", "currency", DeliveredFilter, ReviewFilter, "created_at"]
+    date_hierarchy = "created_at"  # drawn by shop_admin.date_hierarchy_from_range: no full-table scan
+    list_select_related = ["user", "product"]
+    search_fields = ["payment_id", "user__username", "=user__telegram_id", "product__name"]
+    fields = [
+        "created_at",
+        "user",
+        "product",
+        "price",
+        "currency",
+        "payment_type",
+        "payment_id",
+        "provider_payment_id",
+        "status",
+        "refunded_at",
+        "review_reason",
+        "delivered_at",
+        "delivery_error",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+    actions = ["refund", "deliver_content", "export_csv"]
+
+    class Media:
+        css = {"all": ["backoffice/admin.css"]}
+
+    def get_urls(self):
+        export = path("export/", self.admin_site.admin_view(self.export_view), name="shop_purchase_export")
+        return [export, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:  # not a redirect after an action
+            response.context_data["totals"] = selectors.purchase_totals_by_currency(purchases=changelist.queryset)
+        return response
+
+    def export_view(self, request):
+        """The whole filtered, searched and sorted list as CSV, as the changelist shows it."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return redirect("admin:shop_purchase_changelist")
+        return purchases_csv_response(changelist.queryset)
+
+    def has_staff_action_permission(self, request):
+        return request.user.has_perm("shop.change_purchase")
+
+    @admin.display(description=_("price paid"), ordering="price")
+    def amount(self, obj):
+        return format_price(obj.price, obj.currency)
+
+    @admin.display(description=_("delivered"), boolean=True, ordering="delivered_at")
+    def delivered(self, obj):
+        return obj.delivered_at is not None
+
+    @admin.display(description=_("needs review"), boolean=True)
+    def needs_review(self, obj):
+        return bool(obj.review_reason)
+
+    @admin.action(description=_("Export selected to CSV"))
+    def export_csv(self, request, queryset):
+        return purchases_csv_response(queryset)
+
+    @admin.action(description=_("Refund selected Stars payments"), permissions=["staff_action"])
+    def refund(self, request, queryset):
+        from botapp.gateway import refund_star_payment  # the admin asks the bot side to talk to Telegram
+
+        refunded = 0
+        for purchase in queryset.select_related("user", "product"):
+            try:
+                services.purchase_refund(purchase=purchase, refund=refund_star_payment)
+            except ValidationError as exc:
+                self.message_user(request, f"{purchase.payment_id}: {' '.join(exc.messages)}", messages.ERROR)
+            else:
+                refunded += 1
+        if refunded:
+            message = ngettext("%(count)d payment refunded.", "%(count)d payments refunded.", refunded)
+            self.message_user(request, message % {"count": refunded}, messages.SUCCESS)
+
+    @admin.action(description=_("Deliver content (approve reviewed payments, resend the rest)"), permissions=["staff_action"])
+    def deliver_content(self, request, queryset):
+        from botapp.tasks import schedule_delivery
+
+        queued = skipped = 0
+        for purchase in queryset:
+            if purchase.status != Purchase.Status.PAID:
+                skipped += 1
+                continue
+            if purchase.review_reason:
+                services.purchase_approve(purchase=purchase)
+            schedule_delivery(purchase.pk, again=purchase.delivered_at is not None)
+            queued += 1
+        message = ngettext(
+            "%(count)d purchase queued for delivery; the bot sends it within seconds.",
+            "%(count)d purchases queued for delivery; the bot sends them within seconds.",
+            queued,
+        ) % {"count": queued}
+        if skipped:
+            message += " " + ngettext(
+                "%(count)d refunded purchase skipped.", "%(count)d refunded purchases skipped.", skipped
+            ) % {"count": skipped}
+        self.message_user(request, message, messages.SUCCESS if queued else messages.WARNING)
+
+
+@admin.register(UnmatchedPayment)
+class UnmatchedPaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "telegram_id", "amount", "currency", "reason", "payment_id"]
+    search_fields = ["payment_id", "=telegram_id"]
+    list_filter = ["currency"]
+    fields = ["created_at", "telegram_id", "amount", "currency", "payment_id", "provider_payment_id", "payload", "reason"]
+    readonly_fields = fields

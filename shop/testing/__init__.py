@@ -1,0 +1,1 @@
+"""Test support for the domain: factories for its models and a helper to run code on several threads."""

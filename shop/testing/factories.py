@@ -1,0 +1,69 @@
+"""Factories for the shop's models (factory-boy): every test builds its data here.
+
+`UserFactory()` is a customer with a fresh Telegram id; `PurchaseFactory()` a paid Stars purchase
+of a fresh product by a fresh customer. Pass fields to override: `ProductFactory(price=0)`.
+"""
+
+import factory
+from factory.django import DjangoModelFactory
+
+from shop.models import Broadcast, Category, Product, Purchase, User
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ["telegram_id"]
+
+    telegram_id = factory.Sequence(lambda n: 900_000 + n)
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Sequence(lambda n: f"First{n}")
+
+
+class CategoryFactory(DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ["category_name"]
+
+    category_name = "Keys"
+
+
+class ProductFactory(DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    category = factory.SubFactory(CategoryFactory)
+    name = factory.Sequence(lambda n: f"Product {n}")
+    price = 10
+    hidden_content = "KEY"
+
+
+class PurchaseFactory(DjangoModelFactory):
+    """A paid purchase put straight into the database, at the product's price, in Stars."""
+
+    class Meta:
+        model = Purchase
+
+    user = factory.SubFactory(UserFactory)
+    product = factory.SubFactory(ProductFactory)
+    price = factory.LazyAttribute(lambda purchase: purchase.product.price)
+    currency = "XTR"
+    payment_type = Purchase.PaymentType.STARS
+    payment_id = factory.Sequence(lambda n: f"charge-{n}")
+
+
+class BroadcastFactory(DjangoModelFactory):
+    class Meta:
+        model = Broadcast
+
+    text = "Hi"
+
+
+def broadcast_started(customers: int) -> Broadcast:
+    """A broadcast to all customers, started, after `customers` new customers joined."""
+    from shop import broadcasts
+
+    UserFactory.create_batch(customers)
+    broadcast = broadcasts.broadcast_create(text="Hi")
+    broadcasts.broadcast_start(broadcast=broadcast)
+    return broadcast
