@@ -16,9 +16,19 @@ from telebot import TeleBot
 from telebot.apihelper import ApiException, ApiTelegramException
 from urllib3.exceptions import NewConnectionError
 
-from botapp.api_errors import retry_after_seconds
-from shop import broadcasts
+from botapp.telegram.errors import retry_after_seconds
 from shop.models import Broadcast, BroadcastRecipient
+from shop.selectors.broadcasts import broadcast_next_to_send
+from shop.services.broadcasts import (
+    broadcast_finish_if_complete,
+    broadcast_recipient_begin_send,
+    broadcast_recipient_mark_blocked,
+    broadcast_recipient_mark_failed,
+    broadcast_recipient_mark_sent,
+    broadcast_recipient_release,
+    broadcast_recipient_retry_later,
+    broadcast_recipients_claim,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +77,14 @@ class Chunk:
 
 def send_broadcasts(bot: TeleBot, *, pace: RateLimiter | None = None, max_seconds: float | None = None) -> float | None:
     """Send a chunk of the broadcast in progress. Returns seconds until the next chunk, None if nothing is left."""
-    broadcast = broadcasts.broadcast_next_to_send()
+    broadcast = broadcast_next_to_send()
     if broadcast is None:
         return None
     chunk = send_broadcast_chunk(bot, broadcast, pace=pace, max_seconds=max_seconds)
     if chunk.pause is not None:
         return chunk.pause
-    if broadcasts.broadcast_finish_if_complete(broadcast_id=broadcast.pk):
-        return 0.0 if broadcasts.broadcast_next_to_send() else None
+    if broadcast_finish_if_complete(broadcast_id=broadcast.pk):
+        return 0.0 if broadcast_next_to_send() else None
     # Nothing was ours to send: what is left is claimed by a sender that may have died.
     return 0.0 if chunk.processed else CLAIMS_PAUSE
 
@@ -86,7 +96,7 @@ def send_broadcast_chunk(
     pace = pace or PACE
     deadline = time.monotonic() + (CHUNK_SECONDS if max_seconds is None else max_seconds)
     chunk = Chunk()
-    while batch := broadcasts.broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=CLAIM_BATCH):
+    while batch := broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=CLAIM_BATCH):
         try:
             while batch:
                 pause = send_to_recipient(bot, broadcast.text, batch[0], pace=pace)
@@ -98,7 +108,7 @@ def send_broadcast_chunk(
         finally:
             # The rest go back for the next chunk; one an error struck mid-send stays tried, never resent.
             for recipient in batch:
-                broadcasts.broadcast_recipient_release(recipient=recipient)
+                broadcast_recipient_release(recipient=recipient)
         if time.monotonic() >= deadline:
             break
     return chunk
@@ -106,7 +116,7 @@ def send_broadcast_chunk(
 
 def send_to_recipient(bot: TeleBot, text: str, recipient: BroadcastRecipient, *, pace: RateLimiter) -> float | None:
     """Send one customer their copy and record the outcome; a number means: pause sending that long."""
-    if not broadcasts.broadcast_recipient_begin_send(recipient=recipient):
+    if not broadcast_recipient_begin_send(recipient=recipient):
         return None  # cancelled meanwhile
     chat_id = recipient.user.telegram_id
     for _attempt in range(MAX_INLINE_RETRIES):
@@ -121,30 +131,30 @@ def send_to_recipient(bot: TeleBot, text: str, recipient: BroadcastRecipient, *,
                 if retry_after <= MAX_INLINE_RETRY_AFTER:
                     log.info("flood control: waiting %s s before sending to %s again", retry_after, chat_id)
                     continue
-                broadcasts.broadcast_recipient_retry_later(recipient=recipient)
+                broadcast_recipient_retry_later(recipient=recipient)
                 return retry_after
             if exc.error_code == 403:
-                broadcasts.broadcast_recipient_mark_blocked(recipient=recipient, error=error)
+                broadcast_recipient_mark_blocked(recipient=recipient, error=error)
             else:
-                broadcasts.broadcast_recipient_mark_failed(recipient=recipient, error=error)
+                broadcast_recipient_mark_failed(recipient=recipient, error=error)
             return None
         except requests.RequestException as exc:
             if _never_reached_telegram(exc):
                 log.warning("Telegram unreachable (%s); broadcast paused", type(exc).__name__)
-                broadcasts.broadcast_recipient_retry_later(recipient=recipient)
+                broadcast_recipient_retry_later(recipient=recipient)
                 return UNREACHABLE_PAUSE
             # The request may have been delivered before the connection failed: not repeated.
-            broadcasts.broadcast_recipient_mark_failed(
+            broadcast_recipient_mark_failed(
                 recipient=recipient, error=f"{type(exc).__name__}: the message may or may not have arrived."
             )
             return None
         except ApiException as exc:  # an answer that is not the Bot API's (a proxy's error page)
-            broadcasts.broadcast_recipient_mark_failed(recipient=recipient, error=str(exc))
+            broadcast_recipient_mark_failed(recipient=recipient, error=str(exc))
             return None
-        if not broadcasts.broadcast_recipient_mark_sent(recipient=recipient):
+        if not broadcast_recipient_mark_sent(recipient=recipient):
             log.warning("sent broadcast %s to %s, but its claim had run out", recipient.broadcast_id, chat_id)
         return None
-    broadcasts.broadcast_recipient_retry_later(recipient=recipient)
+    broadcast_recipient_retry_later(recipient=recipient)
     return MAX_INLINE_RETRY_AFTER
 
 

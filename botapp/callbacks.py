@@ -5,7 +5,10 @@ a price or a permission never comes from it.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from telebot.types import CallbackQuery
 
 # <= 64 bytes in total; ids are positive integers
 MAX_ID = 2**63 - 1
@@ -111,3 +114,13 @@ def parse(data: str | None) -> Parsed | None:
                 return None
             return parsed
     return None
+
+
+def action_is(action: str) -> Callable[[CallbackQuery], bool]:
+    """A handler filter: the button's data is valid and stands for `action`."""
+
+    def matches(call: CallbackQuery) -> bool:
+        parsed = parse(call.data)
+        return parsed is not None and parsed.action == action
+
+    return matches

@@ -19,10 +19,17 @@ from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import InputFile
 
 from botapp import staff, texts
-from botapp.api_errors import retry_after_seconds
-from botapp.dispatch import language_for
-from shop import services
+from botapp.telegram.errors import retry_after_seconds
+from botapp.texts import language_for
 from shop.models import Product
+from shop.services.catalog import product_set_file_id
+from shop.services.customers import user_set_blocked
+from shop.services.delivery import (
+    purchase_claim_delivery,
+    purchase_delivery_pending,
+    purchase_mark_delivered,
+    purchase_mark_delivery_failed,
+)
 from shop.telegram_html import visible_length
 
 log = logging.getLogger(__name__)
@@ -42,9 +49,9 @@ class Delivery(enum.Enum):
 
 def deliver_purchase(bot: TeleBot, purchase_id: int, *, again: bool = False) -> Delivery:
     """Send a purchase's content to its buyer, once (or `again`, when staff ask to resend)."""
-    purchase = services.purchase_claim_delivery(purchase_id=purchase_id, again=again)
+    purchase = purchase_claim_delivery(purchase_id=purchase_id, again=again)
     if purchase is None:
-        busy = services.purchase_delivery_pending(purchase_id=purchase_id)
+        busy = purchase_delivery_pending(purchase_id=purchase_id)
         return Delivery.BUSY if busy else Delivery.SKIPPED
     return deliver_claimed(bot, purchase)
 
@@ -57,28 +64,28 @@ def deliver_claimed(bot: TeleBot, purchase) -> Delivery:
             send_content(bot, purchase.user.telegram_id, purchase.product, heading=texts.delivery_heading)
     except ApiTelegramException as exc:
         error = f"{exc.error_code} {exc.description}"
-        services.purchase_mark_delivery_failed(purchase=purchase, error=error)
+        purchase_mark_delivery_failed(purchase=purchase, error=error)
         if exc.error_code == 403:
-            services.user_set_blocked(telegram_id=purchase.user.telegram_id, blocked=True)
+            user_set_blocked(telegram_id=purchase.user.telegram_id, blocked=True)
             return Delivery.BLOCKED
         if exc.error_code == 429 or exc.error_code >= 500:
             return Delivery.RETRY
         return _failed(bot, purchase, error)
     except (ApiException, requests.RequestException, OSError) as exc:
         # unreachable, a proxy's HTML error page, a file storage hiccup: try again later
-        services.purchase_mark_delivery_failed(purchase=purchase, error=type(exc).__name__)
+        purchase_mark_delivery_failed(purchase=purchase, error=type(exc).__name__)
         return Delivery.RETRY
     except Exception as exc:
         log.exception("delivery of purchase %s failed", purchase.pk)
         return _failed(bot, purchase, type(exc).__name__)
-    services.purchase_mark_delivered(purchase=purchase)
+    purchase_mark_delivered(purchase=purchase)
     return Delivery.DELIVERED
 
 
 def _failed(bot: TeleBot, purchase, error: str) -> Delivery:
     """Content Telegram will not take as it is: staff must fix it; the buyer is told it is coming."""
     log.error("delivery of purchase %s failed: %s", purchase.pk, error)
-    services.purchase_mark_delivery_failed(purchase=purchase, error=error)
+    purchase_mark_delivery_failed(purchase=purchase, error=error)
     staff.notify_staff(bot, staff.delivery_failed_alert(purchase, error))
     try:
         with translation.override(language_for(purchase.user.language_code)):
@@ -124,7 +131,7 @@ def _send_file(bot: TeleBot, chat_id: int, product: Product, *, caption: str, pr
             protect_content=protect,
         )
     # Upload once: later deliveries send Telegram's file id.
-    services.product_set_file_id(product_id=product.pk, file_id=message.document.file_id)
+    product_set_file_id(product_id=product.pk, file_id=message.document.file_id)
     product.file_id = message.document.file_id
 
 

@@ -11,12 +11,13 @@ import requests
 from django.db import connection
 from django.utils import translation
 from telebot import TeleBot
-from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import Update
 
 from botapp import texts
 from botapp.flood import flood_gate
 from botapp.render import answer_callback
+from botapp.telegram.errors import is_transient
+from botapp.texts import language_for
 
 log = logging.getLogger("botapp.updates")
 
@@ -46,11 +47,6 @@ def update_sender(update: Update):
     return getattr(event, "from_user", None)
 
 
-def language_for(language_code: str | None) -> str:
-    """Russian for Russian-speaking users, English for everyone else."""
-    return "ru" if (language_code or "").lower().startswith("ru") else "en"
-
-
 def _private_chat_id(update: Update) -> int | None:
     chat = getattr(update.message, "chat", None)
     if chat is not None and chat.type == "private":
@@ -68,13 +64,6 @@ def must_not_be_lost(update: Update) -> bool:
     # Telegram always names the payer; a payment message without one can never be handled.
     message = update.message
     return message is not None and message.content_type in MUST_NOT_BE_LOST and message.from_user is not None
-
-
-def is_transient(exc: Exception) -> bool:
-    """The Bot API is unreachable, overloaded or slow: the same update may well work later."""
-    if isinstance(exc, ApiTelegramException):
-        return exc.error_code == 429 or exc.error_code >= 500
-    return isinstance(exc, requests.RequestException | ApiException)
 
 
 def process_update(bot: TeleBot, update: Update) -> bool:

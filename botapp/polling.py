@@ -17,10 +17,10 @@ from telebot import TeleBot
 from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import Update
 
-from botapp.api_errors import retry_after_seconds
 from botapp.bot import ALLOWED_UPDATES
 from botapp.dispatch import must_not_be_lost, process_update, update_sender
 from botapp.staff import notify_staff, payment_given_up_alert
+from botapp.telegram.errors import retry_after_seconds
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,13 @@
-"""What the bot shows: each screen is text plus inline keyboard, built from shop selectors."""
+"""What the bot shows: each screen is text plus inline keyboard, built from the data it is given."""
 
 from dataclasses import dataclass
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.utils import formats
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from botapp import callbacks, texts
-from shop import selectors
 from shop.models import DESCRIPTION_MAX_LENGTH, BotText, Category
 from shop.telegram_html import escape, visible_length, visible_text
 
@@ -18,6 +18,11 @@ PAGE_SIZE = 8
 class Screen:
     text: str
     markup: InlineKeyboardMarkup | None = None
+
+
+def page(items: QuerySet, number: int = 1) -> Page:
+    """One page of `items` for a screen (out-of-range numbers give the nearest page)."""
+    return Paginator(items, PAGE_SIZE).get_page(number)
 
 
 def _button(text: str, data: str) -> InlineKeyboardButton:
@@ -53,8 +58,8 @@ def main_menu(text: str | None = None) -> Screen:
     )
 
 
-def catalog(page_number: int = 1, notice: str = "") -> Screen:
-    page = Paginator(selectors.category_list_on_sale(), PAGE_SIZE).get_page(page_number)
+def catalog(page: Page, notice: str = "") -> Screen:
+    """`page`: categories on sale, each with `on_sale_count`."""
     prefix = f"{notice}\n\n" if notice else ""
     if not page.object_list:
         return Screen(prefix + texts.catalog_empty(), _keyboard([[_button(texts.button_menu(), callbacks.menu())]]))
@@ -65,8 +70,8 @@ def catalog(page_number: int = 1, notice: str = "") -> Screen:
     return Screen(prefix + texts.catalog(page.number, page.paginator.num_pages), _keyboard(rows))
 
 
-def category(category: Category, page_number: int = 1) -> Screen:
-    page = Paginator(selectors.product_list_on_sale(category_id=category.id), PAGE_SIZE).get_page(page_number)
+def category(category: Category, page: Page) -> Screen:
+    """`page`: the category's products on sale."""
     back = callbacks.Back("category", category.id, page.number)
     rows = [[_button(texts.product_button(p), callbacks.product(p.id, back))] for p in page.object_list]
     rows += [
@@ -99,8 +104,8 @@ def product_card(product, *, owned: bool, back: callbacks.Back = callbacks.CATAL
     return Screen(text, _keyboard(rows))
 
 
-def purchases(*, telegram_id: int, page_number: int = 1) -> Screen:
-    page = Paginator(selectors.purchase_list_for_user(telegram_id=telegram_id), PAGE_SIZE).get_page(page_number)
+def purchases(page: Page) -> Screen:
+    """`page`: the customer's purchases, each with its product."""
     if not page.object_list:
         return Screen(
             texts.purchases_empty(),
@@ -132,7 +137,7 @@ _DEFAULT_TEXTS = {
 }
 
 
-def info(key: str, language: str) -> Screen:
+def info(key: str, staff_text: str | None) -> Screen:
     """Help, terms or payment support: the staff's text if they wrote one, else the built-in one."""
-    text = selectors.bot_text_get(key=key, language=language) or _DEFAULT_TEXTS[key]()
+    text = staff_text or _DEFAULT_TEXTS[key]()
     return Screen(text, _keyboard([[_button(texts.button_menu(), callbacks.menu())]]))

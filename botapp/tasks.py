@@ -1,6 +1,8 @@
-"""Background work, kept in the database (django-tasks): deliveries Telegram could not take at once, broadcasts.
+"""Background work, kept in the database (django-tasks): deliveries Telegram could not take at once,
+broadcasts, and the periodic recovery sweep.
 
-`runbot` runs a worker for these; a webhook deployment runs `manage.py db_worker`.
+`runbot` runs a worker for these; a webhook deployment runs `manage.py db_worker`. Tasks talk to
+Telegram through the bare Bot API client: they never build the bot with its handlers.
 """
 
 import logging
@@ -10,18 +12,22 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
+from telebot import TeleBot
 
-from botapp import staff
-from botapp.bot import shared_bot
+from botapp import staff, texts
 from botapp.broadcasting import send_broadcasts
 from botapp.delivery import Delivery, deliver_purchase
-from shop import broadcasts, selectors
+from botapp.telegram.client import api_client
 from shop.models import Purchase
-from shop.services import DELIVERY_CLAIM_TIMEOUT
+from shop.selectors.broadcasts import broadcast_next_to_send
+from shop.selectors.purchases import purchase_list_undelivered_for_user
+from shop.services.delivery import DELIVERY_CLAIM_TIMEOUT
 
 log = logging.getLogger(__name__)
 
 MAX_DELIVERY_ATTEMPTS = 20  # with the backoff below: retries for about a day
+# Another worker holds the delivery (maybe one that died): look again once its claim has run out.
+BUSY_DELAY = DELIVERY_CLAIM_TIMEOUT + timedelta(seconds=5)
 
 
 def delivery_backoff(attempt: int) -> timedelta:
@@ -34,32 +40,63 @@ def schedule_delivery(purchase_id: int, *, attempt: int = 1, again: bool = False
     return deliver_purchase_task.using(run_after=run_after).enqueue(purchase_id, attempt=attempt, again=again)
 
 
-@task()
-def deliver_purchase_task(purchase_id: int, attempt: int = 1, again: bool = False) -> str:
-    result = deliver_purchase(shared_bot(), purchase_id, again=again)
+def delivery_follow_up(
+    bot: TeleBot, purchase: Purchase, result: Delivery, *, attempt: int = 1, again: bool = False, buyer_waiting: bool = False
+) -> None:
+    """What happens after a delivery attempt, wherever it was made (a handler or the background task).
+
+    Busy: look again when the other worker's claim runs out. Telegram unreachable or busy: try again
+    with a growing pause (and tell a buyer who is waiting right now), until staff are told instead.
+    """
     if result is Delivery.BUSY:
-        schedule_delivery(purchase_id, attempt=attempt, again=again, delay=DELIVERY_CLAIM_TIMEOUT + timedelta(seconds=5))
+        schedule_delivery(purchase.pk, attempt=attempt, again=again, delay=BUSY_DELAY)
     elif result is Delivery.RETRY:
         if attempt < MAX_DELIVERY_ATTEMPTS:
-            schedule_delivery(purchase_id, attempt=attempt + 1, delay=delivery_backoff(attempt), again=again)
+            schedule_delivery(purchase.pk, attempt=attempt + 1, again=again, delay=delivery_backoff(attempt))
+            if buyer_waiting:
+                _tell_buyer_delivery_delayed(bot, purchase)
         else:
-            purchase = Purchase.objects.select_related("product", "user").get(pk=purchase_id)
-            log.error("giving up delivering purchase %s after %s attempts", purchase_id, attempt)
-            staff.notify_staff(shared_bot(), staff.delivery_failed_alert(purchase, purchase.delivery_error))
+            purchase.refresh_from_db(fields=["delivery_error"])
+            log.error("giving up delivering purchase %s after %s attempts", purchase.pk, attempt)
+            staff.notify_staff(bot, staff.delivery_failed_alert(purchase, purchase.delivery_error))
+
+
+def _tell_buyer_delivery_delayed(bot: TeleBot, purchase: Purchase) -> None:
+    try:
+        bot.send_message(purchase.user.telegram_id, texts.delivery_delayed())
+    except Exception:
+        log.info("could not tell %s that delivery is delayed", purchase.user.telegram_id)
+
+
+@task()
+def deliver_purchase_task(purchase_id: int, attempt: int = 1, again: bool = False) -> str:
+    bot = api_client()
+    result = deliver_purchase(bot, purchase_id, again=again)
+    if result in (Delivery.BUSY, Delivery.RETRY):
+        purchase = Purchase.objects.select_related("product", "user").get(pk=purchase_id)
+        delivery_follow_up(bot, purchase, result, attempt=attempt, again=again)
     return result.value
 
 
-def schedule_undelivered(telegram_id: int | None = None) -> int:
-    """Queue every paid purchase whose content has not arrived (after a restart, or an unblock)."""
-    purchases = (
-        selectors.purchase_list_undelivered()
-        if telegram_id is None
-        else selectors.purchase_list_undelivered_for_user(telegram_id=telegram_id)
-    )
-    ids = list(purchases.values_list("id", flat=True))
-    for purchase_id in ids:
+def deliveries_queued() -> set[int]:
+    """Purchases with a delivery task waiting to run (so a sweep does not queue them twice)."""
+    waiting = DBTaskResult.objects.filter(task_path=deliver_purchase_task.module_path, status=TaskResultStatus.READY)
+    return {row["args"][0] for row in waiting.values_list("args_kwargs", flat=True) if row.get("args")}
+
+
+def schedule_deliveries(purchase_ids: list[int], *, skip_queued: bool = True) -> int:
+    """Queue a delivery for each purchase (by default only those with none waiting); returns how many were queued."""
+    queued = deliveries_queued() if skip_queued else set()
+    fresh = [purchase_id for purchase_id in purchase_ids if purchase_id not in queued]
+    for purchase_id in fresh:
         schedule_delivery(purchase_id)
-    return len(ids)
+    return len(fresh)
+
+
+def schedule_undelivered_for(*, telegram_id: int) -> int:
+    """The customer can be reached again (unblocked the bot): queue what they have not received yet."""
+    purchases = purchase_list_undelivered_for_user(telegram_id=telegram_id)
+    return schedule_deliveries(list(purchases.values_list("id", flat=True)))
 
 
 BROADCAST_ERROR_PAUSE = timedelta(seconds=30)
@@ -87,7 +124,7 @@ def schedule_broadcast_sending(delay: timedelta = timedelta(0)) -> bool:
 def send_broadcasts_task() -> str:
     """A few seconds of broadcast sending, then the next run is queued (restarts and cancels act quickly)."""
     try:
-        pause = send_broadcasts(shared_bot())
+        pause = send_broadcasts(api_client())
     except Exception:
         log.exception("sending broadcasts failed; trying again in %s", BROADCAST_ERROR_PAUSE)
         pause = BROADCAST_ERROR_PAUSE.total_seconds()
@@ -108,7 +145,7 @@ def revive_broadcast_sending() -> bool:
 
 def resume_broadcasts() -> bool:
     """After a restart: queue the sender if a broadcast is being sent (its last task may have died with the process)."""
-    if broadcasts.broadcast_next_to_send() is None:
+    if broadcast_next_to_send() is None:
         return False
     schedule_broadcast_sending()
     return True

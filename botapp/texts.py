@@ -13,6 +13,11 @@ MESSAGE_LIMIT = 4096
 BUTTON_TEXT_LIMIT = 60
 
 
+def language_for(language_code: str | None) -> str:
+    """Russian for Russian-speaking users, English for everyone else."""
+    return "ru" if (language_code or "").lower().startswith("ru") else "en"
+
+
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 

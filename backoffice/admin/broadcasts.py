@@ -10,8 +10,10 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from shop import broadcasts
+from botapp.tasks import revive_broadcast_sending
 from shop.models import Broadcast, BroadcastRecipient
+from shop.selectors.broadcasts import BroadcastProgress, broadcast_audience_size, broadcast_progress
+from shop.services.broadcasts import broadcast_cancel, broadcast_start
 from shop.telegram_html import telegram_html_preview
 
 SELECTION_SESSION_KEY = "broadcast_selected_users"
@@ -91,7 +93,7 @@ class BroadcastAdmin(admin.ModelAdmin):
         context = dict(extra_context or {})
         if broadcast is not None:
             context["preview"] = telegram_html_preview(broadcast.text)
-            context["audience_size"] = broadcasts.broadcast_audience_size(broadcast=broadcast)
+            context["audience_size"] = broadcast_audience_size(broadcast=broadcast)
             context["can_send"] = self._may_send(request)
         return super().change_view(request, object_id, form_url, context)
 
@@ -106,15 +108,12 @@ class BroadcastAdmin(admin.ModelAdmin):
         return get_object_or_404(Broadcast, pk=object_id)
 
     def start_view(self, request, object_id):
-        from botapp.tasks import schedule_broadcast_sending  # the bot side sends
-
         broadcast = self._broadcast_for_action(request, object_id)
         try:
-            count = broadcasts.broadcast_start(broadcast=broadcast)
+            count = broadcast_start(broadcast=broadcast)
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
         else:
-            schedule_broadcast_sending()
             self.message_user(
                 request,
                 ngettext(
@@ -130,7 +129,7 @@ class BroadcastAdmin(admin.ModelAdmin):
     def cancel_view(self, request, object_id):
         broadcast = self._broadcast_for_action(request, object_id)
         try:
-            count = broadcasts.broadcast_cancel(broadcast=broadcast)
+            count = broadcast_cancel(broadcast=broadcast)
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
         else:
@@ -146,15 +145,13 @@ class BroadcastAdmin(admin.ModelAdmin):
             )
         return redirect("admin:shop_broadcast_change", broadcast.pk)
 
-    def _progress(self, request, object_id) -> broadcasts.BroadcastProgress:
+    def _progress(self, request, object_id) -> BroadcastProgress:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        progress = broadcasts.broadcast_progress(broadcast_id=object_id)
+        progress = broadcast_progress(broadcast_id=object_id)
         if progress is None:
             raise Broadcast.DoesNotExist
         if progress.stalled:
-            from botapp.tasks import revive_broadcast_sending
-
             revive_broadcast_sending()  # its worker died mid-task, or the task was lost
         return progress
 

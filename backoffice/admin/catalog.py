@@ -10,9 +10,10 @@ from django.utils.translation import ngettext
 
 from backoffice.admin.common import ProtectedDeleteMixin, money_lines
 from botapp import texts
-from shop import selectors, services
 from shop.models import Category, Product, Purchase
 from shop.money import format_price
+from shop.selectors.purchases import product_revenue_by_currency
+from shop.services.catalog import product_set_on_sale
 from shop.telegram_html import telegram_html_preview
 
 SHORT_TEXTAREA = forms.Textarea(attrs={"rows": 2, "cols": 40})
@@ -101,7 +102,7 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
 
     @admin.display(description=_("revenue"))
     def revenue(self, obj):
-        return money_lines(selectors.product_revenue_by_currency(product_id=obj.pk) if obj.pk else [])
+        return money_lines(product_revenue_by_currency(product_id=obj.pk) if obj.pk else [])
 
     @admin.display(description=_("card in the bot"))
     def card_preview(self, obj):
@@ -127,11 +128,11 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Put selected products on sale"))
     def put_on_sale(self, request, queryset):
-        self._report(request, services.product_set_on_sale(products=queryset, on_sale=True))
+        self._report(request, product_set_on_sale(products=queryset, on_sale=True))
 
     @admin.action(description=_("Take selected products off sale"))
     def take_off_sale(self, request, queryset):
-        self._report(request, services.product_set_on_sale(products=queryset, on_sale=False))
+        self._report(request, product_set_on_sale(products=queryset, on_sale=False))
 
     def _report(self, request, changed: int):
         message = ngettext("%(count)d product changed.", "%(count)d products changed.", changed) % {"count": changed}

@@ -13,9 +13,10 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.admin.broadcasts import BroadcastActionMixin
 from backoffice.admin.common import ProtectedDeleteMixin, ReadOnlyAdminMixin, money_lines
-from shop import selectors, services
 from shop.models import Product, Purchase, User
 from shop.money import format_price
+from shop.selectors.purchases import user_spent_by_currency
+from shop.services.payments import purchase_grant
 
 
 class GrantForm(forms.Form):
@@ -86,19 +87,16 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
         return format_html('<a href="{}">{}</a>', reverse("admin:shop_user_grant", args=[obj.pk]), _("Grant a product…"))
 
     def grant_view(self, request, object_id):
-        from botapp.tasks import schedule_delivery  # the bot side hands the product over
-
         if not request.user.has_perm("shop.change_purchase"):
             raise PermissionDenied
         customer = get_object_or_404(User, pk=object_id)
         form = GrantForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                purchase = services.purchase_grant(user=customer, product=form.cleaned_data["product"])
+                purchase = purchase_grant(user=customer, product=form.cleaned_data["product"])
             except ValidationError as exc:
                 form.add_error("product", exc)
             else:
-                schedule_delivery(purchase.pk)
                 self.message_user(
                     request,
                     _("%(product)s granted to %(customer)s; the bot delivers it within seconds.")
@@ -139,6 +137,6 @@ class CustomerChangeList(ChangeList):
 
     def get_results(self, request):
         super().get_results(request)
-        spent = selectors.user_spent_by_currency(user_ids=[user.pk for user in self.result_list])
+        spent = user_spent_by_currency(user_ids=[user.pk for user in self.result_list])
         for user in self.result_list:
             user.spent = spent.get(user.pk, [])

@@ -10,9 +10,12 @@ from django.utils.translation import ngettext
 
 from backoffice.admin.common import ReadOnlyAdminMixin
 from backoffice.exports import purchases_csv_response
-from shop import selectors, services
+from botapp.telegram.refunds import refund_star_payment
 from shop.models import Purchase, UnmatchedPayment
 from shop.money import format_price
+from shop.selectors.purchases import purchase_totals_by_currency
+from shop.services.delivery import purchase_request_delivery
+from shop.services.payments import purchase_refund
 
 
 class DeliveredFilter(admin.SimpleListFilter):
@@ -80,7 +83,7 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:  # not a redirect after an action
-            response.context_data["totals"] = selectors.purchase_totals_by_currency(purchases=changelist.queryset)
+            response.context_data["totals"] = purchase_totals_by_currency(purchases=changelist.queryset)
         return response
 
     def export_view(self, request):
@@ -114,12 +117,10 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Refund selected Stars payments"), permissions=["staff_action"])
     def refund(self, request, queryset):
-        from botapp.gateway import refund_star_payment  # the admin asks the bot side to talk to Telegram
-
         refunded = 0
         for purchase in queryset.select_related("user", "product"):
             try:
-                services.purchase_refund(purchase=purchase, refund=refund_star_payment)
+                purchase_refund(purchase=purchase, refund=refund_star_payment)
             except ValidationError as exc:
                 self.message_user(request, f"{purchase.payment_id}: {' '.join(exc.messages)}", messages.ERROR)
             else:
@@ -130,17 +131,12 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Deliver content (approve reviewed payments, resend the rest)"), permissions=["staff_action"])
     def deliver_content(self, request, queryset):
-        from botapp.tasks import schedule_delivery
-
         queued = skipped = 0
         for purchase in queryset:
-            if purchase.status != Purchase.Status.PAID:
+            if purchase_request_delivery(purchase=purchase):
+                queued += 1
+            else:
                 skipped += 1
-                continue
-            if purchase.review_reason:
-                services.purchase_approve(purchase=purchase)
-            schedule_delivery(purchase.pk, again=purchase.delivered_at is not None)
-            queued += 1
         message = ngettext(
             "%(count)d purchase queued for delivery; the bot sends it within seconds.",
             "%(count)d purchases queued for delivery; the bot sends them within seconds.",

@@ -15,8 +15,8 @@ from django_tasks_db.models import DBTaskResult
 from backoffice.admin.broadcasts import SELECTION_SESSION_KEY
 from backoffice.admin.customers import CustomerAdmin
 from botapp.tasks import schedule_broadcast_sending
-from shop import broadcasts
 from shop.models import Broadcast, User
+from shop.services.broadcasts import broadcast_create
 from shop.testing.factories import UserFactory, broadcast_started
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,7 @@ def test_staff_write_a_draft_and_see_its_preview(admin_client, admin_user):
 
 
 def test_the_preview_shows_only_what_telegram_shows(admin_client):
-    broadcast = broadcasts.broadcast_create(text='<a href="javascript:alert(1)">click</a> <i>&lt;script&gt;</i>')
+    broadcast = broadcast_create(text='<a href="javascript:alert(1)">click</a> <i>&lt;script&gt;</i>')
     page = admin_client.get(broadcast_url("change", broadcast)).content.decode()
     preview = page.split('<div class="broadcast-preview">')[1].split("</div>")[0]
     assert preview == "click <i>&lt;script&gt;</i>"
@@ -59,7 +59,7 @@ def test_the_preview_shows_only_what_telegram_shows(admin_client):
 def test_staff_send_watch_and_cancel(admin_client):
     for _ in range(3):
         UserFactory()
-    broadcast = broadcasts.broadcast_create(text="Hello <i>all</i>")
+    broadcast = broadcast_create(text="Hello <i>all</i>")
 
     assert admin_client.get(broadcast_url("start", broadcast)).status_code == 403  # POST only
     response = admin_client.post(broadcast_url("start", broadcast))
@@ -126,7 +126,7 @@ def test_staff_without_the_permission_cannot_send(client, django_user_model):
     staff.user_permissions.add(Permission.objects.get(codename="view_broadcast"))
     client.force_login(staff)
     UserFactory()
-    broadcast = broadcasts.broadcast_create(text="Hi")
+    broadcast = broadcast_create(text="Hi")
 
     assert client.get(broadcast_url("change", broadcast)).status_code == 200
     assert client.post(broadcast_url("start", broadcast)).status_code == 403
@@ -136,7 +136,7 @@ def test_staff_without_the_permission_cannot_send(client, django_user_model):
 def test_the_list_shows_progress_in_constant_queries(admin_client):
     for _ in range(3):
         broadcast_started(2)
-    broadcasts.broadcast_create(text="draft")
+    broadcast_create(text="draft")
     url = reverse("admin:shop_broadcast_changelist")
     admin_client.get(url)
     with CaptureQueriesContext(connection) as few:

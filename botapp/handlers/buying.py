@@ -1,18 +1,24 @@
 """Buying: the Buy/Get/Open buttons, pre-checkout, successful and refunded payments, staff file ids."""
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from telebot import TeleBot
 from telebot.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
 
-from botapp import screens, staff, tasks, texts
-from botapp.delivery import Delivery, deliver_claimed, deliver_purchase, send_content
-from botapp.handlers.common import sync_sender
+from botapp import callbacks, staff, tasks, texts
+from botapp.delivery import deliver_claimed, deliver_purchase, send_content
+from botapp.handlers.common import catalog_screen, sync_sender
 from botapp.render import answer_callback, show
-from shop import selectors, services
 from shop.money import to_minor_units
+from shop.selectors.catalog import product_get_for_user
+from shop.services.payments import (
+    checkout_check,
+    invoice_create,
+    purchase_get_free,
+    purchase_mark_refunded,
+    purchase_record_payment,
+)
 from shop.telegram_html import visible_text
 
 log = logging.getLogger(__name__)
@@ -21,12 +27,12 @@ TITLE_LIMIT = 32
 DESCRIPTION_LIMIT = 255
 
 
-def on_buy(call: CallbackQuery, bot: TeleBot, product_id: int) -> None:
+def on_buy(call: CallbackQuery, bot: TeleBot) -> None:
     sender = call.from_user
-    product = selectors.product_get_for_user(product_id=product_id, telegram_id=sender.id)
+    product = product_get_for_user(product_id=callbacks.parse(call.data).id, telegram_id=sender.id)
     if product is None or (not product.is_active and not product.owned):
         answer_callback(bot, call.id, texts.no_longer_available())
-        show(bot, sender.id, screens.catalog(notice=texts.no_longer_available()))
+        show(bot, sender.id, catalog_screen(notice=texts.no_longer_available()))
         return
     if product.owned:
         answer_callback(bot, call.id, texts.already_owned())
@@ -35,10 +41,10 @@ def on_buy(call: CallbackQuery, bot: TeleBot, product_id: int) -> None:
     user = sync_sender(sender)
     if product.price == 0:
         answer_callback(bot, call.id)
-        purchase, created = services.purchase_get_free(user=user, product=product)
+        purchase, created = purchase_get_free(user=user, product=product)
         _hand_over(bot, purchase, recorded=created)
         return
-    terms, payload = services.invoice_create(telegram_id=sender.id, product=product)
+    terms, payload = invoice_create(telegram_id=sender.id, product=product)
     description = texts.shorten(visible_text(product.description).strip() or product.name, DESCRIPTION_LIMIT)
     answer_callback(bot, call.id)
     bot.send_invoice(
@@ -52,8 +58,8 @@ def on_buy(call: CallbackQuery, bot: TeleBot, product_id: int) -> None:
     )
 
 
-def on_open(call: CallbackQuery, bot: TeleBot, product_id: int) -> None:
-    product = selectors.product_get_for_user(product_id=product_id, telegram_id=call.from_user.id)
+def on_open(call: CallbackQuery, bot: TeleBot) -> None:
+    product = product_get_for_user(product_id=callbacks.parse(call.data).id, telegram_id=call.from_user.id)
     if product is None or not product.owned:
         answer_callback(bot, call.id, texts.no_longer_available())
         return
@@ -62,7 +68,7 @@ def on_open(call: CallbackQuery, bot: TeleBot, product_id: int) -> None:
 
 
 def on_pre_checkout(query: PreCheckoutQuery, bot: TeleBot) -> None:
-    refusal = services.checkout_check(
+    refusal = checkout_check(
         telegram_id=query.from_user.id,
         payload=query.invoice_payload,
         currency=query.currency,
@@ -78,7 +84,7 @@ def on_pre_checkout(query: PreCheckoutQuery, bot: TeleBot) -> None:
 def on_successful_payment(message: Message, bot: TeleBot) -> None:
     payment = message.successful_payment
     user = sync_sender(message.from_user)
-    outcome = services.purchase_record_payment(
+    outcome = purchase_record_payment(
         user=user,
         payload=payment.invoice_payload,
         currency=payment.currency,
@@ -108,20 +114,12 @@ def _hand_over(bot: TeleBot, purchase, *, recorded: bool) -> None:
     `recorded`: this worker has just recorded the purchase and so holds its delivery.
     """
     result = deliver_claimed(bot, purchase) if recorded else deliver_purchase(bot, purchase.pk)
-    if result is Delivery.BUSY:
-        # another worker (maybe one that died) holds it: look again once its claim has run out
-        tasks.schedule_delivery(purchase.pk, delay=services.DELIVERY_CLAIM_TIMEOUT + timedelta(seconds=5))
-    elif result is Delivery.RETRY:
-        tasks.schedule_delivery(purchase.pk, delay=tasks.delivery_backoff(1))
-        try:
-            bot.send_message(purchase.user.telegram_id, texts.delivery_delayed())
-        except Exception:
-            log.info("could not tell %s that delivery is delayed", purchase.user.telegram_id)
+    tasks.delivery_follow_up(bot, purchase, result, buyer_waiting=True)
 
 
 def on_refunded_payment(message: Message, bot: TeleBot) -> None:
     payment_id = message.refunded_payment.telegram_payment_charge_id
-    purchase, changed = services.purchase_mark_refunded(payment_id=payment_id)
+    purchase, changed = purchase_mark_refunded(payment_id=payment_id)
     if purchase is None:
         log.warning("refund of an unknown payment %s", payment_id)
     elif changed:  # Telegram may send the same update twice: tell the buyer once
@@ -137,6 +135,8 @@ def is_staff(message: Message) -> bool:
 
 
 def register(bot: TeleBot) -> None:
+    bot.register_callback_query_handler(on_buy, func=callbacks.action_is("buy"), pass_bot=True)
+    bot.register_callback_query_handler(on_open, func=callbacks.action_is("open"), pass_bot=True)
     bot.register_pre_checkout_query_handler(on_pre_checkout, func=lambda query: True, pass_bot=True)
     # Payments are handled wherever they happen (an invoice forwarded to a group can be paid there).
     bot.register_message_handler(on_successful_payment, content_types=["successful_payment"], pass_bot=True)

@@ -2,15 +2,15 @@
 
 import re
 
-from django.utils import translation
 from telebot import TeleBot
 from telebot.types import Message
 
 from botapp import screens, texts
-from botapp.handlers.common import sync_sender
+from botapp.handlers.common import catalog_screen, info_screen, sync_sender
 from botapp.render import show
-from shop import selectors
 from shop.models import BotText
+from shop.selectors.catalog import product_get_for_user
+from shop.selectors.purchases import purchase_list_for_user
 
 PRIVATE = ["private"]
 PRODUCT_DEEP_LINK = re.compile(r"p([1-9][0-9]{0,17})")
@@ -22,26 +22,26 @@ def on_start(message: Message, bot: TeleBot) -> None:
     payload = (message.text or "").partition(" ")[2].strip()
     match = PRODUCT_DEEP_LINK.fullmatch(payload)
     if match:
-        product = selectors.product_get_for_user(product_id=int(match[1]), telegram_id=sender.id)
+        product = product_get_for_user(product_id=int(match[1]), telegram_id=sender.id)
         if product is not None:
             show(bot, message.chat.id, screens.product_card(product, owned=product.owned))
         else:
-            show(bot, message.chat.id, screens.catalog(notice=texts.no_longer_available()))
+            show(bot, message.chat.id, catalog_screen(notice=texts.no_longer_available()))
         return
     show(bot, message.chat.id, screens.main_menu(texts.welcome(sender.first_name) + "\n\n" + texts.main_menu()))
 
 
 def on_catalog(message: Message, bot: TeleBot) -> None:
-    show(bot, message.chat.id, screens.catalog())
+    show(bot, message.chat.id, catalog_screen())
 
 
 def on_purchases(message: Message, bot: TeleBot) -> None:
-    show(bot, message.chat.id, screens.purchases(telegram_id=message.from_user.id))
+    show(bot, message.chat.id, screens.purchases(screens.page(purchase_list_for_user(telegram_id=message.from_user.id))))
 
 
 def _info(key: str):
     def handler(message: Message, bot: TeleBot) -> None:
-        show(bot, message.chat.id, screens.info(key, translation.get_language()))
+        show(bot, message.chat.id, info_screen(key))
 
     return handler
 

@@ -1,17 +1,30 @@
-"""Small pieces several handlers share."""
+"""Small pieces several handlers share: the sender as a customer, and the screens more than one handler shows."""
 
+from django.utils import translation
 from telebot.types import User as TelegramUser
 
-from shop import services
+from botapp import screens
 from shop.models import User
+from shop.selectors.catalog import category_list_on_sale
+from shop.selectors.content import bot_text_get
+from shop.services.customers import user_sync_from_telegram
 
 
 def sync_sender(sender: TelegramUser) -> User:
     """The customer behind an update, created or brought up to date from what Telegram says."""
-    return services.user_sync_from_telegram(
+    return user_sync_from_telegram(
         telegram_id=sender.id,
         username=sender.username,
         first_name=sender.first_name,
         last_name=sender.last_name,
         language_code=sender.language_code,
     )
+
+
+def catalog_screen(page_number: int = 1, notice: str = "") -> screens.Screen:
+    return screens.catalog(screens.page(category_list_on_sale(), page_number), notice=notice)
+
+
+def info_screen(key: str) -> screens.Screen:
+    """Help, terms or payment support, in the language of the update."""
+    return screens.info(key, bot_text_get(key=key, language=translation.get_language()))

@@ -4,7 +4,7 @@ from telebot import TeleBot
 from telebot.types import ChatMemberUpdated
 
 from botapp import tasks
-from shop import services
+from shop.services.customers import user_set_blocked
 
 GONE = {"kicked", "left"}
 
@@ -13,10 +13,10 @@ def on_my_chat_member(update: ChatMemberUpdated, bot: TeleBot) -> None:
     if update.chat.type != "private":
         return
     blocked = update.new_chat_member.status in GONE
-    services.user_set_blocked(telegram_id=update.from_user.id, blocked=blocked)
+    user_set_blocked(telegram_id=update.from_user.id, blocked=blocked)
     if not blocked:
         # Reachable again: hand over what could not be delivered while the bot was blocked.
-        tasks.schedule_undelivered(telegram_id=update.from_user.id)
+        tasks.schedule_undelivered_for(telegram_id=update.from_user.id)
 
 
 def register(bot: TeleBot) -> None:

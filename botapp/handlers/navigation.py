@@ -1,61 +1,94 @@
-"""Inline buttons: every press is parsed, validated and answered, and edits the message in place."""
+"""Inline buttons that move between screens: each action has its handler, chosen by its callback data.
 
-from django.utils import translation
+Every press is parsed and validated (botapp/callbacks.py), answered, and edits the message in place.
+Data that is malformed or stale gets the catalog with a notice.
+"""
+
 from telebot import TeleBot
 from telebot.types import CallbackQuery
 
 from botapp import callbacks, screens, texts
-from botapp.handlers import buying
+from botapp.handlers.common import catalog_screen, info_screen
 from botapp.render import answer_callback, show
-from shop import selectors
 from shop.models import BotText
+from shop.selectors.catalog import category_get_on_sale, product_get_for_user, product_list_on_sale
+from shop.selectors.purchases import purchase_list_for_user
 
 
-def on_button(call: CallbackQuery, bot: TeleBot) -> None:
-    parsed = callbacks.parse(call.data)
-    user_id = call.from_user.id
+def _show(bot: TeleBot, call: CallbackQuery, screen: screens.Screen, notice: str | None = None) -> None:
+    """Answer the press, then show `screen` in place of the message the button was under."""
     # A button under a message the bot can no longer see arrives without that message.
     message = call.message if call.message and getattr(call.message, "date", 0) else None
-    chat_id = message.chat.id if message else user_id
-    message_id = message.message_id if message else None
+    answer_callback(bot, call.id, notice)
+    show(
+        bot,
+        message.chat.id if message else call.from_user.id,
+        screen,
+        message_id=message.message_id if message else None,
+    )
 
-    if parsed is not None and parsed.action in ("buy", "open"):
-        (buying.on_buy if parsed.action == "buy" else buying.on_open)(call, bot, parsed.id)
+
+def _gone(bot: TeleBot, call: CallbackQuery) -> None:
+    notice = texts.no_longer_available()
+    _show(bot, call, catalog_screen(notice=notice), notice)
+
+
+def on_menu(call: CallbackQuery, bot: TeleBot) -> None:
+    _show(bot, call, screens.main_menu())
+
+
+def on_help(call: CallbackQuery, bot: TeleBot) -> None:
+    _show(bot, call, info_screen(BotText.Key.HELP))
+
+
+def on_catalog(call: CallbackQuery, bot: TeleBot) -> None:
+    _show(bot, call, catalog_screen(callbacks.parse(call.data).page))
+
+
+def on_purchases(call: CallbackQuery, bot: TeleBot) -> None:
+    page = screens.page(purchase_list_for_user(telegram_id=call.from_user.id), callbacks.parse(call.data).page)
+    _show(bot, call, screens.purchases(page))
+
+
+def on_category(call: CallbackQuery, bot: TeleBot) -> None:
+    parsed = callbacks.parse(call.data)
+    category = category_get_on_sale(category_id=parsed.id)
+    if category is None:
+        _gone(bot, call)
         return
+    _show(bot, call, screens.category(category, screens.page(product_list_on_sale(category_id=category.id), parsed.page)))
 
-    notice = ""
-    if parsed is None:
-        notice = texts.no_longer_available()
-        screen = screens.catalog(notice=notice)
-    elif parsed.action == "noop":
-        answer_callback(bot, call.id)
+
+def on_product(call: CallbackQuery, bot: TeleBot) -> None:
+    parsed = callbacks.parse(call.data)
+    product = product_get_for_user(product_id=parsed.id, telegram_id=call.from_user.id)
+    if product is None:
+        _gone(bot, call)
         return
-    elif parsed.action == "menu":
-        screen = screens.main_menu()
-    elif parsed.action == "help":
-        screen = screens.info(BotText.Key.HELP, translation.get_language())
-    elif parsed.action == "catalog":
-        screen = screens.catalog(parsed.page)
-    elif parsed.action == "purchases":
-        screen = screens.purchases(telegram_id=user_id, page_number=parsed.page)
-    elif parsed.action == "category":
-        category = selectors.category_get_on_sale(category_id=parsed.id)
-        if category is None:
-            notice = texts.no_longer_available()
-            screen = screens.catalog(notice=notice)
-        else:
-            screen = screens.category(category, parsed.page)
-    else:  # "product"
-        product = selectors.product_get_for_user(product_id=parsed.id, telegram_id=user_id)
-        if product is None:
-            notice = texts.no_longer_available()
-            screen = screens.catalog(notice=notice)
-        else:
-            screen = screens.product_card(product, owned=product.owned, back=parsed.back)
+    _show(bot, call, screens.product_card(product, owned=product.owned, back=parsed.back))
 
-    answer_callback(bot, call.id, notice or None)
-    show(bot, chat_id, screen, message_id=message_id)
+
+def on_noop(call: CallbackQuery, bot: TeleBot) -> None:
+    answer_callback(bot, call.id)
+
+
+def on_unknown(call: CallbackQuery, bot: TeleBot) -> None:
+    """Malformed data, or a button of an older version of the bot."""
+    _gone(bot, call)
+
+
+ROUTES = {
+    "menu": on_menu,
+    "help": on_help,
+    "catalog": on_catalog,
+    "purchases": on_purchases,
+    "category": on_category,
+    "product": on_product,
+    "noop": on_noop,
+}
 
 
 def register(bot: TeleBot) -> None:
-    bot.register_callback_query_handler(on_button, func=lambda call: True, pass_bot=True)
+    for action, handler in ROUTES.items():
+        bot.register_callback_query_handler(handler, func=callbacks.action_is(action), pass_bot=True)
+    bot.register_callback_query_handler(on_unknown, func=lambda call: True, pass_bot=True)  # last

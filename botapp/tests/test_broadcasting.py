@@ -16,8 +16,17 @@ from django_tasks_db.models import DBTaskResult
 from botapp import broadcasting
 from botapp.broadcasting import RateLimiter, send_broadcast_chunk, send_broadcasts
 from botapp.tasks import schedule_broadcast_sending, send_broadcasts_task
-from shop import broadcasts
 from shop.models import Broadcast, BroadcastRecipient, User
+from shop.services.broadcasts import (
+    BROADCAST_CLAIM_TIMEOUT,
+    INTERRUPTED_ERROR,
+    broadcast_cancel,
+    broadcast_create,
+    broadcast_recipient_begin_send,
+    broadcast_recipients_claim,
+    broadcast_release_claims,
+    broadcast_start,
+)
 
 TEXT = "<b>Sale!</b> Everything −20% until Sunday &amp; more."
 FAST = 10_000  # messages a second: tests that are not about the pace skip the waiting
@@ -33,8 +42,8 @@ def customers(count: int, *, first_id: int = 1000, **fields) -> list[User]:
 
 
 def started_broadcast(text: str = TEXT, **fields) -> Broadcast:
-    broadcast = broadcasts.broadcast_create(text=text, **fields)
-    broadcasts.broadcast_start(broadcast=broadcast)
+    broadcast = broadcast_create(text=text, **fields)
+    broadcast_start(broadcast=broadcast)
     broadcast.refresh_from_db()
     return broadcast
 
@@ -56,7 +65,7 @@ def send_all(bot, pace, *, rounds: int = 20) -> float | None:
     raise AssertionError("the broadcast did not finish")
 
 
-def age_claims(broadcast: Broadcast, by: timedelta = broadcasts.BROADCAST_CLAIM_TIMEOUT + timedelta(seconds=1)) -> None:
+def age_claims(broadcast: Broadcast, by: timedelta = BROADCAST_CLAIM_TIMEOUT + timedelta(seconds=1)) -> None:
     """Make every claim and send attempt older, as if that much time had passed."""
     for recipient in broadcast.recipients.exclude(claimed_at=None):
         BroadcastRecipient.objects.filter(pk=recipient.pk).update(
@@ -234,7 +243,7 @@ def test_cancel_stops_sending_at_once(bot, fake_api, fast_pace):
     def staff_cancel_meanwhile(chat_id, text, **kwargs):
         result = real_send(chat_id, text, **kwargs)
         if chat_id == 1002:  # staff press Cancel while this message is on its way
-            broadcasts.broadcast_cancel(broadcast=broadcast)
+            broadcast_cancel(broadcast=broadcast)
         return result
 
     bot.send_message = staff_cancel_meanwhile
@@ -252,8 +261,8 @@ def test_a_restarted_sender_sends_everyone_exactly_once(bot, fake_api, fast_pace
     broadcast = started_broadcast()
     # The first sender sends a chunk, claims the next batch, and dies while Telegram takes one message.
     send_broadcast_chunk(bot, broadcast, pace=fast_pace, max_seconds=0.0001)
-    dying = broadcasts.broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=broadcasting.CLAIM_BATCH)
-    assert broadcasts.broadcast_recipient_begin_send(recipient=dying[0])
+    dying = broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=broadcasting.CLAIM_BATCH)
+    assert broadcast_recipient_begin_send(recipient=dying[0])
     bot.send_message(dying[0].user.telegram_id, TEXT)  # it went out; the process died before recording it
     before = sends_per_chat(fake_api)
     assert sum(before.values()) == broadcasting.CLAIM_BATCH + 1
@@ -271,17 +280,17 @@ def test_a_restarted_sender_sends_everyone_exactly_once(bot, fake_api, fast_pace
     broadcast.refresh_from_db()
     assert broadcast.status == Broadcast.Status.DONE
     assert statuses(broadcast) == {"sent": 29, "failed": 1}
-    assert broadcast.recipients.get(status="failed").error == broadcasts.INTERRUPTED_ERROR
+    assert broadcast.recipients.get(status="failed").error == INTERRUPTED_ERROR
 
 
 @pytest.mark.django_db
 def test_runbot_restart_settles_the_dead_senders_claims_at_once(bot, fake_api, fast_pace):
     customers(8)
     broadcast = started_broadcast()
-    dying = broadcasts.broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=3)
-    broadcasts.broadcast_recipient_begin_send(recipient=dying[0])
+    dying = broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=3)
+    broadcast_recipient_begin_send(recipient=dying[0])
 
-    assert broadcasts.broadcast_release_claims(before=timezone.now()) == 2
+    assert broadcast_release_claims(before=timezone.now()) == 2
     send_all(bot, fast_pace)
 
     assert sends_per_chat(fake_api) == {1000 + i: 1 for i in range(1, 8)}
@@ -305,7 +314,7 @@ def test_two_senders_at_once_never_send_to_the_same_customer(bot, fake_api, monk
             both_picked.wait(timeout=5)
         return make_token()
 
-    monkeypatch.setattr(broadcasts.uuid, "uuid4", token_after_both_picked)
+    monkeypatch.setattr("shop.services.broadcasts.uuid.uuid4", token_after_both_picked)
 
     processed = []
 

@@ -9,11 +9,11 @@ from django.utils import translation
 from telebot import apihelper
 
 from botapp import callbacks
-from botapp.dispatch import language_for
 from botapp.testing import updates
 from botapp.testing.fake_bot_api import BOT_USER
+from botapp.texts import language_for
 from conftest import TOKEN
-from shop import selectors
+from shop.selectors.catalog import category_list_on_sale
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ TOKEN_SECRET = TOKEN.partition(":")[2]
 @pytest.fixture
 def catalog_fails_once(monkeypatch):
     """The next catalog query raises, as a lost database connection would; later ones work."""
-    original = selectors.category_list_on_sale
+    original = category_list_on_sale
     failures = [RuntimeError("database went away")]
 
     def flaky():
@@ -32,7 +32,7 @@ def catalog_fails_once(monkeypatch):
             raise failures.pop()
         return original()
 
-    monkeypatch.setattr(selectors, "category_list_on_sale", flaky)
+    monkeypatch.setattr("botapp.handlers.common.category_list_on_sale", flaky)
 
 
 def update_log_lines(caplog):

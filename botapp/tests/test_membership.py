@@ -1,6 +1,6 @@
 from botapp.testing import updates
 from shop.models import User
-from shop.services import user_sync_from_telegram
+from shop.services.customers import user_sync_from_telegram
 
 
 def test_blocking_and_unblocking_the_bot_is_recorded(send, fake_api, customer, db):

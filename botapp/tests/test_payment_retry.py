@@ -10,15 +10,15 @@ from botapp.bot import create_bot
 from botapp.dispatch import process_update
 from botapp.polling import Poller
 from botapp.testing import updates
-from shop import services
 from shop.invoices import InvoiceTerms, invoice_payload
 from shop.models import Purchase
+from shop.services.payments import purchase_record_payment
 
 
 @pytest.fixture
 def database_fails_once(monkeypatch):
     """The first attempt to record a payment meets a database error (e.g. a restart)."""
-    real = services.purchase_record_payment
+    real = purchase_record_payment
     attempts = []
 
     def flaky(**kwargs):
@@ -27,7 +27,7 @@ def database_fails_once(monkeypatch):
             raise OperationalError("server closed the connection unexpectedly")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "purchase_record_payment", flaky)
+    monkeypatch.setattr("botapp.handlers.buying.purchase_record_payment", flaky)
     return attempts
 
 

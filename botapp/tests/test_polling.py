@@ -7,7 +7,7 @@ import pytest
 from botapp.bot import create_bot
 from botapp.polling import Poller
 from botapp.testing import updates
-from shop import selectors
+from shop.selectors.catalog import category_list_on_sale
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def poller(fake_api, transactional_db):
 
 
 def test_a_failing_update_does_not_lose_the_rest_of_its_batch(fake_api, monkeypatch, transactional_db):
-    real = selectors.category_list_on_sale
+    real = category_list_on_sale
     calls = []
 
     def flaky():
@@ -30,7 +30,7 @@ def test_a_failing_update_does_not_lose_the_rest_of_its_batch(fake_api, monkeypa
             raise RuntimeError("database hiccup")
         return real()
 
-    monkeypatch.setattr(selectors, "category_list_on_sale", flaky)
+    monkeypatch.setattr("botapp.handlers.common.category_list_on_sale", flaky)
     ann, bob = updates.tg_user(1, first_name="Ann"), updates.tg_user(2, first_name="Bob")
     # all three are in the first batch the poller fetches
     fake_api.push(updates.message(ann, "/catalog"))

@@ -7,16 +7,17 @@ import time
 import pytest
 
 from botapp.tasks import schedule_broadcast_sending
-from shop import broadcasts
 from shop.models import Broadcast, User
+from shop.selectors.broadcasts import broadcast_progress
+from shop.services.broadcasts import broadcast_create, broadcast_start
 
 TEXT = "<b>New course</b> out today: <i>Django for shops</i>."
 
 
 def start_broadcast(customers: int) -> Broadcast:
     User.objects.bulk_create([User(telegram_id=10_000 + i, first_name=f"C{i}") for i in range(customers)])
-    broadcast = broadcasts.broadcast_create(text=TEXT)
-    broadcasts.broadcast_start(broadcast=broadcast)
+    broadcast = broadcast_create(text=TEXT)
+    broadcast_start(broadcast=broadcast)
     schedule_broadcast_sending()  # as the admin's Send button does
     return broadcast
 
@@ -46,7 +47,7 @@ def test_runbot_sends_a_broadcast_once_to_each_customer(api, runbot):
     wait_until(lambda: status(broadcast) == Broadcast.Status.DONE, timeout=15, what="the broadcast to be done")
 
     assert received(api) == {10_000 + i: 1 for i in range(30)}
-    progress = broadcasts.broadcast_progress(broadcast_id=broadcast.pk)
+    progress = broadcast_progress(broadcast_id=broadcast.pk)
     assert (progress.sent, progress.remaining, progress.failed) == (30, 0, 0)
     times = sorted(c.at for c in api.calls_of("sendMessage"))
     assert times[-1] - times[0] >= 29 / 25 - 0.1  # Telegram's pace
@@ -68,7 +69,7 @@ def test_a_broadcast_survives_runbot_being_killed_mid_send(api, runbot):
 
     counts = received(api)
     assert max(counts.values()) == 1  # nobody got it twice
-    progress = broadcasts.broadcast_progress(broadcast_id=broadcast.pk)
+    progress = broadcast_progress(broadcast_id=broadcast.pk)
     # At most the one message on its way when the process died is unaccounted for: marked failed, never resent.
     assert progress.failed <= 1 and progress.sent + progress.failed == customers
     sent_to = set(broadcast.recipients.filter(status="sent").values_list("user__telegram_id", flat=True))

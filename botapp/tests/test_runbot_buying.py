@@ -4,11 +4,11 @@ import signal
 
 import pytest
 
-from botapp import gateway
+from botapp.telegram.refunds import refund_star_payment
 from botapp.testing import updates
 from botapp.testing.process import button_data, buttons
-from shop import services
 from shop.models import Category, Product, Purchase, User
+from shop.services.payments import purchase_refund
 
 
 def press(api, user, data, message_id=5001):
@@ -83,7 +83,7 @@ def test_customer_buys_receives_and_loses_on_refund(api, runbot, settings):
 
     # Staff refund it (as the admin action does); Telegram confirms with refunded_payment
     settings.TELEGRAM_API_URL, settings.TELEGRAM_BOT_TOKEN = api.url, api.token
-    services.purchase_refund(purchase=purchase, refund=gateway.refund_star_payment)
+    purchase_refund(purchase=purchase, refund=refund_star_payment)
     refund_call = api.calls_of("refundStarPayment")[0]
     assert (refund_call.params["user_id"], refund_call.params["telegram_payment_charge_id"]) == ("42", "stars-charge-1")
     assert Purchase.objects.get().status == "refunded"

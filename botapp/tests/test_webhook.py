@@ -206,7 +206,7 @@ def test_a_failing_handler_still_answers_200_and_the_user_gets_an_apology(client
     def broken():
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr("shop.selectors.category_list_on_sale", broken)
+    monkeypatch.setattr("botapp.handlers.common.category_list_on_sale", broken)
     update = updates.message(customer, "/catalog")
     with caplog.at_level(logging.ERROR, logger="botapp.updates"):
         response = post(client, update)

@@ -8,6 +8,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from shop.models import Broadcast, Category, Product, Purchase, User
+from shop.services.broadcasts import broadcast_create, broadcast_start
 
 
 class UserFactory(DjangoModelFactory):
@@ -61,9 +62,7 @@ class BroadcastFactory(DjangoModelFactory):
 
 def broadcast_started(customers: int) -> Broadcast:
     """A broadcast to all customers, started, after `customers` new customers joined."""
-    from shop import broadcasts
-
     UserFactory.create_batch(customers)
-    broadcast = broadcasts.broadcast_create(text="Hi")
-    broadcasts.broadcast_start(broadcast=broadcast)
+    broadcast = broadcast_create(text="Hi")
+    broadcast_start(broadcast=broadcast)
     return broadcast

@@ -7,8 +7,20 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from shop import broadcasts
 from shop.models import Broadcast, BroadcastRecipient, Category, Product, Purchase, User
+from shop.selectors.broadcasts import BROADCAST_STALLED_AFTER, AudienceSize, broadcast_audience_size, broadcast_progress
+from shop.services.broadcasts import (
+    BROADCAST_CLAIM_TIMEOUT,
+    INTERRUPTED_ERROR,
+    broadcast_cancel,
+    broadcast_create,
+    broadcast_finish_if_complete,
+    broadcast_recipient_begin_send,
+    broadcast_recipient_mark_failed,
+    broadcast_recipient_mark_sent,
+    broadcast_recipients_claim,
+    broadcast_start,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -46,10 +58,10 @@ def recipients(broadcast: Broadcast) -> dict[int, str]:
 def test_all_customers_blocked_ones_recorded_as_blocked_without_sending():
     ann, bob = make_user(), make_user()
     gone = make_user(is_blocked=True)
-    broadcast = broadcasts.broadcast_create(text="Hello")
+    broadcast = broadcast_create(text="Hello")
 
-    assert broadcasts.broadcast_audience_size(broadcast=broadcast) == broadcasts.AudienceSize(total=3, blocked=1)
-    assert broadcasts.broadcast_start(broadcast=broadcast) == 2
+    assert broadcast_audience_size(broadcast=broadcast) == AudienceSize(total=3, blocked=1)
+    assert broadcast_start(broadcast=broadcast) == 2
 
     assert broadcast.status == Broadcast.Status.SENDING and broadcast.started_at is not None
     assert recipients(broadcast) == {ann.telegram_id: "pending", bob.telegram_id: "pending", gone.telegram_id: "blocked"}
@@ -64,9 +76,9 @@ def test_buyers_of_a_product_paid_and_not_refunded_once_each():
     buy(twice, product, status="refunded", refunded_at=timezone.now())
     buy(refunded, product, status="refunded", refunded_at=timezone.now())
     buy(elsewhere, other)
-    broadcast = broadcasts.broadcast_create(text="Update for owners", audience="buyers", product=product)
+    broadcast = broadcast_create(text="Update for owners", audience="buyers", product=product)
 
-    broadcasts.broadcast_start(broadcast=broadcast)
+    broadcast_start(broadcast=broadcast)
 
     assert recipients(broadcast) == {payer.telegram_id: "pending", twice.telegram_id: "pending"}
 
@@ -74,24 +86,24 @@ def test_buyers_of_a_product_paid_and_not_refunded_once_each():
 def test_selected_customers_only():
     chosen = [make_user(), make_user()]
     make_user()
-    broadcast = broadcasts.broadcast_create(text="Hi", audience="selected", selected_users=chosen)
+    broadcast = broadcast_create(text="Hi", audience="selected", selected_users=chosen)
 
-    broadcasts.broadcast_start(broadcast=broadcast)
+    broadcast_start(broadcast=broadcast)
 
     assert set(recipients(broadcast)) == {u.telegram_id for u in chosen}
 
 
 def test_a_broadcast_starts_once_and_never_to_nobody():
-    broadcast = broadcasts.broadcast_create(text="Hi", audience="selected", selected_users=[])
+    broadcast = broadcast_create(text="Hi", audience="selected", selected_users=[])
     with pytest.raises(ValidationError, match="Nobody would receive"):
-        broadcasts.broadcast_start(broadcast=broadcast)
+        broadcast_start(broadcast=broadcast)
     broadcast.refresh_from_db()
     assert broadcast.status == Broadcast.Status.DRAFT and not broadcast.recipients.exists()
 
     broadcast.selected_users.set([make_user()])
-    broadcasts.broadcast_start(broadcast=broadcast)
+    broadcast_start(broadcast=broadcast)
     with pytest.raises(ValidationError, match="already been sent"):
-        broadcasts.broadcast_start(broadcast=broadcast)
+        broadcast_start(broadcast=broadcast)
     assert broadcast.recipients.count() == 1
 
 
@@ -107,12 +119,12 @@ def test_a_broadcast_starts_once_and_never_to_nobody():
 )
 def test_what_telegram_would_refuse_is_refused(fields, error_field):
     with pytest.raises(ValidationError) as exc:
-        broadcasts.broadcast_create(**fields)
+        broadcast_create(**fields)
     assert error_field in exc.value.message_dict
 
 
 def test_one_message_long_is_fine():
-    assert broadcasts.broadcast_create(text="<b>" + "x" * 4096 + "</b>").pk
+    assert broadcast_create(text="<b>" + "x" * 4096 + "</b>").pk
 
 
 # --- Claims: each customer to one sender ---
@@ -121,79 +133,79 @@ def test_one_message_long_is_fine():
 def started(count: int) -> Broadcast:
     for _ in range(count):
         make_user()
-    broadcast = broadcasts.broadcast_create(text="Hi")
-    broadcasts.broadcast_start(broadcast=broadcast)
+    broadcast = broadcast_create(text="Hi")
+    broadcast_start(broadcast=broadcast)
     return broadcast
 
 
 def test_claims_never_overlap_and_expire_only_if_nothing_was_tried():
     broadcast = started(6)
-    first = broadcasts.broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=4)
-    second = broadcasts.broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=4)
+    first = broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=4)
+    second = broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=4)
     assert len(first) == 4 and len(second) == 2
     assert not {r.pk for r in first} & {r.pk for r in second}
-    assert broadcasts.broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=4) == []
+    assert broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=4) == []
 
-    assert broadcasts.broadcast_recipient_begin_send(recipient=first[0])
-    assert not broadcasts.broadcast_recipient_begin_send(recipient=first[0])  # once
-    past = timezone.now() - broadcasts.BROADCAST_CLAIM_TIMEOUT - datetime.timedelta(seconds=1)
+    assert broadcast_recipient_begin_send(recipient=first[0])
+    assert not broadcast_recipient_begin_send(recipient=first[0])  # once
+    past = timezone.now() - BROADCAST_CLAIM_TIMEOUT - datetime.timedelta(seconds=1)
     broadcast.recipients.filter(pk__in=[r.pk for r in first]).update(claimed_at=past)
     broadcast.recipients.filter(pk=first[0].pk).update(attempted_at=past)
 
-    retaken = broadcasts.broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=10)
+    retaken = broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=10)
     assert {r.pk for r in retaken} == {r.pk for r in first[1:]}  # the one tried is not sent again
-    assert not broadcasts.broadcast_recipient_begin_send(recipient=first[1])  # the old claim lost it
-    assert not broadcasts.broadcast_finish_if_complete(broadcast_id=broadcast.pk)
+    assert not broadcast_recipient_begin_send(recipient=first[1])  # the old claim lost it
+    assert not broadcast_finish_if_complete(broadcast_id=broadcast.pk)
     for recipient in [*second, *retaken]:
-        broadcasts.broadcast_recipient_begin_send(recipient=recipient)
-        broadcasts.broadcast_recipient_mark_sent(recipient=recipient)
+        broadcast_recipient_begin_send(recipient=recipient)
+        broadcast_recipient_mark_sent(recipient=recipient)
 
-    assert broadcasts.broadcast_finish_if_complete(broadcast_id=broadcast.pk)
+    assert broadcast_finish_if_complete(broadcast_id=broadcast.pk)
     broadcast.refresh_from_db()
     assert broadcast.status == Broadcast.Status.DONE
     interrupted = broadcast.recipients.get(pk=first[0].pk)
-    assert (interrupted.status, interrupted.error) == ("failed", broadcasts.INTERRUPTED_ERROR)
+    assert (interrupted.status, interrupted.error) == ("failed", INTERRUPTED_ERROR)
 
 
 def test_cancel_stops_claims_and_leaves_a_send_on_its_way_alone():
     broadcast = started(5)
-    on_its_way, claimed = broadcasts.broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=2)
-    broadcasts.broadcast_recipient_begin_send(recipient=on_its_way)
+    on_its_way, claimed = broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=2)
+    broadcast_recipient_begin_send(recipient=on_its_way)
 
-    assert broadcasts.broadcast_cancel(broadcast=broadcast) == 4
+    assert broadcast_cancel(broadcast=broadcast) == 4
     assert broadcast.status == Broadcast.Status.CANCELLED and broadcast.finished_at is not None
-    assert broadcasts.broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=5) == []
-    assert not broadcasts.broadcast_recipient_begin_send(recipient=claimed)
-    assert broadcasts.broadcast_recipient_mark_sent(recipient=on_its_way)  # Telegram took it meanwhile
+    assert broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=5) == []
+    assert not broadcast_recipient_begin_send(recipient=claimed)
+    assert broadcast_recipient_mark_sent(recipient=on_its_way)  # Telegram took it meanwhile
     assert sorted(recipients(broadcast).values()) == ["cancelled"] * 4 + ["sent"]
     with pytest.raises(ValidationError):
-        broadcasts.broadcast_cancel(broadcast=broadcast)
+        broadcast_cancel(broadcast=broadcast)
 
 
 def test_progress_in_one_query(django_assert_num_queries):
     broadcast = started(5)
     make_user(is_blocked=True)
-    sent, failed = broadcasts.broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=2)
+    sent, failed = broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=2)
     for recipient in (sent, failed):
-        broadcasts.broadcast_recipient_begin_send(recipient=recipient)
-    broadcasts.broadcast_recipient_mark_sent(recipient=sent)
-    broadcasts.broadcast_recipient_mark_failed(recipient=failed, error="400 Bad Request: chat not found")
+        broadcast_recipient_begin_send(recipient=recipient)
+    broadcast_recipient_mark_sent(recipient=sent)
+    broadcast_recipient_mark_failed(recipient=failed, error="400 Bad Request: chat not found")
 
     with django_assert_num_queries(1):
-        progress = broadcasts.broadcast_progress(broadcast_id=broadcast.pk)
+        progress = broadcast_progress(broadcast_id=broadcast.pk)
 
     assert (progress.total, progress.sent, progress.failed, progress.blocked, progress.remaining) == (5, 1, 1, 0, 3)
     assert (progress.done, progress.percent, progress.finished, progress.stalled) == (2, 40, False, False)
-    assert broadcasts.broadcast_progress(broadcast_id=0) is None
+    assert broadcast_progress(broadcast_id=0) is None
 
 
 def test_a_broadcast_nobody_touches_for_a_minute_is_stalled():
     broadcast = started(2)
-    a_while_ago = timezone.now() - broadcasts.BROADCAST_STALLED_AFTER - datetime.timedelta(seconds=1)
+    a_while_ago = timezone.now() - BROADCAST_STALLED_AFTER - datetime.timedelta(seconds=1)
     Broadcast.objects.filter(pk=broadcast.pk).update(started_at=a_while_ago)
-    assert broadcasts.broadcast_progress(broadcast_id=broadcast.pk).stalled
-    broadcasts.broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=1)
-    assert not broadcasts.broadcast_progress(broadcast_id=broadcast.pk).stalled
+    assert broadcast_progress(broadcast_id=broadcast.pk).stalled
+    broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=1)
+    assert not broadcast_progress(broadcast_id=broadcast.pk).stalled
 
 
 def test_recipient_rows_are_unique_per_customer():

@@ -10,21 +10,24 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from shop import selectors
 from shop.invoices import PAYLOAD_LIMIT, InvoiceTerms, invoice_payload, invoice_terms
 from shop.models import Product, Purchase, UnmatchedPayment, User
 from shop.money import from_minor_units, to_minor_units
-from shop.services import (
+from shop.selectors.catalog import product_get_for_user
+from shop.selectors.purchases import purchase_list_for_user, purchase_list_undelivered
+from shop.services.delivery import (
     DELIVERY_CLAIM_TIMEOUT,
+    purchase_claim_delivery,
+    purchase_delivery_pending,
+    purchase_mark_delivered,
+    purchase_mark_delivery_failed,
+)
+from shop.services.payments import (
     CheckoutRefusal,
     checkout_check,
     invoice_create,
-    purchase_claim_delivery,
-    purchase_delivery_pending,
     purchase_get_free,
     purchase_grant,
-    purchase_mark_delivered,
-    purchase_mark_delivery_failed,
     purchase_mark_refunded,
     purchase_record_payment,
     purchase_refund,
@@ -632,20 +635,20 @@ def test_refunded_payment_for_an_unknown_payment_is_none(product, ann):
 
 def test_after_a_refund_the_product_is_no_longer_owned(product, ann):
     purchase = paid_purchase(ann, product)
-    assert selectors.product_get_for_user(product_id=product.pk, telegram_id=42).owned is True
-    assert list(selectors.purchase_list_for_user(telegram_id=42)) == [purchase]
+    assert product_get_for_user(product_id=product.pk, telegram_id=42).owned is True
+    assert list(purchase_list_for_user(telegram_id=42)) == [purchase]
     purchase_refund(purchase=purchase, refund=TelegramRefunds())
-    assert selectors.product_get_for_user(product_id=product.pk, telegram_id=42).owned is False
+    assert product_get_for_user(product_id=product.pk, telegram_id=42).owned is False
     assert not user_owns_product(telegram_id=42, product_id=product.pk)
-    assert list(selectors.purchase_list_for_user(telegram_id=42)) == []
+    assert list(purchase_list_for_user(telegram_id=42)) == []
 
 
 def test_after_a_refund_a_product_off_sale_is_gone_for_the_buyer(product, ann):
     purchase = paid_purchase(ann, product)
     Product.objects.filter(pk=product.pk).update(is_active=False)
-    assert selectors.product_get_for_user(product_id=product.pk, telegram_id=42).owned is True
+    assert product_get_for_user(product_id=product.pk, telegram_id=42).owned is True
     purchase_mark_refunded(payment_id=purchase.payment_id)
-    assert selectors.product_get_for_user(product_id=product.pk, telegram_id=42) is None
+    assert product_get_for_user(product_id=product.pk, telegram_id=42) is None
 
 
 # --- delivery bookkeeping ---
@@ -739,4 +742,4 @@ def test_undelivered_list_leaves_out_what_must_not_be_sent(product, category):
     paid_purchase(buyer(5, is_blocked=True), product, payment_id="blocked")
     claimed = paid_purchase(buyer(6), product, payment_id="claimed")
     purchase_claim_delivery(purchase_id=claimed.pk)
-    assert [p.payment_id for p in selectors.purchase_list_undelivered()] == [waiting.payment_id, claimed.payment_id]
+    assert [p.payment_id for p in purchase_list_undelivered()] == [waiting.payment_id, claimed.payment_id]

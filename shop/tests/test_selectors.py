@@ -5,14 +5,9 @@ import pytest
 from django.utils import timezone
 
 from shop.models import BotText, Category, Product, Purchase, User
-from shop.selectors import (
-    bot_text_get,
-    category_get_on_sale,
-    category_list_on_sale,
-    product_get_for_user,
-    product_list_on_sale,
-    purchase_list_for_user,
-)
+from shop.selectors.catalog import category_get_on_sale, category_list_on_sale, product_get_for_user, product_list_on_sale
+from shop.selectors.content import bot_text_get
+from shop.selectors.purchases import purchase_list_for_user
 
 pytestmark = pytest.mark.django_db
 

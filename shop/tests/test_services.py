@@ -1,13 +1,17 @@
 import datetime
+import json
 
 import pytest
 from django.utils import timezone
 
+from shop.management.commands.seed_demo import DEMO_CATALOG as DEMO_CATALOG_FILE
 from shop.models import Category, Product, User
-from shop.services import DEMO_CATALOG, demo_catalog_create, product_set_on_sale, user_sync_from_telegram
+from shop.services.catalog import catalog_add_missing, product_set_on_sale
+from shop.services.customers import user_sync_from_telegram
 
 pytestmark = pytest.mark.django_db
 
+DEMO_CATALOG = json.loads(DEMO_CATALOG_FILE.read_text(encoding="utf-8"))
 LONG_AGO = timezone.now() - datetime.timedelta(days=30)
 
 
@@ -136,36 +140,36 @@ def test_set_on_sale_touches_only_the_given_products(three_products):
     assert dict(Product.objects.values_list("name", "is_active")) == {"A": False, "B": True, "C": False}
 
 
-# --- demo_catalog_create ---
+# --- catalog_add_missing, with the demo catalog ---
 
 
 def test_demo_catalog_fills_an_empty_shop():
-    categories, products = demo_catalog_create()
+    categories, products = catalog_add_missing(DEMO_CATALOG)
     assert categories == len(DEMO_CATALOG) == Category.objects.count()
-    assert products == sum(len(items) for _, items in DEMO_CATALOG) == Product.objects.count()
+    assert products == sum(len(entry["products"]) for entry in DEMO_CATALOG) == Product.objects.count()
     assert not Product.objects.filter(hidden_content="").exists()
     assert not Product.objects.filter(is_active=False).exists()
 
 
 def test_demo_catalog_second_run_creates_nothing():
-    demo_catalog_create()
+    catalog_add_missing(DEMO_CATALOG)
     counts = (Category.objects.count(), Product.objects.count())
-    assert demo_catalog_create() == (0, 0)
+    assert catalog_add_missing(DEMO_CATALOG) == (0, 0)
     assert (Category.objects.count(), Product.objects.count()) == counts
 
 
 def test_demo_catalog_completes_a_partial_catalog_without_duplicates():
-    category_name, items = DEMO_CATALOG[0]
-    existing = Category.objects.create(category_name=category_name)
-    name, description, price, hidden_content = items[0]
-    Product.objects.create(category=existing, name=name, description=description, price=price, hidden_content=hidden_content)
-    categories, products = demo_catalog_create()
+    first = DEMO_CATALOG[0]
+    existing = Category.objects.create(category_name=first["category"])
+    Product.objects.create(category=existing, **first["products"][0])
+    name = first["products"][0]["name"]
+    categories, products = catalog_add_missing(DEMO_CATALOG)
     assert categories == len(DEMO_CATALOG) - 1
-    assert products == sum(len(items) for _, items in DEMO_CATALOG) - 1
+    assert products == sum(len(entry["products"]) for entry in DEMO_CATALOG) - 1
     assert Product.objects.filter(name=name).count() == 1
 
 
 def test_every_demo_product_passes_full_clean():
-    demo_catalog_create()
+    catalog_add_missing(DEMO_CATALOG)
     for product in Product.objects.all():
         product.full_clean()

@@ -12,11 +12,11 @@ from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import BotCommand
 
 from botapp import texts
-from botapp.bot import BotConfigError, check_payment_settings, create_bot
+from botapp.bot import create_bot
 from botapp.polling import Poller
-from botapp.tasks import resume_broadcasts, schedule_undelivered
+from botapp.recovery import recover, schedule_recovery
+from botapp.telegram.client import BotConfigError, check_payment_settings
 from botapp.worker import EmbeddedWorker
-from shop import broadcasts, services
 
 log = logging.getLogger("botapp.runbot")
 
@@ -84,15 +84,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, request_stop)
         task_worker = None
         if not no_task_worker:
-            # Deliveries a crash interrupted: Telegram lets one poller run per bot, so claims made
-            # before this process started belong to a process that is gone (its worker with it).
-            services.purchase_release_delivery_claims(before=started)
-            broadcasts.broadcast_release_claims(before=started)
-            pending = schedule_undelivered()
-            if pending:
-                log.info("Queued %d undelivered purchase(s) for delivery.", pending)
-            if resume_broadcasts():
+            # Claims made before this process started belong to a process that is gone (its worker with it).
+            if recover(dead_before=started).broadcast_resumed:
                 log.info("A broadcast is being sent; the worker goes on with it.")
+            schedule_recovery()
             task_worker = EmbeddedWorker()
             task_worker.start()
         thread.start()

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from botapp.bot import BotConfigError, check_token
+from botapp.telegram.client import BotConfigError, check_token
 
 
 class Command(BaseCommand):

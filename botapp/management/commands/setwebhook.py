@@ -6,7 +6,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from telebot.apihelper import ApiTelegramException
 
-from botapp.bot import ALLOWED_UPDATES, BotConfigError, create_bot
+from botapp.bot import ALLOWED_UPDATES
+from botapp.telegram.client import BotConfigError, new_client
 
 
 class Command(BaseCommand):
@@ -19,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, url=None, delete=False, max_connections=40, **options):
         try:
-            bot = create_bot()
+            bot = new_client()
         except BotConfigError as exc:
             raise CommandError(str(exc)) from None
         try:

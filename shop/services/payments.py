@@ -1,82 +1,22 @@
-"""Writes to the shop's data. Called by the bot and by the admin; plain values in, models out."""
+"""Buying and paying: invoices, pre-checkout, recording payments exactly once, free products, grants, refunds."""
 
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet, TextChoices
+from django.db.models import TextChoices
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shop import selectors
+from shop import signals
 from shop.invoices import InvoiceTerms, invoice_payload, invoice_terms
-from shop.models import Category, Product, Purchase, UnmatchedPayment, User
+from shop.models import Product, Purchase, UnmatchedPayment, User
+from shop.models.base import storable_text
 from shop.money import from_minor_units, to_minor_units
-
-# A delivery that started this long ago without finishing is taken to have died with its process.
-DELIVERY_CLAIM_TIMEOUT = timedelta(minutes=5)
-
-
-def _fit(model, field: str, value: str | None) -> str:
-    """Text from Telegram, made storable: cut to the column; NUL (PostgreSQL refuses it) and lone
-    surrogates (not UTF-8) replaced."""
-    text = (value or "").replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
-    return text[: model._meta.get_field(field).max_length]
-
-
-def user_sync_from_telegram(
-    *,
-    telegram_id: int,
-    username: str | None = None,
-    first_name: str | None = None,
-    last_name: str | None = None,
-    language_code: str | None = None,
-) -> User:
-    """Create the customer, or bring their names up to date (Telegram users rename themselves).
-
-    A user who writes to the bot has evidently not blocked it.
-    """
-    fresh = {
-        "username": _fit(User, "username", username),
-        "first_name": _fit(User, "first_name", first_name),
-        "last_name": _fit(User, "last_name", last_name),
-        "language_code": _fit(User, "language_code", language_code),
-        "is_blocked": False,
-    }
-    user = User.objects.filter(telegram_id=telegram_id).first()  # the usual case: one query
-    if user is None:
-        try:
-            with transaction.atomic():
-                return User.objects.create(telegram_id=telegram_id, **fresh)
-        except IntegrityError:  # created meanwhile by another worker
-            user = User.objects.get(telegram_id=telegram_id)
-    changed = [field for field, value in fresh.items() if getattr(user, field) != value]
-    if changed:
-        for field in changed:
-            setattr(user, field, fresh[field])
-        user.save(update_fields=[*changed, "updated_at"])
-    return user
-
-
-def user_set_blocked(*, telegram_id: int, blocked: bool) -> bool:
-    """Record that the user blocked (or unblocked) the bot; False if we never met them."""
-    return bool(User.objects.filter(telegram_id=telegram_id).update(is_blocked=blocked, updated_at=timezone.now()))
-
-
-def product_set_on_sale(*, products: QuerySet[Product], on_sale: bool) -> int:
-    """Put products on sale or take them off sale; returns how many changed."""
-    return products.exclude(is_active=on_sale).update(is_active=on_sale, updated_at=timezone.now())
-
-
-def product_set_file_id(*, product_id: int, file_id: str) -> None:
-    """Remember the id Telegram gave an uploaded file, unless staff typed one meanwhile."""
-    Product.objects.filter(pk=product_id, file_id="").update(file_id=file_id[:255])
-
-
-# --- Buying ---
+from shop.selectors.catalog import products_with_ownership
+from shop.selectors.purchases import owned_by
 
 
 class CheckoutRefusal(TextChoices):
@@ -118,12 +58,12 @@ def checkout_check(*, telegram_id: int, payload: str, currency: str, total_amoun
 
 
 def user_owns_product(*, telegram_id: int, product_id: int) -> bool:
-    return selectors.owned_by(telegram_id=telegram_id, product_ref=product_id).exists()
+    return owned_by(telegram_id=telegram_id, product_ref=product_id).exists()
 
 
 def _product_with_ownership(*, product_id: int, telegram_id: int, **filters) -> Product | None:
     """The product and whether the user owns it (`owned`), in one query."""
-    return selectors.products_with_ownership(telegram_id=telegram_id).filter(pk=product_id, **filters).first()
+    return products_with_ownership(telegram_id=telegram_id).filter(pk=product_id, **filters).first()
 
 
 @dataclass
@@ -148,9 +88,9 @@ def purchase_record_payment(
     the unique payment id decides. Money that was taken is always recorded; a payment that
     does not match its invoice is kept for staff to review instead of handing out content.
     """
-    payload = _fit(UnmatchedPayment, "payload", payload)
-    payment_id = _fit(Purchase, "payment_id", payment_id)
-    provider_payment_id = _fit(Purchase, "provider_payment_id", provider_payment_id)
+    payload = storable_text(UnmatchedPayment, "payload", payload)
+    payment_id = storable_text(Purchase, "payment_id", payment_id)
+    provider_payment_id = storable_text(Purchase, "provider_payment_id", provider_payment_id)
     terms = invoice_terms(payload)
     product = _product_with_ownership(product_id=terms.product_id, telegram_id=user.telegram_id) if terms else None
     if not payment_id.strip():  # never from Telegram; kept for staff rather than lost or crashing
@@ -159,7 +99,7 @@ def purchase_record_payment(
         return _unmatched_payment_record(
             user=user,
             payload=payload,
-            currency=_fit(UnmatchedPayment, "currency", currency),
+            currency=storable_text(UnmatchedPayment, "currency", currency),
             total_amount=total_amount,
             payment_id=payment_id,
             provider_payment_id=provider_payment_id,
@@ -183,7 +123,7 @@ def purchase_record_payment(
         user=user,
         product=product,
         price=price,
-        currency=_fit(Purchase, "currency", currency),
+        currency=storable_text(Purchase, "currency", currency),
         payment_type=Purchase.PaymentType.STARS if currency == "XTR" else Purchase.PaymentType.PROVIDER,
         payment_id=payment_id,
         provider_payment_id=provider_payment_id,
@@ -244,7 +184,9 @@ def purchase_grant(*, user: User, product: Product) -> Purchase:
         payment_id=f"manual:{uuid.uuid4().hex}",
     )
     purchase.full_clean()
-    purchase.save()
+    with transaction.atomic():
+        purchase.save()
+        signals.purchase_granted.send(Purchase, purchase_id=purchase.pk)
     return purchase
 
 
@@ -271,126 +213,3 @@ def purchase_mark_refunded(*, payment_id: str) -> tuple[Purchase | None, bool]:
         status=Purchase.Status.REFUNDED, refunded_at=timezone.now(), updated_at=timezone.now()
     )
     return Purchase.objects.filter(payment_id=payment_id).select_related("product").first(), bool(changed)
-
-
-def purchase_approve(*, purchase: Purchase) -> None:
-    """Staff checked a payment that needed review: the buyer may have the content."""
-    Purchase.objects.filter(pk=purchase.pk).update(review_reason="", updated_at=timezone.now())
-
-
-# --- Delivering ---
-
-
-def purchase_claim_delivery(*, purchase_id: int, again: bool = False) -> Purchase | None:
-    """Take the delivery of a purchase; None if it is not to be delivered, or another worker has it.
-
-    The conditional update lets exactly one worker win, on SQLite and on PostgreSQL alike.
-    """
-    now = timezone.now()
-    claimable = (
-        Purchase.objects.giving_access()
-        .filter(pk=purchase_id)
-        .filter(Q(delivery_claimed_at__isnull=True) | Q(delivery_claimed_at__lt=now - DELIVERY_CLAIM_TIMEOUT))
-    )
-    if not again:
-        claimable = claimable.filter(delivered_at__isnull=True)
-    if not claimable.update(delivery_claimed_at=now):
-        return None
-    return Purchase.objects.select_related("product", "user").get(pk=purchase_id)
-
-
-def purchase_release_delivery_claims(*, before) -> int:
-    """Free deliveries claimed before `before` and never finished: their worker is gone."""
-    return Purchase.objects.filter(delivery_claimed_at__lt=before, delivered_at__isnull=True).update(delivery_claimed_at=None)
-
-
-def purchase_delivery_pending(*, purchase_id: int) -> bool:
-    """Still to be delivered (e.g. while another worker's claim runs out)."""
-    return Purchase.objects.giving_access().filter(pk=purchase_id, delivered_at__isnull=True).exists()
-
-
-def purchase_mark_delivered(*, purchase: Purchase) -> None:
-    Purchase.objects.filter(pk=purchase.pk).update(
-        delivered_at=timezone.now(), delivery_claimed_at=None, delivery_error="", updated_at=timezone.now()
-    )
-
-
-def purchase_mark_delivery_failed(*, purchase: Purchase, error: str) -> None:
-    Purchase.objects.filter(pk=purchase.pk).update(
-        delivery_claimed_at=None, delivery_error=error[:255], updated_at=timezone.now()
-    )
-
-
-DEMO_CATALOG = [
-    (
-        "Software keys",
-        [
-            (
-                "Text Editor Pro — 1 year",
-                "A <b>one-year</b> licence key for Text Editor Pro.",
-                50,
-                "Your key: <code>TEPRO-DEMO-1234-5678</code>\nActivate it under Help → Licence.",
-            ),
-            (
-                "Photo Filters Pack",
-                "Thirty filters for your photos.",
-                25,
-                'Download: <a href="https://example.com/filters-demo">filters pack</a>',
-            ),
-            (
-                "Password Vault — lifetime",
-                "A <i>lifetime</i> licence for Password Vault.",
-                120,
-                "Your key: <code>PVAULT-DEMO-ABCD-EFGH</code>",
-            ),
-        ],
-    ),
-    (
-        "Online courses",
-        [
-            (
-                "Python in 30 days",
-                "A self-paced course with exercises.",
-                200,
-                'Course link: <a href="https://example.com/python-course">open the course</a>\nAccess code: <code>PY30</code>',
-            ),
-            (
-                "Django for shops",
-                "Build a shop like this one.",
-                250,
-                'Course link: <a href="https://example.com/django-shops">open the course</a>',
-            ),
-        ],
-    ),
-    (
-        "Free stuff",
-        [
-            (
-                "Welcome guide",
-                "A short guide to the shop. Free.",
-                0,
-                'Thanks for stopping by! Here is the guide: <a href="https://example.com/guide">guide</a>',
-            ),
-        ],
-    ),
-]
-
-
-def demo_catalog_create() -> tuple[int, int]:
-    """Fill in a small demo catalog; running it again creates nothing new.
-
-    Returns (categories created, products created).
-    """
-    categories_created = products_created = 0
-    with transaction.atomic():
-        for category_name, products in DEMO_CATALOG:
-            category, created = Category.objects.get_or_create(category_name=category_name)
-            categories_created += created
-            for name, description, price, hidden_content in products:
-                _, created = Product.objects.get_or_create(
-                    category=category,
-                    name=name,
-                    defaults={"description": description, "price": price, "hidden_content": hidden_content},
-                )
-                products_created += created
-    return categories_created, products_created

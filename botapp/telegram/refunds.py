@@ -1,11 +1,11 @@
-"""Bot API calls the admin makes on staff's behalf (the admin never imports telebot itself)."""
+"""Refunds of Telegram Stars: the one Bot API call staff make through the back office."""
 
 import requests
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from telebot.apihelper import ApiException, ApiTelegramException
 
-from botapp.bot import BotConfigError, shared_bot
+from botapp.telegram.client import BotConfigError, api_client
 
 ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
 
@@ -16,7 +16,7 @@ def refund_star_payment(telegram_id: int, payment_id: str) -> None:
     Asking again is safe: a refund Telegram already made counts as done.
     """
     try:
-        shared_bot().refund_star_payment(telegram_id, payment_id)
+        api_client().refund_star_payment(telegram_id, payment_id)
     except ApiTelegramException as exc:
         if ALREADY_REFUNDED in (exc.description or ""):
             return  # refunded before (e.g. an earlier try whose answer was lost): record it now

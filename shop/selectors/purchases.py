@@ -1,53 +1,18 @@
-"""Reads of the shop's data, for the bot and the admin. Plain values in, querysets out."""
+"""Reads of purchases: who has what, what is still to be delivered, and the money per currency."""
 
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
-from shop.models import BotText, Category, Product, Purchase
+from shop.models import Purchase
 from shop.money import Money, shop_currency_first
-
-
-def category_list_on_sale() -> QuerySet[Category]:
-    """Categories with at least one product on sale, each with `on_sale_count`."""
-    return (
-        Category.objects.annotate(on_sale_count=Count("products", filter=Q(products__is_active=True)))
-        .filter(on_sale_count__gt=0)
-        .order_by("category_name", "id")
-    )
-
-
-def category_get_on_sale(*, category_id: int) -> Category | None:
-    return category_list_on_sale().filter(id=category_id).first()
-
-
-def product_list_on_sale(*, category_id: int) -> QuerySet[Product]:
-    return Product.objects.filter(category_id=category_id, is_active=True).order_by("name", "id")
-
-
-def product_get_for_user(*, product_id: int, telegram_id: int) -> Product | None:
-    """The product if it is on sale or the user owns it, annotated with `owned`.
-
-    A buyer keeps access to what they bought after it goes off sale.
-    """
-    return (
-        products_with_ownership(telegram_id=telegram_id)
-        .select_related("category")
-        .filter(Q(is_active=True) | Q(owned=True), id=product_id)
-        .first()
-    )
 
 
 def owned_by(*, telegram_id: int, product_ref) -> QuerySet[Purchase]:
     """Purchases that give `telegram_id` the product (`product_ref`: an id or an OuterRef)."""
     return Purchase.objects.giving_access().filter(user__telegram_id=telegram_id, product_id=product_ref)
-
-
-def products_with_ownership(*, telegram_id: int) -> QuerySet[Product]:
-    """Products annotated with `owned`: whether `telegram_id` has them (no extra query)."""
-    return Product.objects.annotate(owned=Exists(owned_by(telegram_id=telegram_id, product_ref=OuterRef("pk"))))
 
 
 def purchase_list_for_user(*, telegram_id: int) -> QuerySet[Purchase]:
@@ -127,9 +92,3 @@ def product_revenue_by_currency(*, product_id: int) -> list[Money]:
         .order_by()
     )
     return sorted((Money(r["revenue"], r["currency"]) for r in rows), key=lambda money: shop_currency_first(money.currency))
-
-
-def bot_text_get(*, key: str, language: str) -> str | None:
-    """The staff-written text for `key` in `language`, falling back to English; None if none."""
-    texts = {t.language: t.text for t in BotText.objects.filter(key=key, language__in=[language, "en"])}
-    return texts.get(language) or texts.get("en")

@@ -13,129 +13,27 @@ sends nothing.
 """
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shop import services
-from shop.models import Broadcast, BroadcastRecipient, Product, Purchase, User
+from shop import signals
+from shop.models import Broadcast, BroadcastRecipient, Product, User
+from shop.selectors.broadcasts import broadcast_audience
+from shop.services.customers import user_set_blocked
 
 # Longer than a live sender holds a claim (a batch of sends with 10 s timeouts, short 429 waits).
 BROADCAST_CLAIM_TIMEOUT = timedelta(minutes=5)
-# No send started for this long while a broadcast is sending: its background task needs restarting.
-BROADCAST_STALLED_AFTER = timedelta(seconds=60)
+
+
 INTERRUPTED_ERROR = "Sending was interrupted while Telegram was being asked; the message may or may not have arrived."
 
+
 Recipient = BroadcastRecipient.Status
-
-
-# --- Reads ---
-
-
-def broadcast_audience(*, broadcast: Broadcast) -> QuerySet[User]:
-    """The customers a broadcast goes to (blocked ones included: they are recorded as blocked, not sent to)."""
-    if broadcast.audience == Broadcast.Audience.ALL:
-        return User.objects.all()
-    if broadcast.audience == Broadcast.Audience.PRODUCT_BUYERS:
-        paid = Purchase.objects.filter(user=OuterRef("pk"), product_id=broadcast.product_id, status=Purchase.Status.PAID)
-        return User.objects.filter(Exists(paid))
-    return broadcast.selected_users.all()
-
-
-@dataclass(frozen=True)
-class AudienceSize:
-    total: int
-    blocked: int
-
-    @property
-    def reachable(self) -> int:
-        return self.total - self.blocked
-
-
-def broadcast_audience_size(*, broadcast: Broadcast) -> AudienceSize:
-    counts = broadcast_audience(broadcast=broadcast).aggregate(total=Count("pk"), blocked=Count("pk", filter=Q(is_blocked=True)))
-    return AudienceSize(**counts)
-
-
-@dataclass(frozen=True)
-class BroadcastProgress:
-    broadcast_id: int
-    status: str
-    total: int
-    sent: int
-    failed: int
-    blocked: int
-    cancelled: int
-    remaining: int
-    started_at: datetime | None
-    finished_at: datetime | None
-    last_send_at: datetime | None  # the latest claim or send attempt: the sender's heartbeat
-
-    @property
-    def done(self) -> int:
-        return self.total - self.remaining
-
-    @property
-    def percent(self) -> int:
-        return 100 if not self.total else self.done * 100 // self.total
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (Broadcast.Status.DONE, Broadcast.Status.CANCELLED)
-
-    @property
-    def duration(self) -> timedelta | None:
-        if self.started_at is None:
-            return None
-        return (self.finished_at or timezone.now()) - self.started_at
-
-    @property
-    def stalled(self) -> bool:
-        """Sending, but no sender has touched it for a while (no worker running, or it died)."""
-        if self.status != Broadcast.Status.SENDING or not self.remaining:
-            return False
-        heartbeat = max(filter(None, [self.started_at, self.last_send_at]))
-        return timezone.now() - heartbeat > BROADCAST_STALLED_AFTER
-
-
-def _counted(status: str) -> Count:
-    return Count("recipients", filter=Q(recipients__status=status))
-
-
-def broadcast_progress(*, broadcast_id: int) -> BroadcastProgress | None:
-    """Counts by outcome, in one query."""
-    row = (
-        Broadcast.objects.filter(pk=broadcast_id)
-        .annotate(
-            total=Count("recipients"),
-            sent=_counted(Recipient.SENT),
-            failed=_counted(Recipient.FAILED),
-            blocked=_counted(Recipient.BLOCKED),
-            cancelled=_counted(Recipient.CANCELLED),
-            remaining=_counted(Recipient.PENDING),
-            last_claim=Max("recipients__claimed_at"),
-        )
-        .values(
-            "status", "total", "sent", "failed", "blocked", "cancelled", "remaining", "started_at", "finished_at", "last_claim"
-        )
-        .first()
-    )
-    if row is None:
-        return None
-    return BroadcastProgress(broadcast_id=broadcast_id, last_send_at=row.pop("last_claim"), **row)
-
-
-def broadcast_next_to_send() -> Broadcast | None:
-    """The broadcast senders work on: the oldest one sending (one at a time keeps Telegram's pace)."""
-    return Broadcast.objects.filter(status=Broadcast.Status.SENDING).order_by("started_at", "id").first()
-
-
-# --- Staff's writes ---
 
 
 def broadcast_create(
@@ -179,6 +77,7 @@ def broadcast_start(*, broadcast: Broadcast) -> int:
             ],
             batch_size=1000,
         )
+        signals.broadcast_started.send(Broadcast, broadcast_id=broadcast.pk)
     broadcast.refresh_from_db()
     return sum(1 for _user, blocked in audience if not blocked)
 
@@ -200,9 +99,6 @@ def broadcast_cancel(*, broadcast: Broadcast) -> int:
     _fail_interrupted(broadcast.pk, now)
     broadcast.refresh_from_db()
     return cancelled
-
-
-# --- The sender's writes ---
 
 
 def broadcast_recipients_claim(*, broadcast_id: int, limit: int) -> list[BroadcastRecipient]:
@@ -255,7 +151,7 @@ def broadcast_recipient_mark_failed(*, recipient: BroadcastRecipient, error: str
 
 
 def broadcast_recipient_mark_blocked(*, recipient: BroadcastRecipient, error: str) -> bool:
-    services.user_set_blocked(telegram_id=recipient.user.telegram_id, blocked=True)
+    user_set_blocked(telegram_id=recipient.user.telegram_id, blocked=True)
     return bool(_held(recipient).update(status=Recipient.BLOCKED, error=error[:255]))
 
 

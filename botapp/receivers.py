@@ -1,0 +1,21 @@
+"""What the bot does when the shop announces something (shop/signals.py): it queues the work, nothing more."""
+
+from django.dispatch import receiver
+
+from botapp import tasks
+from shop import signals
+
+
+@receiver(signals.purchase_granted, dispatch_uid="botapp.deliver_granted")
+def deliver_granted(sender, *, purchase_id: int, **kwargs) -> None:
+    tasks.schedule_delivery(purchase_id)
+
+
+@receiver(signals.delivery_requested, dispatch_uid="botapp.deliver_requested")
+def deliver_requested(sender, *, purchase_id: int, again: bool, **kwargs) -> None:
+    tasks.schedule_delivery(purchase_id, again=again)
+
+
+@receiver(signals.broadcast_started, dispatch_uid="botapp.send_broadcast")
+def send_broadcast(sender, *, broadcast_id: int, **kwargs) -> None:
+    tasks.schedule_broadcast_sending()

@@ -1,0 +1,77 @@
+"""Recovery: picking up what a process that died left half done.
+
+Deliveries and broadcast sends are claimed before anything goes to Telegram; a claim whose worker
+died would hold its work until it runs out. Recovery settles such claims, queues every paid purchase
+whose content has not arrived (and has no delivery waiting), and queues the broadcast sender if a
+broadcast is being sent. `runbot` runs it at start (everything claimed before then belongs to a
+process that is gone: Telegram lets one poller run per bot), and the background worker every few
+minutes for claims that have run out, so a webhook deployment recovers too.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from django_tasks import TaskResultStatus, task
+from django_tasks_db.models import DBTaskResult
+
+from botapp.tasks import resume_broadcasts, schedule_deliveries
+from shop.selectors.purchases import purchase_list_undelivered
+from shop.services.broadcasts import BROADCAST_CLAIM_TIMEOUT, broadcast_release_claims
+from shop.services.delivery import DELIVERY_CLAIM_TIMEOUT, purchase_release_delivery_claims
+
+log = logging.getLogger(__name__)
+
+RECOVERY_INTERVAL = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    deliveries_released: int  # claims of a dead worker given up
+    broadcast_sends_released: int  # recipients put back in the queue
+    deliveries_queued: int
+    broadcast_resumed: bool
+
+
+def recover(*, dead_before: datetime | None = None) -> Recovery:
+    """Settle claims made before `dead_before` (default: those that have run out) and queue what is left to do."""
+    now = timezone.now()
+    released = purchase_release_delivery_claims(before=dead_before or now - DELIVERY_CLAIM_TIMEOUT)
+    sends_released = broadcast_release_claims(before=dead_before or now - BROADCAST_CLAIM_TIMEOUT)
+    # Deliveries being made right now hold a live claim: the worker that holds it finishes them.
+    live_claim = {"delivery_claimed_at__gte": now - DELIVERY_CLAIM_TIMEOUT} if dead_before is None else {}
+    undelivered = purchase_list_undelivered().exclude(**live_claim) if live_claim else purchase_list_undelivered()
+    # At start-up every delivery goes now, also one waiting out a backoff; a sweep leaves queued ones be.
+    queued = schedule_deliveries(list(undelivered.values_list("id", flat=True)), skip_queued=dead_before is None)
+    recovery = Recovery(released, sends_released, queued, resume_broadcasts())
+    if queued or released or sends_released:
+        log.info(
+            "Recovery: %d undelivered purchase(s) queued, %d delivery claim(s) and %d broadcast send(s) released.",
+            queued,
+            released,
+            sends_released,
+        )
+    return recovery
+
+
+def _recovery_queued() -> bool:
+    return DBTaskResult.objects.filter(task_path=recover_task.module_path, status=TaskResultStatus.READY).exists()
+
+
+def schedule_recovery(delay: timedelta = RECOVERY_INTERVAL) -> bool:
+    """Keep one periodic sweep queued; True if this call queued it."""
+    if _recovery_queued():
+        return False
+    recover_task.using(run_after=timezone.now() + delay).enqueue()
+    return True
+
+
+@task()
+def recover_task() -> str:
+    """The periodic sweep: recover, then queue the next run (whatever happened to this one)."""
+    try:
+        recovery = recover()
+    finally:
+        schedule_recovery()
+    return f"{recovery.deliveries_queued} queued"

@@ -1,0 +1,94 @@
+"""The Bot API client alone: configuration, the HTTP sender, and one bare client per process.
+
+Background tasks, broadcasts and refunds talk to Telegram through `api_client()`; only polling and
+the webhook need the bot with its handlers (botapp.bot.create_bot).
+"""
+
+import functools
+import os
+import re
+import threading
+
+import requests
+from django.conf import settings
+from telebot import TeleBot, apihelper
+
+TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{1,100}$")
+
+
+class BotConfigError(Exception):
+    """The bot cannot start with the current settings; the message says what to change."""
+
+
+def check_token(token: str) -> str:
+    if not token:
+        raise BotConfigError(
+            "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather in Telegram "
+            "and put TELEGRAM_BOT_TOKEN=<token> in .env (see .env.example)."
+        )
+    if not TOKEN_RE.match(token):
+        raise BotConfigError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (expected 123456789:ABC-xyz...). Copy it again from @BotFather."
+        )
+    return token
+
+
+def check_payment_settings() -> None:
+    if settings.SHOP_CURRENCY != "XTR" and not settings.PAYMENT_PROVIDER_TOKEN:
+        raise BotConfigError(
+            f"SHOP_CURRENCY is {settings.SHOP_CURRENCY}, which needs a payment provider: set PAYMENT_PROVIDER_TOKEN "
+            "(@BotFather → your bot → Payments), or use SHOP_CURRENCY=XTR for Telegram Stars."
+        )
+
+
+def configure_api(api_url: str) -> None:
+    """Point telebot at the Bot API server (Telegram's, a self-hosted one, or a test fake)."""
+    apihelper.API_URL = f"{api_url}/bot{{0}}/{{1}}"
+    apihelper.FILE_URL = f"{api_url}/file/bot{{0}}/{{1}}"
+    apihelper.READ_TIMEOUT = settings.TELEGRAM_TIMEOUT
+    apihelper.CONNECT_TIMEOUT = min(settings.TELEGRAM_TIMEOUT, 15)
+    sender = apihelper.CUSTOM_REQUEST_SENDER
+    if not isinstance(sender, _ApiSender) or sender.api_url != api_url:
+        apihelper.CUSTOM_REQUEST_SENDER = _ApiSender(api_url)
+
+
+class _ApiSender:
+    """telebot's HTTP calls through one keep-alive session per thread.
+
+    requests re-reads the environment (proxies, CA bundle) on every call, a large share of a
+    call's cost; the environment is read once here instead, with the same effect.
+    """
+
+    def __init__(self, api_url: str):
+        self.api_url = api_url
+        self.proxies = requests.utils.get_environ_proxies(api_url)
+        self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self.local = threading.local()
+
+    def __call__(self, method, url, *, params=None, files=None, timeout=None, proxies=None):
+        session = getattr(self.local, "session", None)
+        if session is None:
+            session = self.local.session = requests.Session()
+            session.trust_env = False
+        return session.request(
+            method, url, params=params, files=files, timeout=timeout, proxies=proxies or self.proxies, verify=self.verify
+        )
+
+
+def new_client(token: str | None = None) -> TeleBot:
+    """A Bot API client for the configured server, with no handlers."""
+    token = check_token(settings.TELEGRAM_BOT_TOKEN if token is None else token)
+    configure_api(settings.TELEGRAM_API_URL)
+    # threaded=False: our own poller and the webhook decide on which thread an update runs.
+    return TeleBot(token, threaded=False, parse_mode="HTML")
+
+
+@functools.lru_cache(maxsize=1)
+def _client_for(token: str, api_url: str) -> TeleBot:
+    return new_client(token)
+
+
+def api_client() -> TeleBot:
+    """One bare client per process, built on first use (and again if the settings change, as in tests)."""
+    configure_api(settings.TELEGRAM_API_URL)  # telebot's API address is process-wide
+    return _client_for(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL)

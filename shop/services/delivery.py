@@ -1,0 +1,70 @@
+"""Deliveries: which worker hands a purchase over, and what came of it.
+
+A delivery is claimed before anything is sent (a conditional update only one worker can win), so two
+workers that see the same payment deliver it once; a claim whose worker died runs out.
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from shop import signals
+from shop.models import Purchase
+
+# A delivery that started this long ago without finishing is taken to have died with its process.
+DELIVERY_CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+def purchase_claim_delivery(*, purchase_id: int, again: bool = False) -> Purchase | None:
+    """Take the delivery of a purchase; None if it is not to be delivered, or another worker has it.
+
+    The conditional update lets exactly one worker win, on SQLite and on PostgreSQL alike.
+    """
+    now = timezone.now()
+    claimable = (
+        Purchase.objects.giving_access()
+        .filter(pk=purchase_id)
+        .filter(Q(delivery_claimed_at__isnull=True) | Q(delivery_claimed_at__lt=now - DELIVERY_CLAIM_TIMEOUT))
+    )
+    if not again:
+        claimable = claimable.filter(delivered_at__isnull=True)
+    if not claimable.update(delivery_claimed_at=now):
+        return None
+    return Purchase.objects.select_related("product", "user").get(pk=purchase_id)
+
+
+def purchase_release_delivery_claims(*, before) -> int:
+    """Free deliveries claimed before `before` and never finished: their worker is gone."""
+    return Purchase.objects.filter(delivery_claimed_at__lt=before, delivered_at__isnull=True).update(delivery_claimed_at=None)
+
+
+def purchase_delivery_pending(*, purchase_id: int) -> bool:
+    """Still to be delivered (e.g. while another worker's claim runs out)."""
+    return Purchase.objects.giving_access().filter(pk=purchase_id, delivered_at__isnull=True).exists()
+
+
+def purchase_mark_delivered(*, purchase: Purchase) -> None:
+    Purchase.objects.filter(pk=purchase.pk).update(
+        delivered_at=timezone.now(), delivery_claimed_at=None, delivery_error="", updated_at=timezone.now()
+    )
+
+
+def purchase_mark_delivery_failed(*, purchase: Purchase, error: str) -> None:
+    Purchase.objects.filter(pk=purchase.pk).update(
+        delivery_claimed_at=None, delivery_error=error[:255], updated_at=timezone.now()
+    )
+
+
+def purchase_request_delivery(*, purchase: Purchase) -> bool:
+    """Staff ask for a purchase's content to be handed over: a payment they reviewed, or content sent
+    again (it failed, or the buyer lost it). False for a refunded purchase, which gives nothing."""
+    if purchase.status != Purchase.Status.PAID:
+        return False
+    again = purchase.delivered_at is not None
+    with transaction.atomic():
+        if purchase.review_reason:  # staff checked the payment: the buyer may have the content
+            Purchase.objects.filter(pk=purchase.pk).update(review_reason="", updated_at=timezone.now())
+        signals.delivery_requested.send(Purchase, purchase_id=purchase.pk, again=again)
+    return True

@@ -1,0 +1,20 @@
+"""What happened in the shop, announced by the services that did it.
+
+The domain does not know who acts on these: the bot's receivers (botapp/receivers.py) queue the
+work (deliveries, broadcast sending). Each is sent with `purchase_id` or `broadcast_id` as keyword
+arguments, and `sender` is the model class.
+
+A signal is sent inside the transaction that made the change, so the work a receiver queues in the
+database (django-tasks' database backend) is committed together with the change or not at all: no
+worker can see the task before the purchase exists, and a crash between the two cannot lose it.
+Receivers therefore only write to the database; they never call Telegram themselves.
+"""
+
+from django.dispatch import Signal
+
+# Staff gave a customer a product (purchase_id): it is to be handed over.
+purchase_granted = Signal()
+# Staff asked for a purchase's content to be sent (again: `again` True if it had arrived before).
+delivery_requested = Signal()
+# Staff started sending a broadcast (broadcast_id).
+broadcast_started = Signal()
