@@ -27,9 +27,12 @@ test-postgres: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
 
+# ruff, and the architecture: layers back office -> bot -> shop, no Telegram library in shop, no import
+# circles (contracts in .importlinter; a broken one names the import).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
@@ -43,6 +46,7 @@ demo: $(VENV)/.installed
 messages: $(VENV)/.installed
 	cd shop && ../$(PY) ../manage.py makemessages -l ru --no-obsolete
 	cd botapp && ../$(PY) ../manage.py makemessages -l ru --no-obsolete
+	cd backoffice && ../$(PY) ../manage.py makemessages -l ru --no-obsolete
 	$(PY) manage.py compilemessages --ignore .venv
 
 clean:

@@ -61,9 +61,14 @@ RETRY = "will be retried"
 
 
 def must_not_be_lost(update: Update) -> bool:
-    # Telegram always names the payer; a payment message without one can never be handled.
+    # Telegram always names the payer by id; a payment message without one can never be handled.
     message = update.message
-    return message is not None and message.content_type in MUST_NOT_BE_LOST and message.from_user is not None
+    return (
+        message is not None
+        and message.content_type in MUST_NOT_BE_LOST
+        and message.from_user is not None
+        and isinstance(message.from_user.id, int)
+    )
 
 
 def process_update(bot: TeleBot, update: Update) -> bool:

@@ -975,6 +975,11 @@ def post(client):
     body=b'{"update_id": 2, "message": {"message_id": 0, "date": 0, "chat": {"id": 5, "type": "private"}, '
     b'"successful_payment": {"currency": "XTR", "total_amount": 1, "invoice_payload": "", "telegram_payment_charge_id": "0"}}}'
 )
+@example(  # a payer without an id: Telegram never sends one, and repeating it would never help
+    body=b'{"update_id":0,"message":{"message_id":0,"date":0,"chat":{"id":0,"type":""},'
+    b'"from":{"id":null,"is_bot":null,"first_name":null},'
+    b'"successful_payment":{"currency":"","total_amount":1,"invoice_payload":"","":""}}}'
+)
 def test_webhook_answers_any_body_without_a_server_error(post, fake_api, shop, body):
     with rolled_back():
         purchases = Purchase.objects.count()

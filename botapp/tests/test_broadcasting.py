@@ -358,8 +358,8 @@ def test_the_task_sends_in_chunks_and_queues_itself_until_done(fake_api, run_due
     monkeypatch.setattr(broadcasting, "PACE", RateLimiter(FAST))
     monkeypatch.setattr(broadcasting, "CHUNK_SECONDS", 0)  # one batch per task
     customers(12)
-    broadcast = started_broadcast()
-    assert schedule_broadcast_sending() is True
+    broadcast = started_broadcast()  # starting it queues the sender
+    assert DBTaskResult.objects.filter(task_path=send_broadcasts_task.module_path, status="READY").count() == 1
     assert schedule_broadcast_sending() is False  # one chain: already queued
 
     ran = run_due_tasks()
