@@ -25,9 +25,9 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "market.settings")
+from bootstrap import project_on_path
+
+ROOT = project_on_path()  # Django is set up only in the processes started here
 
 from bench import workload  # noqa: E402
 from botapp.testing.fake_bot_api import FakeBotAPI  # noqa: E402

@@ -2,18 +2,12 @@
 purchase list with 100 000 purchases. Run by bench/run.py with DATABASE_URL set; prints JSON."""
 
 import json
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "market.settings")
+from bootstrap import setup_django
 
-import django
-
-django.setup()
+setup_django()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402

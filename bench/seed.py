@@ -4,16 +4,11 @@ Prints the ids the workload needs, as JSON. `python bench/seed.py --purchases` p
 """
 
 import json
-import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "market.settings")
+from bootstrap import setup_django
 
-import django
-
-django.setup()
+setup_django()
 
 from shop.models import Category, Product, Purchase  # noqa: E402
 

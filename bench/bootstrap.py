@@ -1,0 +1,28 @@
+"""The bench scripts' one bootstrap: the project importable and its settings chosen, Django set up if asked.
+
+A script run as `python bench/<script>.py` has bench/ first on sys.path, so it imports this module
+as `bootstrap`; the project's root is put ahead of it here. The database, the token and the rest
+come from the environment (bench/run.py sets them for the processes it starts).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_on_path() -> Path:
+    """The project's packages importable and DJANGO_SETTINGS_MODULE set (unless already); Django not set up."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "market.settings")
+    return ROOT
+
+
+def setup_django() -> Path:
+    """project_on_path(), then django.setup(): the models and settings usable."""
+    project_on_path()
+    import django
+
+    django.setup()
+    return ROOT
