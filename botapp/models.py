@@ -14,3 +14,22 @@ class HandledUpdate(models.Model):
 
     def __str__(self):
         return str(self.update_id)
+
+
+class UnreadableUpdate(models.Model):
+    """An update Telegram sent that the bot library could not read: set aside for staff, so it holds up nothing."""
+
+    update_id = models.BigIntegerField(_("update id"), primary_key=True)
+    kind = models.CharField(_("kind"), max_length=64, help_text=_("What the update carries (message, callback_query...)."))
+    is_payment = models.BooleanField(_("payment"), default=False, help_text=_("It carries a payment or a refund."))
+    error = models.CharField(_("error"), max_length=255)
+    payload = models.JSONField(_("update as Telegram sent it"))
+    received_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("unreadable update")
+        verbose_name_plural = _("unreadable updates")
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.update_id} ({self.kind})"

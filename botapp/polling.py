@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import requests
 from django.db import close_old_connections
-from telebot import TeleBot
+from telebot import TeleBot, apihelper
 from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import Update
 
@@ -21,6 +21,7 @@ from botapp.bot import ALLOWED_UPDATES
 from botapp.dispatch import must_not_be_lost, process_update, update_sender
 from botapp.staff import notify_staff, payment_given_up_alert
 from botapp.telegram.errors import retry_after_seconds
+from botapp.unreadable import parse_update, set_aside
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +51,7 @@ class Poller:
         with ThreadPoolExecutor(self.workers, thread_name_prefix="bot-worker") as pool:
             while not self.stopping.is_set():
                 try:
-                    updates = self.bot.get_updates(
-                        offset=self.offset,
-                        timeout=self.long_polling_timeout + 10,
-                        allowed_updates=ALLOWED_UPDATES,
-                        long_polling_timeout=self.long_polling_timeout,
-                    )
+                    updates, highest = self._fetch()
                     backoff = 1.0
                 except ApiTelegramException as exc:
                     delay = retry_after_seconds(exc) or backoff
@@ -75,11 +71,11 @@ class Poller:
                     backoff = min(backoff * 2, MAX_BACKOFF)
                     continue
                 with self._batch:
-                    if self.stopping.is_set() or not updates:
+                    if self.stopping.is_set() or highest is None:
                         continue  # unprocessed updates stay unconfirmed and come again next time
-                    unfinished = self._process_batch(pool, updates)
+                    unfinished = self._process_batch(pool, updates) if updates else None
                     if unfinished is None:
-                        self.offset = max(u.update_id for u in updates) + 1
+                        self.offset = highest + 1
                         self._handled.clear()
                         continue
                     # Confirm only what comes before it: it (and what follows) is fetched again,
@@ -89,6 +85,30 @@ class Poller:
                     log.warning("update %s must be handled again; retrying in %.0f s", unfinished, backoff)
                     self.stopping.wait(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF)
+
+    def _fetch(self) -> tuple[list[Update], int | None]:
+        """The next batch, each update read on its own: one the library cannot read is set aside
+        (botapp.unreadable) and counts as handled, so it never holds up the others. Also returns the
+        highest update id fetched (None: nothing came)."""
+        raw_updates = apihelper.get_updates(
+            self.bot.token,
+            offset=self.offset,
+            timeout=self.long_polling_timeout + 10,
+            allowed_updates=ALLOWED_UPDATES,
+            long_polling_timeout=self.long_polling_timeout,
+        )
+        updates, highest = [], None
+        for raw in raw_updates:
+            update_id = int(raw["update_id"])
+            highest = update_id if highest is None else max(highest, update_id)
+            if update_id in self._handled:
+                continue
+            try:
+                updates.append(parse_update(raw))
+            except Exception as exc:
+                set_aside(self.bot, raw, exc)
+                self._handled.add(update_id)
+        return updates, highest
 
     def _process_batch(self, pool: ThreadPoolExecutor, updates: list[Update]) -> int | None:
         """Process a batch; the id of the first update that must be handled again, if any."""
@@ -134,7 +154,7 @@ class Poller:
         if self.offset is None:
             return
         try:
-            self.bot.get_updates(offset=self.offset, limit=1, timeout=5, long_polling_timeout=1)
+            apihelper.get_updates(self.bot.token, offset=self.offset, limit=1, timeout=5, long_polling_timeout=1)
         except Exception as exc:  # shutting down: a repeat after restart is harmless
             log.info("could not confirm processed updates on shutdown: %s", exc)
 

@@ -57,3 +57,15 @@ def payment_given_up_alert(update) -> str:
         f"payment id <code>{escape(payment.telegram_payment_charge_id)}</code>. "
         "Check the logs, then settle it by hand (grant the product, or refund)."
     )
+
+
+def unreadable_payment_alert(update_id: int, payment: dict) -> str:
+    """A payment (or refund) in an update the bot could not read. Every value came from outside: escaped."""
+    what = "A refund" if payment.get("kind") == "refunded_payment" else "A payment"
+    return (
+        f"⚠️ {what} arrived in an update the bot could not read (update {update_id}): "
+        f"{escape(str(payment.get('total_amount', '?')))} {escape(str(payment.get('currency', '?')))} "
+        f"from <code>{escape(str(payment.get('payer', '?')))}</code>, "
+        f"payment id <code>{escape(str(payment.get('telegram_payment_charge_id', '?')))}</code>. "
+        "It is kept under “Unreadable updates” in the admin: settle it by hand (grant the product, or refund)."
+    )

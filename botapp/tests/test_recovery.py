@@ -26,7 +26,9 @@ def delivery_tasks() -> list[int]:
 
 def claimed(minutes_ago: float, **fields) -> Purchase:
     """A paid purchase whose delivery a worker took `minutes_ago` and never finished."""
-    return PurchaseFactory(user=UserFactory(telegram_id=42), delivery_claimed_at=timezone.now() - timedelta(minutes=minutes_ago), **fields)
+    return PurchaseFactory(
+        user=UserFactory(telegram_id=42), delivery_claimed_at=timezone.now() - timedelta(minutes=minutes_ago), **fields
+    )
 
 
 def test_at_start_every_claim_of_the_dead_process_is_released_and_its_content_delivered_once(fake_api, run_due_tasks):

@@ -1,0 +1,184 @@
+"""Updates the library cannot read never stop the shop (polling and the webhook), and the webhook
+handles each update once even when copies arrive together."""
+
+import json
+import logging
+import threading
+
+import pytest
+from django.test import Client
+
+from botapp.bot import create_bot
+from botapp.models import HandledUpdate, UnreadableUpdate
+from botapp.polling import Poller
+from botapp.testing import updates
+from shop.models import Purchase
+from shop.testing.concurrency import run_at_once
+
+SECRET = "webhook-secret"
+URL = "/telegram/webhook/"
+STAFF = 777
+PAYLOAD_TEXT = "private-paid-media-payload"
+
+# Real shapes pyTelegramBotAPI 4.37 cannot read (it raises while parsing them):
+# purchased_paid_media: it reads `from_user` where Telegram sends `from`.
+PURCHASED_PAID_MEDIA = {"from": {"id": 9, "is_bot": False, "first_name": "Zoe"}, "paid_media_payload": PAYLOAD_TEXT}
+
+
+def purchased_paid_media(update_id: int) -> dict:
+    return {"update_id": update_id, "purchased_paid_media": PURCHASED_PAID_MEDIA}
+
+
+def unreadable_payment(user: dict, update_id: int, charge_id: str = "charge-unreadable") -> dict:
+    """A successful_payment in a shape this library cannot read (a field renamed, as a Bot API change would)."""
+    update = updates.successful_payment(user, payload="x", total_amount=50, charge_id=charge_id, update_id=update_id)
+    payment = update["message"]["successful_payment"]
+    payment["payload"] = payment.pop("invoice_payload")
+    return update
+
+
+@pytest.fixture(autouse=True)
+def shop_settings(settings):
+    settings.TELEGRAM_WEBHOOK_SECRET = SECRET
+    settings.ADMIN_IDS = [STAFF]
+    settings.FLOOD_RATE = 0
+
+
+def answered(fake_api, chat_id: int) -> list[str]:
+    return [c.params["text"] for c in fake_api.calls_of("sendMessage") if c.params["chat_id"] == str(chat_id)]
+
+
+def run_poller_until(fake_api, *predicates):
+    poller = Poller(create_bot(), workers=2, long_polling_timeout=1)
+    thread = threading.Thread(target=poller.run, daemon=True)
+    thread.start()
+    try:
+        for method, predicate in predicates:
+            fake_api.wait_for(method, predicate)
+    finally:
+        assert poller.shutdown(grace=5)
+        thread.join(timeout=5)
+
+
+# --- polling ---
+
+
+@pytest.mark.django_db(transaction=True)
+def test_polling_sets_an_unreadable_update_aside_and_handles_the_rest_of_its_batch(fake_api, caplog):
+    ann, bob = updates.tg_user(1, first_name="Ann"), updates.tg_user(2, first_name="Bob")
+    fake_api.push(updates.message(ann, "/start", update_id=100))
+    fake_api.push(purchased_paid_media(101))
+    fake_api.push(updates.message(bob, "/start", update_id=102))
+
+    with caplog.at_level(logging.INFO):
+        run_poller_until(
+            fake_api,
+            ("sendMessage", lambda c: c.params["chat_id"] == "1"),
+            ("sendMessage", lambda c: c.params["chat_id"] == "2"),
+        )
+
+    assert fake_api.pending_updates == 0  # all three confirmed: the odd one does not come back
+    record = UnreadableUpdate.objects.get()
+    assert (record.update_id, record.kind, record.is_payment) == (101, "purchased_paid_media", False)
+    assert record.payload == purchased_paid_media(101)  # kept whole for staff
+    assert "KeyError" in record.error
+    lines = [r.getMessage() for r in caplog.records if "101" in r.getMessage()]
+    assert lines and all(PAYLOAD_TEXT not in line for line in caplog.messages)  # logged without its content
+    assert answered(fake_api, STAFF) == []  # no money in it: nobody is disturbed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_polling_a_batch_of_only_unreadable_updates_confirms_it(fake_api):
+    fake_api.push(purchased_paid_media(200))
+    fake_api.push(purchased_paid_media(201))
+    ann = updates.tg_user(1, first_name="Ann")
+
+    poller = Poller(create_bot(), workers=2, long_polling_timeout=1)
+    thread = threading.Thread(target=poller.run, daemon=True)
+    thread.start()
+    try:
+        fake_api.wait_for("getUpdates", lambda c: c.params.get("offset") == "202")
+        fake_api.push(updates.message(ann, "/start", update_id=202))  # the shop goes on
+        fake_api.wait_for("sendMessage", lambda c: c.params["chat_id"] == "1")
+    finally:
+        assert poller.shutdown(grace=5)
+        thread.join(timeout=5)
+    assert sorted(UnreadableUpdate.objects.values_list("update_id", flat=True)) == [200, 201]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_polling_an_unreadable_payment_alerts_staff_at_once_with_its_payment_id(fake_api):
+    zoe = updates.tg_user(9, first_name="Zoe")
+    fake_api.push(unreadable_payment(zoe, update_id=300, charge_id="stars-charge-42"))
+
+    run_poller_until(fake_api, ("sendMessage", lambda c: c.params["chat_id"] == str(STAFF)))
+
+    [alert] = answered(fake_api, STAFF)
+    assert "stars-charge-42" in alert and "50 XTR" in alert and "<code>9</code>" in alert
+    assert UnreadableUpdate.objects.get().is_payment
+    assert Purchase.objects.count() == 0  # nothing guessed: staff settle it
+
+
+# --- the webhook ---
+
+
+def post(client, update: dict):
+    return client.post(
+        URL, data=json.dumps(update), content_type="application/json", headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    )
+
+
+@pytest.mark.django_db
+def test_the_webhook_answers_200_to_an_unreadable_update_and_sets_it_aside_once(client, fake_api):
+    zoe = updates.tg_user(9, first_name="Zoe")
+    update = unreadable_payment(zoe, update_id=400)
+
+    first, repeat = post(client, update), post(client, update)
+
+    assert (first.status_code, repeat.status_code) == (200, 200)  # Telegram need not repeat it for a day
+    assert UnreadableUpdate.objects.get().update_id == 400
+    assert len(answered(fake_api, STAFF)) == 1  # one alert, however often it comes
+
+
+@pytest.mark.django_db
+def test_the_webhook_still_refuses_what_is_not_an_update(client, fake_api):
+    response = client.post(
+        URL,
+        data=json.dumps({"update_id": 5, "message": []}),
+        content_type="application/json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+    )
+    assert response.status_code == 400
+    assert not UnreadableUpdate.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_copies_of_an_update_arriving_together_are_handled_once(fake_api):
+    start = updates.message(updates.tg_user(5, first_name="Eve"), "/start", update_id=500)
+
+    statuses = run_at_once(lambda i: post(Client(), start).status_code, 4)
+
+    assert statuses == [200] * 4
+    assert len(answered(fake_api, 5)) == 1
+    assert HandledUpdate.objects.filter(update_id=500).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_update_whose_handling_must_be_repeated_releases_its_claim(client, fake_api):
+    start = updates.message(updates.tg_user(5, first_name="Eve"), "/start", update_id=600)
+    fake_api.fail_next("sendMessage", 502, "Bad Gateway")
+
+    assert post(client, start).status_code == 500  # Telegram sends it again
+    assert not HandledUpdate.objects.filter(update_id=600).exists()
+    assert post(client, start).status_code == 200  # ...and the repeat is handled
+
+    assert len([c for c in fake_api.calls_of("sendMessage") if c.status == 200]) == 1
+
+
+@pytest.mark.django_db
+def test_the_claim_is_one_query(client, fake_api, django_assert_num_queries):
+    start = updates.message(updates.tg_user(5, first_name="Eve"), "/start", update_id=700)
+    post(client, start)
+
+    with django_assert_num_queries(1):  # a repeat: the claim finds it taken, nothing else is asked
+        assert post(client, start).status_code == 200
