@@ -33,3 +33,18 @@ class UnreadableUpdate(models.Model):
 
     def __str__(self):
         return f"{self.update_id} ({self.kind})"
+
+
+class PolledUpdate(models.Model):
+    """The poller's journal: an update confirmed to Telegram and not yet handled (so a crash loses none)."""
+
+    update_id = models.BigIntegerField(_("update id"), primary_key=True)
+    payload = models.JSONField(_("update as Telegram sent it"))
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("polled update")
+        verbose_name_plural = _("polled updates")
+
+    def __str__(self):
+        return str(self.update_id)

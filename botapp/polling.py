@@ -1,15 +1,25 @@
-"""Long polling with no lost updates.
+"""Long polling that no update can hold up and that loses none.
 
-A batch is processed completely before the next getUpdates call confirms it (Telegram
-confirms everything below the offset it is sent). A crash mid-batch therefore means the
-batch comes again, never that it is lost. Within a batch, updates of one user run in
-order on one worker; different users run in parallel.
+The poller fetches the next batch while earlier updates are still being handled. Each batch is
+written to a journal in the database (botapp.models.PolledUpdate) before the next getUpdates
+confirms it to Telegram, and an update leaves the journal once it has been handled. A crash
+therefore loses nothing: what Telegram no longer holds is in the journal, and the next start
+handles it before anything new.
+
+Updates of one user run in order, one at a time; different users run in parallel on `workers`
+threads and take turns: after each update a user goes to the back of the line, so one customer
+flooding the bot holds up nobody else. An update that must be handled again (the Bot API was
+down, a payment met a database error) waits out a backoff, and that user's later updates wait
+behind it. At most `max_pending` updates wait at once; beyond that the poller stops fetching until
+some are done, so memory stays flat under any backlog.
 """
 
+import heapq
 import logging
 import threading
-from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor, wait
+import time
+from collections import deque
+from dataclasses import dataclass, field
 
 import requests
 from django.db import close_old_connections
@@ -19,6 +29,7 @@ from telebot.types import Update
 
 from botapp.bot import ALLOWED_UPDATES
 from botapp.dispatch import must_not_be_lost, process_update, update_sender
+from botapp.models import PolledUpdate
 from botapp.staff import notify_staff, payment_given_up_alert
 from botapp.telegram.errors import retry_after_seconds
 from botapp.unreadable import parse_update, set_aside
@@ -30,143 +41,241 @@ MAX_BACKOFF = 30.0
 # (about a quarter of an hour of backoff), with staff alerted to settle it by hand.
 MAX_ATTEMPTS = 5
 MAX_PAYMENT_ATTEMPTS = 40
+MAX_PENDING = 1000  # updates fetched and not yet handled; Telegram sends at most 100 a batch
+
+
+@dataclass
+class _Line:
+    """One user's updates, oldest first, and whether a worker is on them or they wait out a backoff."""
+
+    updates: deque = field(default_factory=deque)
+    busy: bool = False
+    waiting_until: float = 0.0
 
 
 class Poller:
-    def __init__(self, bot: TeleBot, *, workers: int = 4, long_polling_timeout: int = 25):
+    def __init__(self, bot: TeleBot, *, workers: int = 4, long_polling_timeout: int = 25, max_pending: int = MAX_PENDING):
         self.bot = bot
         self.workers = max(1, workers)
         self.long_polling_timeout = long_polling_timeout
+        self.max_pending = max_pending
         self.offset: int | None = None
         self.stopping = threading.Event()
-        self._batch = threading.Lock()  # held while a batch is processed
+        self._cond = threading.Condition()
+        self._lines: dict[object, _Line] = {}
+        self._turns: deque = deque()  # users with an update ready and no worker on them
+        self._backoffs: list[tuple[float, int, object]] = []  # (when, tiebreak, user): lines waiting to retry
+        self._pending: dict[int, object] = {}  # update id -> its user, from journal to handled
+        self._in_hand = 0  # updates a worker is handling right now
         self._attempts: dict[int, int] = {}
-        self._handled: set[int] = set()  # handled, but not yet confirmed to Telegram
+        self._threads: list[threading.Thread] = []
 
     def stop(self) -> None:
         self.stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    # --- fetching ---
 
     def run(self) -> None:
+        self._threads = [threading.Thread(target=self._work, name=f"bot-worker-{i}", daemon=True) for i in range(self.workers)]
+        for thread in self._threads:
+            thread.start()
+        try:
+            self._resume_journal()
+        except Exception:
+            log.exception("could not read the journal of updates; they are handled at the next start")
         backoff = 1.0
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="bot-worker") as pool:
-            while not self.stopping.is_set():
-                try:
-                    updates, highest = self._fetch()
-                    backoff = 1.0
-                except ApiTelegramException as exc:
-                    delay = retry_after_seconds(exc) or backoff
-                    log.warning("getUpdates failed (%s %s); retrying in %.0f s", exc.error_code, exc.description, delay)
-                    self.stopping.wait(delay)
-                    backoff = min(backoff * 2, MAX_BACKOFF)
-                    continue
-                except (ApiException, requests.RequestException, ValueError) as exc:
-                    # unreachable, a proxy's HTML error page, a garbled answer
-                    log.warning("getUpdates failed (%s); retrying in %.0f s", exc.__class__.__name__, backoff)
-                    self.stopping.wait(backoff)
-                    backoff = min(backoff * 2, MAX_BACKOFF)
-                    continue
-                except Exception:  # whatever it is, polling must go on
-                    log.exception("getUpdates failed; retrying in %.0f s", backoff)
-                    self.stopping.wait(backoff)
-                    backoff = min(backoff * 2, MAX_BACKOFF)
-                    continue
-                with self._batch:
-                    if self.stopping.is_set() or highest is None:
-                        continue  # unprocessed updates stay unconfirmed and come again next time
-                    unfinished = self._process_batch(pool, updates) if updates else None
-                    if unfinished is None:
-                        self.offset = highest + 1
-                        self._handled.clear()
-                        continue
-                    # Confirm only what comes before it: it (and what follows) is fetched again,
-                    # and what was handled after it is skipped then.
-                    self.offset = unfinished
-                    self._handled = {i for i in self._handled if i >= unfinished}
-                    log.warning("update %s must be handled again; retrying in %.0f s", unfinished, backoff)
-                    self.stopping.wait(backoff)
-                    backoff = min(backoff * 2, MAX_BACKOFF)
-
-    def _fetch(self) -> tuple[list[Update], int | None]:
-        """The next batch, each update read on its own: one the library cannot read is set aside
-        (botapp.unreadable) and counts as handled, so it never holds up the others. Also returns the
-        highest update id fetched (None: nothing came)."""
-        raw_updates = apihelper.get_updates(
-            self.bot.token,
-            offset=self.offset,
-            timeout=self.long_polling_timeout + 10,
-            allowed_updates=ALLOWED_UPDATES,
-            long_polling_timeout=self.long_polling_timeout,
-        )
-        updates, highest = [], None
-        for raw in raw_updates:
-            update_id = int(raw["update_id"])
-            highest = update_id if highest is None else max(highest, update_id)
-            if update_id in self._handled:
+        while not self.stopping.is_set():
+            if not self._room_for_more():
                 continue
             try:
-                updates.append(parse_update(raw))
+                raw_updates = apihelper.get_updates(
+                    self.bot.token,
+                    offset=self.offset,
+                    timeout=self.long_polling_timeout + 10,
+                    allowed_updates=ALLOWED_UPDATES,
+                    long_polling_timeout=self.long_polling_timeout,
+                )
+                if not self.stopping.is_set() and raw_updates:
+                    self._accept(raw_updates)
+                backoff = 1.0
+            except ApiTelegramException as exc:
+                delay = retry_after_seconds(exc) or backoff
+                log.warning("getUpdates failed (%s %s); retrying in %.0f s", exc.error_code, exc.description, delay)
+                self.stopping.wait(delay)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+            except (ApiException, requests.RequestException, ValueError) as exc:
+                # unreachable, a proxy's HTML error page, a garbled answer
+                log.warning("getUpdates failed (%s); retrying in %.0f s", exc.__class__.__name__, backoff)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+            except Exception:  # the journal could not be written, or anything else: polling must go on
+                log.exception("getUpdates failed; retrying in %.0f s", backoff)
+                close_old_connections()
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+
+    def _room_for_more(self) -> bool:
+        """Wait (a little) while `max_pending` updates are waiting; True when more may be fetched."""
+        with self._cond:
+            if len(self._pending) < self.max_pending:
+                return True
+            self._cond.wait(0.5)
+        return False
+
+    def _accept(self, raw_updates: list[dict]) -> None:
+        """Journal a batch, then queue it; only then may the next getUpdates confirm it to Telegram.
+
+        An update the library cannot read is set aside (botapp.unreadable) and counts as handled.
+        """
+        close_old_connections()
+        highest = max(int(raw["update_id"]) for raw in raw_updates)
+        with self._cond:
+            fresh = [raw for raw in raw_updates if int(raw["update_id"]) not in self._pending]
+        readable = []
+        for raw in fresh:
+            try:
+                readable.append((raw, parse_update(raw)))
             except Exception as exc:
                 set_aside(self.bot, raw, exc)
-                self._handled.add(update_id)
-        return updates, highest
+        PolledUpdate.objects.bulk_create(
+            [PolledUpdate(update_id=update.update_id, payload=raw) for raw, update in readable], ignore_conflicts=True
+        )
+        self._queue([update for _raw, update in readable])
+        self.offset = highest + 1
 
-    def _process_batch(self, pool: ThreadPoolExecutor, updates: list[Update]) -> int | None:
-        """Process a batch; the id of the first update that must be handled again, if any."""
-        by_sender: dict[object, list[Update]] = defaultdict(list)
-        fresh = [u for u in updates if u.update_id not in self._handled]
-        for update in sorted(fresh, key=lambda u: u.update_id):
-            sender = update_sender(update)
-            by_sender[getattr(sender, "id", None) or ("update", update.update_id)].append(update)
-        futures = [pool.submit(self._process_in_order, group) for group in by_sender.values()]
-        wait(futures)
-        unfinished = [f.result() for f in futures if f.result() is not None]
-        return min(unfinished) if unfinished else None
-
-    def _process_in_order(self, updates: list[Update]) -> int | None:
-        """One user's updates in order; stops at one that must be handled again and returns its id."""
-        for update in updates:
+    def _resume_journal(self) -> None:
+        """Updates confirmed to Telegram but not handled when the last process stopped: first in line."""
+        close_old_connections()
+        resumed = []
+        for entry in PolledUpdate.objects.order_by("update_id"):
             try:
-                close_old_connections()
-                handled = process_update(self.bot, update)
-                close_old_connections()
-            except Exception:  # e.g. the database is gone: nothing of this user's is confirmed
-                log.exception("update %s could not be processed", update.update_id)
-                handled = False
-            if not handled:
-                attempts = self._attempts[update.update_id] = self._attempts.get(update.update_id, 0) + 1
-                if not must_not_be_lost(update) and attempts >= MAX_ATTEMPTS:
-                    log.error("giving up update %s after %d attempts", update.update_id, attempts)
-                    handled = True
-                elif attempts >= MAX_PAYMENT_ATTEMPTS:
-                    # Something is badly wrong (a bug, the database gone for long): a human takes over
-                    # rather than every later update waiting behind this one.
-                    log.critical("giving up payment update %s after %d attempts", update.update_id, attempts)
-                    notify_staff(self.bot, payment_given_up_alert(update))
-                    handled = True
-            if not handled:
-                return update.update_id
+                resumed.append(parse_update(entry.payload))
+            except Exception as exc:
+                set_aside(self.bot, entry.payload, exc)
+                entry.delete()
+        if resumed:
+            log.info("Handling %d update(s) left from the last run.", len(resumed))
+        self._queue(resumed)
+
+    def _queue(self, updates: list[Update]) -> None:
+        with self._cond:
+            for update in sorted(updates, key=lambda u: u.update_id):
+                if update.update_id in self._pending:
+                    continue
+                sender = update_sender(update)
+                user = getattr(sender, "id", None) or ("update", update.update_id)
+                self._pending[update.update_id] = user
+                line = self._lines.setdefault(user, _Line())
+                line.updates.append(update)
+                if len(line.updates) == 1 and not line.busy and not line.waiting_until:
+                    self._turns.append(user)
+            self._cond.notify_all()
+
+    # --- handling ---
+
+    def _work(self) -> None:
+        while True:
+            taken = self._take()
+            if taken is None:
+                return
+            user, update = taken
+            handled = self._handle(update)
+            self._done(user, update, handled)
+
+    def _take(self) -> tuple[object, Update] | None:
+        """The next user's oldest update (waiting for one); None once stopping."""
+        with self._cond:
+            while not self.stopping.is_set():
+                self._wake_backoffs()
+                if self._turns:
+                    user = self._turns.popleft()
+                    line = self._lines[user]
+                    line.busy = True
+                    self._in_hand += 1
+                    return user, line.updates[0]
+                timeout = self._backoffs[0][0] - time.monotonic() if self._backoffs else None
+                self._cond.wait(timeout)
+            return None
+
+    def _wake_backoffs(self) -> None:
+        now = time.monotonic()
+        while self._backoffs and self._backoffs[0][0] <= now:
+            _when, _tiebreak, user = heapq.heappop(self._backoffs)
+            self._lines[user].waiting_until = 0.0
+            self._turns.append(user)
+
+    def _handle(self, update: Update) -> bool:
+        """Handle one update; False if it must be handled again."""
+        try:
+            close_old_connections()
+            handled = process_update(self.bot, update)
+        except Exception:  # e.g. the database is gone: the update stays in the journal
+            log.exception("update %s could not be processed", update.update_id)
+            handled = False
+        if not handled:
+            attempts = self._attempts[update.update_id] = self._attempts.get(update.update_id, 0) + 1
+            if not must_not_be_lost(update) and attempts >= MAX_ATTEMPTS:
+                log.error("giving up update %s after %d attempts", update.update_id, attempts)
+                handled = True
+            elif attempts >= MAX_PAYMENT_ATTEMPTS:
+                # Something is badly wrong (a bug, the database gone for long): a human takes over
+                # rather than every later update of this customer waiting behind this one.
+                log.critical("giving up payment update %s after %d attempts", update.update_id, attempts)
+                notify_staff(self.bot, payment_given_up_alert(update))
+                handled = True
+        if handled:
             self._attempts.pop(update.update_id, None)
-            self._handled.add(update.update_id)
-        return None
+            try:
+                PolledUpdate.objects.filter(update_id=update.update_id).delete()
+            except Exception:  # it is handled again after a restart, which every handler allows
+                log.exception("could not take update %s off the journal", update.update_id)
+        close_old_connections()
+        return handled
+
+    def _done(self, user, update: Update, handled: bool) -> None:
+        with self._cond:
+            line = self._lines[user]
+            line.busy = False
+            self._in_hand -= 1
+            if handled:
+                line.updates.popleft()
+                del self._pending[update.update_id]
+                if not line.updates:
+                    del self._lines[user]
+                else:
+                    self._turns.append(user)  # the back of the line: others take their turn first
+            else:
+                delay = min(2.0 ** (self._attempts[update.update_id] - 1), MAX_BACKOFF)
+                log.warning("update %s must be handled again; retrying in %.0f s", update.update_id, delay)
+                line.waiting_until = time.monotonic() + delay
+                heapq.heappush(self._backoffs, (line.waiting_until, update.update_id, user))
+            self._cond.notify_all()
+
+    # --- stopping ---
 
     def confirm_processed(self) -> None:
-        """Tell Telegram the processed updates are done, so a restart does not repeat them."""
+        """Tell Telegram the fetched updates are ours (they are journaled), so a restart does not repeat them."""
         if self.offset is None:
             return
         try:
             apihelper.get_updates(self.bot.token, offset=self.offset, limit=1, timeout=5, long_polling_timeout=1)
-        except Exception as exc:  # shutting down: a repeat after restart is harmless
-            log.info("could not confirm processed updates on shutdown: %s", exc)
+        except Exception as exc:  # shutting down: a repeat after restart finds them journaled
+            log.info("could not confirm fetched updates on shutdown: %s", exc)
 
     def shutdown(self, grace: float) -> bool:
-        """Stop polling; let a batch in progress finish (up to `grace` seconds) and confirm it.
+        """Stop polling; let the updates in hand finish (up to `grace` seconds); confirm what was fetched.
 
-        A long poll in flight is simply abandoned: what it returns was never confirmed.
-        Returns False if a batch was still running when the grace period ended.
+        Updates fetched but not begun stay in the journal for the next start. A long poll in flight
+        is simply abandoned: what it returns was never confirmed. Returns False if an update was still
+        being handled when the grace period ended.
         """
         self.stop()
-        finished = self._batch.acquire(timeout=grace)
-        if finished:
-            self.confirm_processed()
-            self._batch.release()
+        deadline = time.monotonic() + grace
+        with self._cond:
+            while self._in_hand and time.monotonic() < deadline:
+                self._cond.wait(deadline - time.monotonic())
+            finished = not self._in_hand
+        self.confirm_processed()
         return finished

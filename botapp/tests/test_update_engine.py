@@ -4,18 +4,21 @@ handles each update once even when copies arrive together."""
 import json
 import logging
 import threading
+import time
 
 import pytest
 from django.test import Client
 
 from botapp.bot import create_bot
-from botapp.models import HandledUpdate, UnreadableUpdate
+from botapp.models import HandledUpdate, PolledUpdate, UnreadableUpdate
 from botapp.polling import Poller
 from botapp.testing import updates
+from botapp.testing.fake_bot_api import FakeBotAPI
 from shop.models import Purchase
 from shop.testing.concurrency import run_at_once
 
 SECRET = "webhook-secret"
+TOKEN = "123456:TEST-token"
 URL = "/telegram/webhook/"
 STAFF = 777
 PAYLOAD_TEXT = "private-paid-media-payload"
@@ -182,3 +185,81 @@ def test_the_claim_is_one_query(client, fake_api, django_assert_num_queries):
 
     with django_assert_num_queries(1):  # a repeat: the claim finds it taken, nothing else is asked
         assert post(client, start).status_code == 200
+
+
+# --- nobody waits for a flooding customer; a crash loses nothing; memory stays flat ---
+
+
+class SlowBotAPI(FakeBotAPI):
+    """The fake Bot API answering every call after a realistic round trip."""
+
+    latency = 0.05
+
+    def _dispatch(self, method, params):
+        time.sleep(self.latency)
+        return super()._dispatch(method, params)
+
+
+@pytest.fixture
+def slow_api(settings):
+    with SlowBotAPI(TOKEN) as api:
+        settings.TELEGRAM_API_URL = api.url
+        settings.TELEGRAM_BOT_TOKEN = TOKEN
+        yield api
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_pressing_a_button_300_times_holds_up_nobody_else(slow_api, settings):
+    settings.FLOOD_RATE, settings.FLOOD_BURST = 3, 10  # the defaults
+    flooder, eve = updates.tg_user(1, first_name="Max"), updates.tg_user(2, first_name="Eve")
+    for _ in range(300):
+        slow_api.push(updates.callback(flooder, "menu"))
+    slow_api.push(updates.message(eve, "/start"))
+
+    poller = Poller(create_bot(), workers=4, long_polling_timeout=1)
+    thread = threading.Thread(target=poller.run, daemon=True)
+    started = time.monotonic()
+    thread.start()
+    try:
+        slow_api.wait_for("sendMessage", lambda c: c.params["chat_id"] == "2", timeout=30)
+        waited = time.monotonic() - started
+    finally:
+        poller.shutdown(grace=5)
+        thread.join(timeout=10)
+    assert waited < 1.0, f"Eve waited {waited:.2f} s behind the flood"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_updates_confirmed_to_telegram_but_not_handled_are_handled_at_the_next_start(fake_api):
+    """A crash after the journal was written and Telegram confirmed, before the handler ran."""
+    ann = updates.tg_user(1, first_name="Ann")
+    PolledUpdate.objects.create(update_id=900, payload=updates.message(ann, "/help", update_id=900))
+    PolledUpdate.objects.create(update_id=901, payload=purchased_paid_media(901))  # unreadable: set aside
+
+    run_poller_until(fake_api, ("sendMessage", lambda c: c.params["chat_id"] == "1" and "Help" in c.params["text"]))
+
+    assert not PolledUpdate.objects.exists()
+    assert UnreadableUpdate.objects.get().update_id == 901
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_backlog_in_memory_and_in_the_journal_stays_bounded(slow_api, settings):
+    settings.FLOOD_RATE = 0
+    for user_id in range(400):
+        slow_api.push(updates.message(updates.tg_user(1000 + user_id), "/help"))
+    poller = Poller(create_bot(), workers=2, long_polling_timeout=1, max_pending=50)
+    thread = threading.Thread(target=poller.run, daemon=True)
+    thread.start()
+    largest = 0
+    try:
+        while slow_api.pending_updates:
+            largest = max(largest, PolledUpdate.objects.count())
+            time.sleep(0.05)
+            if not thread.is_alive():
+                break
+        slow_api.wait_for("sendMessage", lambda c: c.params["chat_id"] == "1399", timeout=60)
+    finally:
+        poller.shutdown(grace=5)
+        thread.join(timeout=10)
+    assert 0 < largest < 50 + 100  # at most one batch beyond the bound
+    assert len(slow_api.calls_of("sendMessage")) == 400
