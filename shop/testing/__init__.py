@@ -1,1 +1,1 @@
-"""Test support for the domain: factories for its models and a helper to run code on several threads."""
+"""Test support for the domain: factories for its models, paying through its services, and running code on several threads."""

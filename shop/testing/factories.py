@@ -1,10 +1,13 @@
 """Factories for the shop's models (factory-boy): every test builds its data here.
 
 `UserFactory()` is a customer with a fresh Telegram id; `PurchaseFactory()` a paid Stars purchase
-of a fresh product by a fresh customer. Pass fields to override: `ProductFactory(price=0)`.
+of a fresh product by a fresh customer. Pass fields to override: `ProductFactory(price=0)`;
+`PurchaseFactory(refunded=True)`, `PurchaseFactory(in_roubles=True)` and
+`PurchaseFactory(created_at=a_week_ago)` for purchases refunded, paid in roubles, or made earlier.
 """
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from shop.models import Broadcast, Category, Product, Purchase, User
@@ -44,6 +47,12 @@ class PurchaseFactory(DjangoModelFactory):
 
     class Meta:
         model = Purchase
+        skip_postgeneration_save = True
+
+    class Params:
+        refunded = factory.Trait(status=Purchase.Status.REFUNDED, refunded_at=factory.LazyFunction(timezone.now))
+        # Through a payment provider, 990 ₽ unless a price is given.
+        in_roubles = factory.Trait(price=990, currency="RUB", payment_type=Purchase.PaymentType.PROVIDER)
 
     user = factory.SubFactory(UserFactory)
     product = factory.SubFactory(ProductFactory)
@@ -51,6 +60,15 @@ class PurchaseFactory(DjangoModelFactory):
     currency = "XTR"
     payment_type = Purchase.PaymentType.STARS
     payment_id = factory.Sequence(lambda n: f"charge-{n}")
+
+    @factory.post_generation
+    def created_at(purchase, create, when, **kwargs):
+        """Backdate the purchase: the database sets `created_at` on insert, so it is changed after."""
+        if when is None:
+            return
+        if create:
+            Purchase.objects.filter(pk=purchase.pk).update(created_at=when)
+        purchase.created_at = when
 
 
 class BroadcastFactory(DjangoModelFactory):

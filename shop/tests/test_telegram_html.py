@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from shop.telegram_html import escape, validate_telegram_html, visible_length, visible_text
+from shop.telegram_html import escape, telegram_html_preview, validate_telegram_html, visible_length, visible_text
 
 
 @pytest.mark.parametrize(
@@ -131,3 +131,29 @@ def test_escape_makes_names_safe_for_html_mode():
 def test_escape_keeps_quotes_and_handles_missing_name():
     assert escape('O\'Neil "Nick"') == 'O\'Neil "Nick"'
     assert escape(None) == ""
+
+
+# --- The preview staff see in the admin ---
+
+
+@pytest.mark.parametrize(
+    ("telegram", "web"),
+    [
+        ("<b>bold</b> <strong>too</strong>", "<b>bold</b> <b>too</b>"),
+        ("<em>i</em><ins>u</ins><del>s</del><strike>s</strike>", "<i>i</i><u>u</u><s>s</s><s>s</s>"),
+        ('<pre><code class="language-python">a &lt; b</code></pre>', "<pre><code>a &lt; b</code></pre>"),
+        ("<blockquote expandable>quoted</blockquote>", "<blockquote>quoted</blockquote>"),
+        ('<tg-emoji emoji-id="5368324170671202286">👍</tg-emoji>', "👍"),
+        ('<a href="javascript:alert(1)">click</a>', "click"),
+        ('<a href="tg://user?id=1">me</a>', '<a href="tg://user?id=1" target="_blank" rel="noopener noreferrer">me</a>'),
+        ('<a href="https://e.com/?a=1&amp;b=2" onclick="x()">l</a>', '<a href="https://e.com/?a=1&amp;b=2" target'),
+        ("<script>alert(1)</script>", "alert(1)"),
+        ('<img src=x onerror="alert(1)">', ""),
+        ('<span style="color:red">red</span>', "red"),
+        ("<b>unclosed <i>nested</b> after", "<b>unclosed <i>nested</i></b> after"),
+        ("</i>stray", "stray"),
+        ("&lt;b&gt; &quot;q&quot; &#128077;", "&lt;b&gt; &quot;q&quot; 👍"),
+    ],
+)
+def test_telegram_html_preview_keeps_telegram_formatting_and_nothing_else(telegram, web):
+    assert telegram_html_preview(telegram).startswith(web)

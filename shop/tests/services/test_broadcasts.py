@@ -1,14 +1,13 @@
-"""Broadcasts: recipients, claims, cancel and progress (services)."""
+"""Broadcasts (services): recipients, claims, cancel."""
 
 import datetime
-import itertools
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from shop.models import Broadcast, BroadcastRecipient, Category, Product, Purchase, User
-from shop.selectors.broadcasts import BROADCAST_STALLED_AFTER, AudienceSize, broadcast_audience_size, broadcast_progress
+from shop.models import Broadcast
+from shop.selectors.broadcasts import AudienceSize, broadcast_audience_size
 from shop.services.broadcasts import (
     BROADCAST_CLAIM_TIMEOUT,
     INTERRUPTED_ERROR,
@@ -16,36 +15,13 @@ from shop.services.broadcasts import (
     broadcast_create,
     broadcast_finish_if_complete,
     broadcast_recipient_begin_send,
-    broadcast_recipient_mark_failed,
     broadcast_recipient_mark_sent,
     broadcast_recipients_claim,
     broadcast_start,
 )
+from shop.testing.factories import ProductFactory, PurchaseFactory, UserFactory, broadcast_started
 
 pytestmark = pytest.mark.django_db
-
-_seq = itertools.count(1)
-SENDING_TASK = "botapp.tasks.send_broadcasts_task"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def make_user(**fields) -> User:
-    n = next(_seq)
-    return User.objects.create(**{"telegram_id": 700_000 + n, "username": f"u{n}", **fields})
-
-
-def make_product(name="Editor") -> Product:
-    category, _ = Category.objects.get_or_create(category_name="Keys")
-    return Product.objects.create(category=category, name=name, price=10, hidden_content="KEY")
-
-
-def buy(user: User, product: Product, **fields) -> Purchase:
-    defaults = {"price": 10, "currency": "XTR", "payment_type": "stars", "payment_id": f"charge-{next(_seq)}"}
-    return Purchase.objects.create(user=user, product=product, **{**defaults, **fields})
 
 
 def recipients(broadcast: Broadcast) -> dict[int, str]:
@@ -56,8 +32,8 @@ def recipients(broadcast: Broadcast) -> dict[int, str]:
 
 
 def test_all_customers_blocked_ones_recorded_as_blocked_without_sending():
-    ann, bob = make_user(), make_user()
-    gone = make_user(is_blocked=True)
+    ann, bob = UserFactory(), UserFactory()
+    gone = UserFactory(is_blocked=True)
     broadcast = broadcast_create(text="Hello")
 
     assert broadcast_audience_size(broadcast=broadcast) == AudienceSize(total=3, blocked=1)
@@ -68,14 +44,14 @@ def test_all_customers_blocked_ones_recorded_as_blocked_without_sending():
 
 
 def test_buyers_of_a_product_paid_and_not_refunded_once_each():
-    product, other = make_product(), make_product("Other")
-    payer, twice, refunded, elsewhere = make_user(), make_user(), make_user(), make_user()
-    make_user()  # bought nothing
-    buy(payer, product)
-    buy(twice, product)
-    buy(twice, product, status="refunded", refunded_at=timezone.now())
-    buy(refunded, product, status="refunded", refunded_at=timezone.now())
-    buy(elsewhere, other)
+    product, other = ProductFactory(), ProductFactory(name="Other")
+    payer, twice, refunded, elsewhere = UserFactory(), UserFactory(), UserFactory(), UserFactory()
+    UserFactory()  # bought nothing
+    PurchaseFactory(user=payer, product=product)
+    PurchaseFactory(user=twice, product=product)
+    PurchaseFactory(user=twice, product=product, refunded=True)
+    PurchaseFactory(user=refunded, product=product, refunded=True)
+    PurchaseFactory(user=elsewhere, product=other)
     broadcast = broadcast_create(text="Update for owners", audience="buyers", product=product)
 
     broadcast_start(broadcast=broadcast)
@@ -84,8 +60,8 @@ def test_buyers_of_a_product_paid_and_not_refunded_once_each():
 
 
 def test_selected_customers_only():
-    chosen = [make_user(), make_user()]
-    make_user()
+    chosen = [UserFactory(), UserFactory()]
+    UserFactory()
     broadcast = broadcast_create(text="Hi", audience="selected", selected_users=chosen)
 
     broadcast_start(broadcast=broadcast)
@@ -100,7 +76,7 @@ def test_a_broadcast_starts_once_and_never_to_nobody():
     broadcast.refresh_from_db()
     assert broadcast.status == Broadcast.Status.DRAFT and not broadcast.recipients.exists()
 
-    broadcast.selected_users.set([make_user()])
+    broadcast.selected_users.set([UserFactory()])
     broadcast_start(broadcast=broadcast)
     with pytest.raises(ValidationError, match="already been sent"):
         broadcast_start(broadcast=broadcast)
@@ -130,16 +106,8 @@ def test_one_message_long_is_fine():
 # --- Claims: each customer to one sender ---
 
 
-def started(count: int) -> Broadcast:
-    for _ in range(count):
-        make_user()
-    broadcast = broadcast_create(text="Hi")
-    broadcast_start(broadcast=broadcast)
-    return broadcast
-
-
 def test_claims_never_overlap_and_expire_only_if_nothing_was_tried():
-    broadcast = started(6)
+    broadcast = broadcast_started(6)
     first = broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=4)
     second = broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=4)
     assert len(first) == 4 and len(second) == 2
@@ -168,7 +136,7 @@ def test_claims_never_overlap_and_expire_only_if_nothing_was_tried():
 
 
 def test_cancel_stops_claims_and_leaves_a_send_on_its_way_alone():
-    broadcast = started(5)
+    broadcast = broadcast_started(5)
     on_its_way, claimed = broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=2)
     broadcast_recipient_begin_send(recipient=on_its_way)
 
@@ -180,36 +148,3 @@ def test_cancel_stops_claims_and_leaves_a_send_on_its_way_alone():
     assert sorted(recipients(broadcast).values()) == ["cancelled"] * 4 + ["sent"]
     with pytest.raises(ValidationError):
         broadcast_cancel(broadcast=broadcast)
-
-
-def test_progress_in_one_query(django_assert_num_queries):
-    broadcast = started(5)
-    make_user(is_blocked=True)
-    sent, failed = broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=2)
-    for recipient in (sent, failed):
-        broadcast_recipient_begin_send(recipient=recipient)
-    broadcast_recipient_mark_sent(recipient=sent)
-    broadcast_recipient_mark_failed(recipient=failed, error="400 Bad Request: chat not found")
-
-    with django_assert_num_queries(1):
-        progress = broadcast_progress(broadcast_id=broadcast.pk)
-
-    assert (progress.total, progress.sent, progress.failed, progress.blocked, progress.remaining) == (5, 1, 1, 0, 3)
-    assert (progress.done, progress.percent, progress.finished, progress.stalled) == (2, 40, False, False)
-    assert broadcast_progress(broadcast_id=0) is None
-
-
-def test_a_broadcast_nobody_touches_for_a_minute_is_stalled():
-    broadcast = started(2)
-    a_while_ago = timezone.now() - BROADCAST_STALLED_AFTER - datetime.timedelta(seconds=1)
-    Broadcast.objects.filter(pk=broadcast.pk).update(started_at=a_while_ago)
-    assert broadcast_progress(broadcast_id=broadcast.pk).stalled
-    broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=1)
-    assert not broadcast_progress(broadcast_id=broadcast.pk).stalled
-
-
-def test_recipient_rows_are_unique_per_customer():
-    broadcast = started(1)
-    user = User.objects.get()
-    with pytest.raises(Exception):  # noqa: B017 (IntegrityError, whichever database)
-        BroadcastRecipient.objects.create(broadcast=broadcast, user=user)

@@ -1,27 +1,18 @@
-"""Payments: signed invoices, pre-checkout, recording money exactly once, refunds, delivery claims."""
+"""Payments (services): invoices, pre-checkout, recording money exactly once, free products, grants, refunds."""
 
 import datetime
-import threading
 
 import pytest
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from shop.invoices import PAYLOAD_LIMIT, InvoiceTerms, invoice_payload, invoice_terms
+from shop.invoices import InvoiceTerms, invoice_terms
 from shop.models import Product, Purchase, UnmatchedPayment, User
-from shop.money import from_minor_units, to_minor_units
+from shop.money import from_minor_units
 from shop.selectors.catalog import product_get_for_user
-from shop.selectors.purchases import purchase_list_for_user, purchase_list_undelivered
-from shop.services.delivery import (
-    DELIVERY_CLAIM_TIMEOUT,
-    purchase_claim_delivery,
-    purchase_delivery_pending,
-    purchase_mark_delivered,
-    purchase_mark_delivery_failed,
-)
+from shop.selectors.purchases import purchase_list_for_user
 from shop.services.payments import (
     CheckoutRefusal,
     checkout_check,
@@ -29,31 +20,21 @@ from shop.services.payments import (
     purchase_get_free,
     purchase_grant,
     purchase_mark_refunded,
-    purchase_record_payment,
     purchase_refund,
     user_owns_product,
 )
+from shop.testing.concurrency import run_at_once
+from shop.testing.factories import ProductFactory, UserFactory
+from shop.testing.payments import paid_purchase, pay, payload_for
 
 pytestmark = pytest.mark.django_db
 
-BIGGEST_ID = 2**63 - 1  # BigIntegerField / BigAutoField
-BIGGEST_PRICE = 2**31 - 1  # PositiveIntegerField
 THREADS = 8
 
 
 @pytest.fixture
-def ann(db):
-    return User.objects.create(telegram_id=42, first_name="Ann")
-
-
-@pytest.fixture
-def bob(db):
-    return User.objects.create(telegram_id=43, first_name="Bob")
-
-
-@pytest.fixture
 def free_product(category):
-    return Product.objects.create(category=category, name="Welcome guide", price=0, hidden_content="GUIDE")
+    return ProductFactory(category=category, name="Welcome guide", price=0, hidden_content="GUIDE")
 
 
 @pytest.fixture
@@ -61,142 +42,8 @@ def rub(settings):
     settings.SHOP_CURRENCY = "RUB"
 
 
-def payload_for(user: User, product: Product) -> str:
-    return invoice_create(telegram_id=user.telegram_id, product=product)[1]
-
-
-def pay(user: User, payload: str, *, total_amount: int = 50, currency: str = "XTR", payment_id: str = "charge-1", **extra):
-    return purchase_record_payment(
-        user=user, payload=payload, currency=currency, total_amount=total_amount, payment_id=payment_id, **extra
-    )
-
-
-def paid_purchase(user: User, product: Product, *, payment_id: str = "charge-1") -> Purchase:
-    outcome = pay(user, payload_for(user, product), total_amount=product.price, payment_id=payment_id)
-    assert outcome.created and outcome.purchase.gives_access
-    return outcome.purchase
-
-
-def released(purchase: Purchase) -> Purchase:
-    """A recorded purchase whose recorder let go of its delivery (as after a failed send)."""
-    Purchase.objects.filter(pk=purchase.pk).update(delivery_claimed_at=None)
-    return purchase
-
-
 def check(user: User, payload: str, *, total_amount: int = 50, currency: str = "XTR"):
     return checkout_check(telegram_id=user.telegram_id, payload=payload, currency=currency, total_amount=total_amount)
-
-
-def run_at_once(work, count: int = THREADS) -> list:
-    """Run `work(i)` on `count` threads released together; each thread closes its own DB connection."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list = []
-
-    def run(i: int) -> None:
-        try:
-            connection.ensure_connection()  # connect first, so the threads really start together
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=90)
-    assert not any(thread.is_alive() for thread in threads)
-    assert errors == []
-    return results
-
-
-# --- invoice payloads ---
-
-
-def test_payload_round_trips():
-    terms = InvoiceTerms(telegram_id=42, product_id=7, price=50, currency="XTR")
-    assert invoice_terms(invoice_payload(terms)) == terms
-
-
-@pytest.mark.parametrize("currency", ["XTR", "RUB", "USD"])
-def test_payload_fits_telegram_limit_with_the_largest_values(currency):
-    terms = InvoiceTerms(telegram_id=BIGGEST_ID, product_id=BIGGEST_ID, price=BIGGEST_PRICE, currency=currency)
-    payload = invoice_payload(terms)
-    assert len(payload.encode()) <= PAYLOAD_LIMIT == 128
-    assert invoice_terms(payload) == terms
-
-
-def test_any_single_character_change_is_refused():
-    payload = invoice_payload(InvoiceTerms(telegram_id=42, product_id=7, price=50, currency="XTR"))
-    altered = set()
-    for i, char in enumerate(payload):
-        for replacement in "0159aAzZ:-_":
-            if replacement != char:
-                altered.add(payload[:i] + replacement + payload[i + 1 :])
-        altered.add(payload[:i] + payload[i + 1 :])  # one character dropped
-    assert altered
-    assert [p for p in altered if invoice_terms(p) is not None] == []
-
-
-def test_payload_signed_with_another_secret_key_is_refused(settings):
-    settings.SECRET_KEY = "the-key-when-the-invoice-was-signed-" + "a" * 20
-    payload = invoice_payload(InvoiceTerms(telegram_id=42, product_id=7, price=50, currency="XTR"))
-    settings.SECRET_KEY = "another-key-used-to-check-the-payment-" + "b" * 20
-    assert invoice_terms(payload) is None
-
-
-def test_payload_signed_by_a_signer_with_another_key_is_refused():
-    forged = signing.Signer(key="not-our-secret-key", salt="shop.invoice", algorithm="sha256").sign("42:7:1:XTR")
-    assert invoice_terms(forged) is None
-
-
-def test_truncated_payloads_are_refused():
-    payload = invoice_payload(InvoiceTerms(telegram_id=42, product_id=7, price=50, currency="XTR"))
-    assert [n for n in range(len(payload)) if invoice_terms(payload[:n]) is not None] == []
-
-
-@pytest.mark.parametrize(
-    "payload",
-    [None, "", " ", "garbage", "42:7:50:XTR", "42:7:50:XTR:", ":::::", "42:7:1:XTR:" + "A" * 43, "\x00" * 10, "☃" * 40],
-)
-def test_garbage_payloads_are_refused(payload):
-    assert invoice_terms(payload) is None
-
-
-def test_genuinely_signed_but_malformed_payloads_are_refused():
-    signer = signing.Signer(salt="shop.invoice", algorithm="sha256")
-    for value in ["42:7:50", "42:7:50:XTR:extra", "ann:7:50:XTR", "42:seven:50:XTR", "42:7:1.5:XTR"]:
-        assert invoice_terms(signer.sign(value)) is None, value
-
-
-def test_payload_over_128_bytes_is_refused_even_when_genuinely_signed():
-    too_long = signing.Signer(salt="shop.invoice", algorithm="sha256").sign("1" * 80 + ":7:50:XTR")
-    assert len(too_long.encode()) > PAYLOAD_LIMIT
-    assert invoice_terms(too_long) is None
-    assert invoice_terms("x" * 129) is None
-
-
-# --- money ---
-
-
-@pytest.mark.parametrize(
-    ("amount", "currency", "minor"),
-    [(50, "XTR", 50), (990, "RUB", 99000), (15, "USD", 1500), (1200, "JPY", 1200), (0, "RUB", 0)],
-)
-def test_minor_units_round_trip(amount, currency, minor):
-    assert to_minor_units(amount, currency) == minor
-    assert from_minor_units(minor, currency) == (amount, 0)
-
-
-@pytest.mark.parametrize(
-    ("minor", "currency", "result"),
-    [(99050, "RUB", (990, 50)), (99, "USD", (0, 99)), (1501, "USD", (15, 1)), (51, "XTR", (51, 0)), (1201, "JPY", (1201, 0))],
-)
-def test_from_minor_units_reports_the_remainder(minor, currency, result):
-    assert from_minor_units(minor, currency) == result
 
 
 # --- invoice_create ---
@@ -424,7 +271,7 @@ def test_payment_for_a_deleted_product_is_kept_as_unmatched(product, ann):
 @pytest.mark.django_db(transaction=True)
 def test_the_same_payment_recorded_by_many_threads_at_once_is_recorded_once(product, ann):
     payload = payload_for(ann, product)
-    outcomes = run_at_once(lambda i: pay(ann, payload, payment_id="charge-race"))
+    outcomes = run_at_once(lambda i: pay(ann, payload, payment_id="charge-race"), THREADS)
     assert Purchase.objects.count() == 1
     assert sum(outcome.created for outcome in outcomes) == 1
     assert {outcome.purchase.pk for outcome in outcomes} == {Purchase.objects.get().pk}
@@ -433,7 +280,7 @@ def test_the_same_payment_recorded_by_many_threads_at_once_is_recorded_once(prod
 @pytest.mark.django_db(transaction=True)
 def test_a_forged_payment_recorded_by_many_threads_at_once_is_kept_once(product, ann):
     forged = payload_for(ann, product) + "x"
-    outcomes = run_at_once(lambda i: pay(ann, forged, payment_id="forged-race"))
+    outcomes = run_at_once(lambda i: pay(ann, forged, payment_id="forged-race"), THREADS)
     assert Purchase.objects.count() == 0
     assert UnmatchedPayment.objects.count() == 1
     assert sum(outcome.created for outcome in outcomes) == 1
@@ -441,9 +288,9 @@ def test_a_forged_payment_recorded_by_many_threads_at_once_is_kept_once(product,
 
 @pytest.mark.django_db(transaction=True)
 def test_different_buyers_paying_at_once_all_get_their_purchase(product):
-    buyers = [User.objects.create(telegram_id=1000 + i) for i in range(THREADS)]
+    buyers = [UserFactory(telegram_id=1000 + i) for i in range(THREADS)]
     payloads = [payload_for(buyer, product) for buyer in buyers]
-    outcomes = run_at_once(lambda i: pay(buyers[i], payloads[i], payment_id=f"charge-{i}"))
+    outcomes = run_at_once(lambda i: pay(buyers[i], payloads[i], payment_id=f"charge-{i}"), THREADS)
     assert all(outcome.created for outcome in outcomes)
     assert Purchase.objects.count() == THREADS
     assert all(user_owns_product(telegram_id=buyer.telegram_id, product_id=product.pk) for buyer in buyers)
@@ -458,15 +305,8 @@ def test_two_buyers_paying_at_once_both_get_their_purchase(product, ann, bob):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_many_threads_claiming_one_delivery_only_one_gets_it(product, ann):
-    purchase = released(paid_purchase(ann, product))
-    claims = run_at_once(lambda i: purchase_claim_delivery(purchase_id=purchase.pk))
-    assert [claim.pk for claim in claims if claim is not None] == [purchase.pk]
-
-
-@pytest.mark.django_db(transaction=True)
 def test_many_threads_taking_a_free_product_make_one_purchase(free_product, ann):
-    results = run_at_once(lambda i: purchase_get_free(user=ann, product=free_product))
+    results = run_at_once(lambda i: purchase_get_free(user=ann, product=free_product), THREADS)
     assert Purchase.objects.count() == 1
     assert sum(created for _, created in results) == 1
 
@@ -649,97 +489,3 @@ def test_after_a_refund_a_product_off_sale_is_gone_for_the_buyer(product, ann):
     assert product_get_for_user(product_id=product.pk, telegram_id=42).owned is True
     purchase_mark_refunded(payment_id=purchase.payment_id)
     assert product_get_for_user(product_id=product.pk, telegram_id=42) is None
-
-
-# --- delivery bookkeeping ---
-
-
-def test_a_freshly_recorded_payment_is_held_by_its_recorder(product, ann):
-    purchase = paid_purchase(ann, product)
-    assert purchase.delivery_claimed_at is not None
-    assert purchase_claim_delivery(purchase_id=purchase.pk) is None  # nobody else delivers it
-    assert purchase_delivery_pending(purchase_id=purchase.pk) is True
-
-
-def test_claim_returns_the_purchase_once(product, ann):
-    purchase = released(paid_purchase(ann, product))
-    claimed = purchase_claim_delivery(purchase_id=purchase.pk)
-    assert claimed.pk == purchase.pk
-    assert claimed.delivery_claimed_at is not None
-    assert claimed.product == product and claimed.user == ann
-    assert purchase_claim_delivery(purchase_id=purchase.pk) is None
-    assert purchase_claim_delivery(purchase_id=purchase.pk, again=True) is None
-
-
-def test_claim_of_a_delivered_purchase_only_when_asked_again(product, ann):
-    purchase = released(paid_purchase(ann, product))
-    purchase_mark_delivered(purchase=purchase_claim_delivery(purchase_id=purchase.pk))
-    assert purchase_claim_delivery(purchase_id=purchase.pk) is None
-    assert purchase_claim_delivery(purchase_id=purchase.pk, again=True).pk == purchase.pk
-
-
-def test_claim_refuses_refunded_purchases(product, ann):
-    purchase = paid_purchase(ann, product)
-    purchase_mark_refunded(payment_id=purchase.payment_id)
-    assert purchase_claim_delivery(purchase_id=purchase.pk) is None
-    assert purchase_claim_delivery(purchase_id=purchase.pk, again=True) is None
-
-
-def test_claim_refuses_purchases_under_review(product, ann):
-    pay(ann, payload_for(ann, product), total_amount=49)
-    purchase = Purchase.objects.get()
-    assert purchase.review_reason
-    assert purchase_claim_delivery(purchase_id=purchase.pk) is None
-    assert purchase_claim_delivery(purchase_id=purchase.pk, again=True) is None
-
-
-def test_claim_of_an_unknown_purchase_is_none(db):
-    assert purchase_claim_delivery(purchase_id=987654) is None
-
-
-def test_a_stale_claim_can_be_taken_again(product, ann):
-    purchase = released(paid_purchase(ann, product))
-    assert purchase_claim_delivery(purchase_id=purchase.pk) is not None
-    now = timezone.now()
-    Purchase.objects.update(delivery_claimed_at=now - DELIVERY_CLAIM_TIMEOUT + datetime.timedelta(seconds=30))
-    assert purchase_claim_delivery(purchase_id=purchase.pk) is None
-    Purchase.objects.update(delivery_claimed_at=now - DELIVERY_CLAIM_TIMEOUT - datetime.timedelta(seconds=1))
-    assert purchase_claim_delivery(purchase_id=purchase.pk).pk == purchase.pk
-    assert purchase_claim_delivery(purchase_id=purchase.pk) is None
-
-
-def test_mark_delivered_clears_claim_and_error(product, ann):
-    purchase = released(paid_purchase(ann, product))
-    purchase_mark_delivery_failed(purchase=purchase_claim_delivery(purchase_id=purchase.pk), error="429 Too Many Requests")
-    purchase_mark_delivered(purchase=purchase_claim_delivery(purchase_id=purchase.pk))
-    purchase.refresh_from_db()
-    assert purchase.delivered_at is not None
-    assert purchase.delivery_claimed_at is None
-    assert purchase.delivery_error == ""
-
-
-def test_mark_delivery_failed_keeps_the_error_and_frees_the_claim(product, ann):
-    purchase = released(paid_purchase(ann, product))
-    purchase_mark_delivery_failed(purchase=purchase_claim_delivery(purchase_id=purchase.pk), error="x" * 300)
-    purchase.refresh_from_db()
-    assert purchase.delivery_error == "x" * 255
-    assert purchase.delivery_claimed_at is None
-    assert purchase.delivered_at is None
-    assert purchase_claim_delivery(purchase_id=purchase.pk).pk == purchase.pk
-
-
-def test_undelivered_list_leaves_out_what_must_not_be_sent(product, category):
-    def buyer(telegram_id, **fields):
-        return User.objects.create(telegram_id=telegram_id, **fields)
-
-    waiting = paid_purchase(buyer(1), product, payment_id="waiting")
-    delivered = paid_purchase(buyer(2), product, payment_id="delivered")
-    purchase_mark_delivered(purchase=delivered)
-    refunded = paid_purchase(buyer(3), product, payment_id="refunded")
-    purchase_mark_refunded(payment_id=refunded.payment_id)
-    reviewed = buyer(4)
-    pay(reviewed, payload_for(reviewed, product), total_amount=49, payment_id="review")
-    paid_purchase(buyer(5, is_blocked=True), product, payment_id="blocked")
-    claimed = paid_purchase(buyer(6), product, payment_id="claimed")
-    purchase_claim_delivery(purchase_id=claimed.pk)
-    assert [p.payment_id for p in purchase_list_undelivered()] == [waiting.payment_id, claimed.payment_id]

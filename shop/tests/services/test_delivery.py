@@ -1,0 +1,112 @@
+"""Delivery bookkeeping (services): who may send a purchase's content, and what came of it."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from shop.models import Purchase
+from shop.services.delivery import (
+    DELIVERY_CLAIM_TIMEOUT,
+    purchase_claim_delivery,
+    purchase_delivery_pending,
+    purchase_mark_delivered,
+    purchase_mark_delivery_failed,
+)
+from shop.services.payments import purchase_mark_refunded
+from shop.testing.concurrency import run_at_once
+from shop.testing.payments import paid_purchase, pay, payload_for
+
+pytestmark = pytest.mark.django_db
+
+THREADS = 8
+
+
+def released(purchase: Purchase) -> Purchase:
+    """A recorded purchase whose recorder let go of its delivery (as after a failed send)."""
+    Purchase.objects.filter(pk=purchase.pk).update(delivery_claimed_at=None)
+    return purchase
+
+
+def test_a_freshly_recorded_payment_is_held_by_its_recorder(product, ann):
+    purchase = paid_purchase(ann, product)
+    assert purchase.delivery_claimed_at is not None
+    assert purchase_claim_delivery(purchase_id=purchase.pk) is None  # nobody else delivers it
+    assert purchase_delivery_pending(purchase_id=purchase.pk) is True
+
+
+def test_claim_returns_the_purchase_once(product, ann):
+    purchase = released(paid_purchase(ann, product))
+    claimed = purchase_claim_delivery(purchase_id=purchase.pk)
+    assert claimed.pk == purchase.pk
+    assert claimed.delivery_claimed_at is not None
+    assert claimed.product == product and claimed.user == ann
+    assert purchase_claim_delivery(purchase_id=purchase.pk) is None
+    assert purchase_claim_delivery(purchase_id=purchase.pk, again=True) is None
+
+
+def test_claim_of_a_delivered_purchase_only_when_asked_again(product, ann):
+    purchase = released(paid_purchase(ann, product))
+    purchase_mark_delivered(purchase=purchase_claim_delivery(purchase_id=purchase.pk))
+    assert purchase_claim_delivery(purchase_id=purchase.pk) is None
+    assert purchase_claim_delivery(purchase_id=purchase.pk, again=True).pk == purchase.pk
+
+
+def test_claim_refuses_refunded_purchases(product, ann):
+    purchase = paid_purchase(ann, product)
+    purchase_mark_refunded(payment_id=purchase.payment_id)
+    assert purchase_claim_delivery(purchase_id=purchase.pk) is None
+    assert purchase_claim_delivery(purchase_id=purchase.pk, again=True) is None
+
+
+def test_claim_refuses_purchases_under_review(product, ann):
+    pay(ann, payload_for(ann, product), total_amount=49)
+    purchase = Purchase.objects.get()
+    assert purchase.review_reason
+    assert purchase_claim_delivery(purchase_id=purchase.pk) is None
+    assert purchase_claim_delivery(purchase_id=purchase.pk, again=True) is None
+
+
+def test_claim_of_an_unknown_purchase_is_none(db):
+    assert purchase_claim_delivery(purchase_id=987654) is None
+
+
+def test_a_stale_claim_can_be_taken_again(product, ann):
+    purchase = released(paid_purchase(ann, product))
+    assert purchase_claim_delivery(purchase_id=purchase.pk) is not None
+    now = timezone.now()
+    Purchase.objects.update(delivery_claimed_at=now - DELIVERY_CLAIM_TIMEOUT + datetime.timedelta(seconds=30))
+    assert purchase_claim_delivery(purchase_id=purchase.pk) is None
+    Purchase.objects.update(delivery_claimed_at=now - DELIVERY_CLAIM_TIMEOUT - datetime.timedelta(seconds=1))
+    assert purchase_claim_delivery(purchase_id=purchase.pk).pk == purchase.pk
+    assert purchase_claim_delivery(purchase_id=purchase.pk) is None
+
+
+def test_mark_delivered_clears_claim_and_error(product, ann):
+    purchase = released(paid_purchase(ann, product))
+    purchase_mark_delivery_failed(purchase=purchase_claim_delivery(purchase_id=purchase.pk), error="429 Too Many Requests")
+    purchase_mark_delivered(purchase=purchase_claim_delivery(purchase_id=purchase.pk))
+    purchase.refresh_from_db()
+    assert purchase.delivered_at is not None
+    assert purchase.delivery_claimed_at is None
+    assert purchase.delivery_error == ""
+
+
+def test_mark_delivery_failed_keeps_the_error_and_frees_the_claim(product, ann):
+    purchase = released(paid_purchase(ann, product))
+    purchase_mark_delivery_failed(purchase=purchase_claim_delivery(purchase_id=purchase.pk), error="x" * 300)
+    purchase.refresh_from_db()
+    assert purchase.delivery_error == "x" * 255
+    assert purchase.delivery_claimed_at is None
+    assert purchase.delivered_at is None
+    assert purchase_claim_delivery(purchase_id=purchase.pk).pk == purchase.pk
+
+
+# --- claiming concurrently ---
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_threads_claiming_one_delivery_only_one_gets_it(product, ann):
+    purchase = released(paid_purchase(ann, product))
+    claims = run_at_once(lambda i: purchase_claim_delivery(purchase_id=purchase.pk), THREADS)
+    assert [claim.pk for claim in claims if claim is not None] == [purchase.pk]
