@@ -1,15 +1,22 @@
 """Per-user flood control: one user sending dozens of updates a second is slowed down without
 delaying anyone else (a token bucket per user; what is over the limit is answered once and dropped).
 
-Payment updates are never dropped. Buckets live in the process: with several webhook workers
-each worker limits on its own, which still bounds a flooder to a few times the rate.
+Payment updates are never dropped. Where the buckets live follows the cache (CACHE_URL): with
+Django's Redis cache every process and host of the shop shares each user's bucket (SharedFloodGate,
+one atomic script per update); otherwise they live in the process (FloodGate), which is right for
+one `runbot` and, with several webhook workers, still bounds a flooder to a few times the rate.
 """
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+
+log = logging.getLogger(__name__)
 
 IDLE_FORGET = 120.0  # seconds after which an idle user's bucket is dropped
 
@@ -57,14 +64,69 @@ class FloodGate:
             del self._buckets[uid]
 
 
-_gate: FloodGate | None = None
+# The same token bucket as FloodGate.allow, atomically in Redis. KEYS[1]: the user's bucket;
+# ARGV: rate, burst, now (seconds), seconds to keep an idle bucket. Returns {allowed, warn}.
+TOKEN_BUCKET = """
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated', 'warned')
+local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tokens = tonumber(state[1]) or burst
+local updated = tonumber(state[2]) or now
+local warned = tonumber(state[3]) or 0
+tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
+local allowed, warn = 0, 0
+if tokens >= 1 then
+  tokens, allowed = tokens - 1, 1
+elseif now - warned > 10 then
+  warned, warn = now, 1
+end
+local function exact(x) return string.format('%.17g', x) end
+redis.call('HSET', KEYS[1], 'tokens', exact(tokens), 'updated', exact(now), 'warned', exact(warned))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+return {allowed, warn}
+"""
+
+
+class SharedFloodGate:
+    """Buckets kept in Django's Redis cache: every process and host of the shop shares a user's budget.
+
+    If Redis cannot be reached, updates are let through (and it is logged): flood control must never
+    stop the shop.
+    """
+
+    def __init__(self, rate: float, burst: int, cache: RedisCache):
+        self.rate, self.burst, self.cache = rate, burst, cache
+        self._script = None
+        self._last_error_logged = 0.0
+
+    def allow(self, user_id: int) -> tuple[bool, bool]:
+        if self.rate <= 0:
+            return True, False
+        key = self.cache.make_and_validate_key(f"flood:{user_id}")
+        try:
+            client = self.cache._cache.get_client(key, write=True)
+            if self._script is None:
+                self._script = client.register_script(TOKEN_BUCKET)
+            allowed, warn = self._script(keys=[key], args=[self.rate, self.burst, time.time(), int(IDLE_FORGET)], client=client)
+        except Exception as exc:
+            now = time.monotonic()
+            if now - self._last_error_logged > 60:
+                self._last_error_logged = now
+                log.warning("flood control could not reach the cache (%s); letting updates through", type(exc).__name__)
+            return True, False
+        return bool(allowed), bool(warn)
+
+
+_gate: FloodGate | SharedFloodGate | None = None
 _gate_settings: tuple | None = None
 
 
-def flood_gate() -> FloodGate:
+def flood_gate() -> FloodGate | SharedFloodGate:
     """The process's gate, rebuilt when the settings change (as tests do)."""
     global _gate, _gate_settings
-    wanted = (settings.FLOOD_RATE, settings.FLOOD_BURST)
+    configured = settings.CACHES["default"]
+    wanted = (settings.FLOOD_RATE, settings.FLOOD_BURST, configured["BACKEND"], configured.get("LOCATION"))
     if _gate is None or _gate_settings != wanted:
-        _gate, _gate_settings = FloodGate(*wanted), wanted
+        rate, burst, cache = settings.FLOOD_RATE, settings.FLOOD_BURST, caches["default"]
+        _gate = SharedFloodGate(rate, burst, cache) if isinstance(cache, RedisCache) else FloodGate(rate, burst)
+        _gate_settings = wanted
     return _gate

@@ -119,6 +119,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so the end-to-end tests can run `runbot` in a subprocess on it;
     # one per test process, so parallel runs never share it.
     DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"shop-test-{os.getpid()}.sqlite3")}
+# The cache several processes share (flood control): local memory by default (one process);
+# redis://127.0.0.1:6379/0 in production, so every process and host counts a user's updates together.
+CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://")}
+
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 

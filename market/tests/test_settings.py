@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import connection
 
 shown = {name: getattr(settings, name) for name in (
-    "DEBUG", "SECRET_KEY", "ADMIN_IDS", "DATABASES", "SHOP_CURRENCY", "TELEGRAM_API_URL", "TELEGRAM_BOT_USERNAME"
+    "DEBUG", "SECRET_KEY", "ADMIN_IDS", "DATABASES", "CACHES", "SHOP_CURRENCY", "TELEGRAM_API_URL", "TELEGRAM_BOT_USERNAME"
 )}
 if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     with connection.cursor() as cursor:
@@ -106,6 +106,17 @@ def test_sqlite_connections_really_use_wal(tmp_path):
     shown = settings_with(**PRODUCTION, DATABASE_URL=f"sqlite:///{db_file}")
     assert shown["DATABASES"]["default"]["NAME"] == str(db_file)
     assert shown["journal_mode"] == "wal"
+
+
+@pytest.mark.parametrize("cache_url", ["", "locmemcache://"])
+def test_without_cache_url_the_cache_is_the_process_memory(cache_url):
+    cache = settings_with(**PRODUCTION, CACHE_URL=cache_url)["CACHES"]["default"]
+    assert cache["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_a_redis_cache_url_gives_djangos_own_redis_cache():
+    cache = settings_with(**PRODUCTION, CACHE_URL="redis://127.0.0.1:6379/2")["CACHES"]["default"]
+    assert cache == {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/2"}
 
 
 def test_postgres_url_gets_no_sqlite_options():
