@@ -9,12 +9,10 @@ from telebot.types import Update
 
 from botapp.bot import create_bot
 from botapp.dispatch import process_update
-from botapp.testing import updates
-from botapp.testing.fake_bot_api import FakeBotAPI
+from botapp.testing import helpers, updates
+from botapp.testing.fake_bot_api import TOKEN, FakeBotAPI
 from botapp.testing.process import RunBot
-from shop.models import Category, Product
-
-TOKEN = "123456:TEST-token"
+from shop.testing.factories import CategoryFactory, ProductFactory
 
 # Property-based tests explore new random inputs on developers' machines; CI replays a fixed
 # sequence, so a run there never fails on an input nobody has seen (new finds become @example).
@@ -32,8 +30,14 @@ def fresh_flood_gate():
 
 
 @pytest.fixture
-def fake_api(settings):
-    with FakeBotAPI(TOKEN) as api:
+def fake_api_class():
+    """The fake Bot API `fake_api` runs (a test module may override this with a subclass)."""
+    return FakeBotAPI
+
+
+@pytest.fixture
+def fake_api(settings, fake_api_class):
+    with fake_api_class(TOKEN) as api:
         settings.TELEGRAM_API_URL = api.url
         settings.TELEGRAM_BOT_TOKEN = TOKEN
         yield api
@@ -69,10 +73,13 @@ def bot(fake_api):
 
 @pytest.fixture
 def send(bot):
-    """Feed one update (a dict as Telegram sends it) to the bot, as polling and the webhook do."""
+    """Feed one update (a dict as Telegram sends it) to the bot, as polling and the webhook do; returns
+    what `process_update` returned (False: it must be handled again)."""
 
-    def _send(update: dict) -> None:
-        process_update(bot, Update.de_json(update))
+    def _send(update: dict) -> bool:
+        outcome = process_update(bot, Update.de_json(update))
+        assert outcome in (True, False)
+        return outcome
 
     return _send
 
@@ -83,13 +90,55 @@ def customer():
 
 
 @pytest.fixture
+def press(send, fake_api, customer):
+    """Press an inline button under a message of the bot (as `customer` unless `user=`); returns the calls made
+    in answer."""
+
+    def _press(data: str, *, user=None, message_id: int = 1):
+        return helpers.press(send, fake_api, user or customer, data, message_id=message_id)
+
+    return _press
+
+
+@pytest.fixture
+def press_for_screen(send, fake_api, customer):
+    """Press a button under message 777 (unless `message_id=`); returns the screen the bot showed in its place,
+    after checking the press was answered once and nothing else was shown."""
+
+    def _press_for_screen(data: str, *, user=None, message_id: int = 777):
+        return helpers.press_for_screen(send, fake_api, user or customer, data, message_id=message_id)
+
+    return _press_for_screen
+
+
+@pytest.fixture
+def command(send, fake_api, customer):
+    """Send a text message; returns the one message the bot sent in answer."""
+
+    def _command(text: str, *, user=None):
+        return helpers.command(send, fake_api, user or customer, text)
+
+    return _command
+
+
+@pytest.fixture
+def pay(send, customer):
+    """Telegram's successful_payment for an invoice the bot sent; returns the update (to send it again)."""
+
+    def _pay(invoice, *, user=None, total_amount=None, payload=None, charge_id=None):
+        return helpers.pay(send, user or customer, invoice, total_amount=total_amount, payload=payload, charge_id=charge_id)
+
+    return _pay
+
+
+@pytest.fixture
 def category(db):
-    return Category.objects.create(category_name="Keys")
+    return CategoryFactory(category_name="Keys")
 
 
 @pytest.fixture
 def product(category):
-    return Product.objects.create(
+    return ProductFactory(
         category=category,
         name="Editor Pro",
         description="A <b>great</b> editor.",

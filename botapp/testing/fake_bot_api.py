@@ -17,6 +17,7 @@ from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+TOKEN = "123456:TEST-token"  # the fake's bot token unless given another
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "Shop", "username": "shop_bot"}
 
 
@@ -71,7 +72,7 @@ class Failure:
 
 
 class FakeBotAPI:
-    def __init__(self, token: str = "123456:TEST-token"):
+    def __init__(self, token: str = TOKEN):
         self.token = token
         self.calls: list[Call] = []
         self.webhook_url = ""

@@ -1,4 +1,4 @@
-"""Running `manage.py runbot` as a real process in tests, and reading what it sent."""
+"""Running `manage.py runbot` as a real process in tests (what it sent: `botapp.testing.helpers`)."""
 
 import os
 import signal
@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection
 
 from botapp.testing.fake_bot_api import FakeBotAPI
+from botapp.testing.helpers import button_data, buttons  # noqa: F401 (where the back office's tests find them)
 
 
 def database_url() -> str:
@@ -56,14 +57,3 @@ class RunBot:
                 self.process.kill()
             self.log.close()
         return code, time.monotonic() - started
-
-
-def buttons(call) -> list[tuple[str, str]]:
-    markup = call.json("reply_markup") or {"inline_keyboard": []}
-    return [(b["text"], b.get("callback_data", "")) for row in markup["inline_keyboard"] for b in row]
-
-
-def button_data(call, text_part: str) -> str:
-    matches = [data for text, data in buttons(call) if text_part in text]
-    assert matches, f"no button with {text_part!r} in {buttons(call)}"
-    return matches[0]

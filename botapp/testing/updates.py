@@ -3,6 +3,9 @@
 import itertools
 import time
 
+from botapp.testing.fake_bot_api import BOT_USER
+from shop.invoices import InvoiceTerms, invoice_payload
+
 _update_ids = itertools.count(1)
 _message_ids = itertools.count(1000)
 
@@ -46,7 +49,7 @@ def callback(user: dict, data: str, *, message_id: int = 1, update_id=None, with
     if with_message:
         query["message"] = {
             "message_id": message_id,
-            "from": {"id": 1, "is_bot": True, "first_name": "Shop", "username": "shop_bot"},
+            "from": dict(BOT_USER),
             "chat": private_chat(user),
             "date": int(time.time()),
             "text": "…",
@@ -56,15 +59,18 @@ def callback(user: dict, data: str, *, message_id: int = 1, update_id=None, with
 
 def my_chat_member(user: dict, status: str, *, old_status: str = "member", update_id=None) -> dict:
     """The user blocked (status "kicked") or unblocked ("member") the bot in their private chat."""
-    bot = {"id": 1, "is_bot": True, "first_name": "Shop", "username": "shop_bot"}
+
+    def member(status: str) -> dict:
+        return {"user": dict(BOT_USER), "status": status, **({"until_date": 0} if status == "kicked" else {})}  # 0: for good
+
     return {
         "update_id": update_id or next(_update_ids),
         "my_chat_member": {
             "chat": private_chat(user),
             "from": user,
             "date": int(time.time()),
-            "old_chat_member": {"user": bot, "status": old_status},
-            "new_chat_member": {"user": bot, "status": status},
+            "old_chat_member": member(old_status),
+            "new_chat_member": member(status),
         },
     }
 
@@ -93,6 +99,18 @@ def successful_payment(
         "provider_payment_charge_id": "" if currency == "XTR" else f"provider-{charge_id}",
     }
     return message(user, update_id=update_id, successful_payment=payment)
+
+
+def stars_payload(telegram_id: int, product) -> str:
+    """The payload of the invoice the bot sends `telegram_id` for `product` at its price in Stars."""
+    return invoice_payload(InvoiceTerms(telegram_id, product.pk, product.price, "XTR"))
+
+
+def stars_payment(user: dict, product, *, charge_id: str, update_id=None) -> dict:
+    """`user` paid the bot's Stars invoice for `product`, at its price."""
+    return successful_payment(
+        user, stars_payload(user["id"], product), total_amount=product.price, charge_id=charge_id, update_id=update_id
+    )
 
 
 def refunded_payment(user: dict, *, total_amount: int, charge_id: str, payload: str = "", update_id=None) -> dict:

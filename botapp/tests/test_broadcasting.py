@@ -9,13 +9,13 @@ from datetime import timedelta
 
 import pytest
 import requests
-from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from botapp import broadcasting
 from botapp.broadcasting import RateLimiter, send_broadcast_chunk, send_broadcasts
 from botapp.tasks import schedule_broadcast_sending, send_broadcasts_task
+from botapp.testing.helpers import Clock
 from shop.models import Broadcast, BroadcastRecipient, User
 from shop.services.broadcasts import (
     BROADCAST_CLAIM_TIMEOUT,
@@ -27,6 +27,8 @@ from shop.services.broadcasts import (
     broadcast_release_claims,
     broadcast_start,
 )
+from shop.testing.concurrency import run_at_once
+from shop.testing.factories import UserFactory
 
 TEXT = "<b>Sale!</b> Everything −20% until Sunday &amp; more."
 FAST = 10_000  # messages a second: tests that are not about the pace skip the waiting
@@ -38,7 +40,8 @@ def fast_pace():
 
 
 def customers(count: int, *, first_id: int = 1000, **fields) -> list[User]:
-    return User.objects.bulk_create([User(telegram_id=first_id + i, first_name=f"C{i}", **fields) for i in range(count)])
+    """`count` customers with Telegram ids from `first_id` on (the order a broadcast reaches them in)."""
+    return [UserFactory(telegram_id=first_id + i, **fields) for i in range(count)]
 
 
 def started_broadcast(text: str = TEXT, **fields) -> Broadcast:
@@ -76,21 +79,8 @@ def age_claims(broadcast: Broadcast, by: timedelta = BROADCAST_CLAIM_TIMEOUT + t
 # --- The pace ---
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 100.0
-        self.slept = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.slept.append(round(seconds, 6))
-        self.now += seconds
-
-
 def test_rate_limiter_spaces_calls_and_honours_a_hold():
-    clock = FakeClock()
+    clock = Clock(now=100.0)
     pace = RateLimiter(25, clock=clock, sleep=clock.sleep)
     for _ in range(3):
         pace.wait()
@@ -302,7 +292,6 @@ def test_two_senders_at_once_never_send_to_the_same_customer(bot, fake_api, monk
     customers(40)
     broadcast = started_broadcast()
     pace = RateLimiter(200)  # shared, as threads of one process share it; slow enough to interleave
-    errors = []
     # The worst case: both senders have picked the same recipients before either claims them
     # (the claim's token is made between picking and claiming).
     both_picked = threading.Barrier(2)
@@ -316,23 +305,8 @@ def test_two_senders_at_once_never_send_to_the_same_customer(bot, fake_api, monk
 
     monkeypatch.setattr("shop.services.broadcasts.uuid.uuid4", token_after_both_picked)
 
-    processed = []
+    processed = run_at_once(lambda _: send_broadcast_chunk(bot, broadcast, pace=pace, max_seconds=30).processed, 2)
 
-    def sender():
-        try:
-            processed.append(send_broadcast_chunk(bot, broadcast, pace=pace, max_seconds=30).processed)
-        except Exception as exc:  # pragma: no cover (reported below)
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert not errors
     assert len(processed) == 2 and all(processed) and sum(processed) == 40  # both sent, to different customers
     assert sends_per_chat(fake_api) == {1000 + i: 1 for i in range(40)}
     assert statuses(broadcast) == {"sent": 40}

@@ -10,9 +10,8 @@ from telebot import apihelper
 
 from botapp import callbacks
 from botapp.testing import updates
-from botapp.testing.fake_bot_api import BOT_USER
+from botapp.testing.fake_bot_api import TOKEN
 from botapp.texts import language_for
-from conftest import TOKEN
 from shop.selectors.catalog import category_list_on_sale
 
 pytestmark = pytest.mark.django_db
@@ -79,18 +78,7 @@ def test_failing_button_is_still_answered(send, fake_api, customer, product, cat
 
 def test_update_kinds_without_a_handler_are_processed_quietly(send, fake_api, customer, caplog, db):
     caplog.set_level(logging.INFO)
-    blocked = {
-        "update_id": 99002,
-        "my_chat_member": {
-            "chat": updates.private_chat(customer),
-            "from": customer,
-            "date": 1700000000,
-            "old_chat_member": {"user": BOT_USER, "status": "member"},
-            "new_chat_member": {"user": BOT_USER, "status": "kicked", "until_date": 0},
-        },
-    }
-
-    send(blocked)
+    send(updates.my_chat_member(customer, "kicked"))
 
     assert fake_api.calls == []
     (line,) = update_log_lines(caplog)

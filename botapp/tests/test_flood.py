@@ -5,24 +5,23 @@ End-to-end through `process_update` (a real TeleBot talking HTTP to the fake Bot
 """
 
 import itertools
-import json
-import threading
 import time
 from types import SimpleNamespace
 
 import pytest
-from django.utils import translation
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from telebot.types import Update
 
 from botapp import callbacks, flood, texts
+from botapp.bot import create_bot
 from botapp.dispatch import process_update
 from botapp.models import HandledUpdate
 from botapp.testing import updates
-from shop.invoices import InvoiceTerms, invoice_payload
+from botapp.testing.helpers import Clock, english, post_update, sent_to
 from shop.models import Purchase, UnmatchedPayment
+from shop.testing.concurrency import run_at_once
 
 RATE, BURST = 3, 10
 FLOODER, BYSTANDER = 42, 77
@@ -50,30 +49,15 @@ def bystander():
     return updates.tg_user(BYSTANDER, first_name="Bea", username="bea", language_code="en")
 
 
-@pytest.fixture
-def feed(bot):
-    def _feed(update: dict) -> bool:
-        return process_update(bot, Update.de_json(update))
-
-    return _feed
-
-
-def slow_down_text() -> str:
-    with translation.override("en"):
-        return texts.slow_down()
-
-
-def messages_to(fake_api, chat_id: int, *, after: int = 0) -> list:
-    return [c for c in fake_api.calls[after:] if c.method == "sendMessage" and c.params.get("chat_id") == str(chat_id)]
-
-
 def replies_to(fake_api, chat_id: int, *, after: int = 0) -> list:
     """What the bot said to the chat, apart from asking it to slow down."""
-    return [c for c in messages_to(fake_api, chat_id, after=after) if c.params["text"] != slow_down_text()]
+    messages = sent_to(fake_api, chat_id, after=after, method="sendMessage")
+    return [c for c in messages if c.params["text"] != english(texts.slow_down)]
 
 
 def slow_downs_to(fake_api, chat_id: int, *, after: int = 0) -> list:
-    return [c for c in messages_to(fake_api, chat_id, after=after) if c.params["text"] == slow_down_text()]
+    messages = sent_to(fake_api, chat_id, after=after, method="sendMessage")
+    return [c for c in messages if c.params["text"] == english(texts.slow_down)]
 
 
 def at_most(seconds: float, tokens: float = BURST) -> float:
@@ -81,26 +65,26 @@ def at_most(seconds: float, tokens: float = BURST) -> float:
     return tokens + RATE * seconds + 1e-6
 
 
-def spam(feed, user: dict, count: int) -> None:
+def spam(send, user: dict, count: int) -> None:
     for i in range(count):
-        assert feed(updates.message(user, f"spam {i}")) is True
+        assert send(updates.message(user, f"spam {i}")) is True
 
 
 # --- end to end ----------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
-def test_a_flooder_is_slowed_down_while_an_interleaved_user_is_served_at_once(feed, fake_api, flooder, bystander):
+def test_a_flooder_is_slowed_down_while_an_interleaved_user_is_served_at_once(send, fake_api, flooder, bystander):
     """50 updates from the flooder as fast as they can be processed; between every fifth of them, one from
     a user chatting normally (10 in all, within their own allowance)."""
     bystander_waits = []
     started = time.monotonic()
     for i in range(50):
-        assert feed(updates.message(flooder, f"spam {i}")) is True
+        assert send(updates.message(flooder, f"spam {i}")) is True
         if i % 5 == 4:
             mark = fake_api.mark()
             sent = time.monotonic()
-            assert feed(updates.message(bystander, f"hello {i}")) is True
+            assert send(updates.message(bystander, f"hello {i}")) is True
             # answered before process_update returned: nothing of the bystander's waits behind the flooder
             assert len(replies_to(fake_api, BYSTANDER, after=mark)) == 1, f"bystander's update after {i} not answered"
             bystander_waits.append(time.monotonic() - sent)
@@ -116,11 +100,11 @@ def test_a_flooder_is_slowed_down_while_an_interleaved_user_is_served_at_once(fe
 
 
 @pytest.mark.django_db
-def test_two_users_flooding_at_once_are_each_limited_to_their_own_burst(feed, fake_api, flooder, bystander):
+def test_two_users_flooding_at_once_are_each_limited_to_their_own_burst(send, fake_api, flooder, bystander):
     started = time.monotonic()
     for i in range(30):
-        assert feed(updates.message(flooder, f"spam {i}")) is True
-        assert feed(updates.message(bystander, f"spam {i}")) is True
+        assert send(updates.message(flooder, f"spam {i}")) is True
+        assert send(updates.message(bystander, f"spam {i}")) is True
     elapsed = time.monotonic() - started
     for user_id in (FLOODER, BYSTANDER):
         assert BURST <= len(replies_to(fake_api, user_id)) <= at_most(elapsed)
@@ -128,24 +112,24 @@ def test_two_users_flooding_at_once_are_each_limited_to_their_own_burst(feed, fa
 
 
 @pytest.mark.django_db
-def test_dropped_updates_are_confirmed_not_retried(feed, fake_api, flooder):
+def test_dropped_updates_are_confirmed_not_retried(send, fake_api, flooder):
     """Dropping is a decision, not a failure: process_update returns True (the poller confirms the update)."""
     started = time.monotonic()
-    results = [feed(updates.message(flooder, f"spam {i}")) for i in range(BURST + 5)]
+    results = [send(updates.message(flooder, f"spam {i}")) for i in range(BURST + 5)]
     elapsed = time.monotonic() - started
     assert results == [True] * (BURST + 5)
     assert BURST <= len(replies_to(fake_api, FLOODER)) <= at_most(elapsed)
 
 
 @pytest.mark.django_db
-def test_a_flooding_button_presser_is_asked_to_slow_down_in_the_button_answer(feed, fake_api, flooder):
+def test_a_flooding_button_presser_is_asked_to_slow_down_in_the_button_answer(send, fake_api, flooder):
     presses = [updates.callback(flooder, callbacks.catalog()) for _ in range(BURST + 10)]
     started = time.monotonic()
     for press in presses:
-        assert feed(press) is True
+        assert send(press) is True
     elapsed = time.monotonic() - started
     answers = fake_api.calls_of("answerCallbackQuery")
-    slow = [a for a in answers if a.params.get("text") == slow_down_text()]
+    slow = [a for a in answers if a.params.get("text") == english(texts.slow_down)]
     assert len(slow) == 1
     handled = fake_api.calls_of("editMessageText")  # the screens actually shown
     assert BURST <= len(handled) <= at_most(elapsed)
@@ -156,26 +140,26 @@ def test_a_flooding_button_presser_is_asked_to_slow_down_in_the_button_answer(fe
 
 
 @pytest.mark.django_db
-def test_payments_of_a_flooder_are_never_dropped(feed, fake_api, flooder, product):
-    spam(feed, flooder, BURST + 20)  # far over the limit
+def test_payments_of_a_flooder_are_never_dropped(send, fake_api, flooder, product):
+    spam(send, flooder, BURST + 20)  # far over the limit
     assert slow_downs_to(fake_api, FLOODER)
-    payload = invoice_payload(InvoiceTerms(FLOODER, product.pk, product.price, "XTR"))
+    payload = updates.stars_payload(FLOODER, product)
 
     for _ in range(3):  # the client may retry; each query needs its answer within 10 s
         mark = fake_api.mark()
-        assert feed(updates.pre_checkout(flooder, payload, total_amount=product.price)) is True
+        assert send(updates.pre_checkout(flooder, payload, total_amount=product.price)) is True
         (answer,) = [c for c in fake_api.calls[mark:] if c.method == "answerPreCheckoutQuery"]
         assert answer.params["ok"] == "True"
 
     mark = fake_api.mark()
     update = updates.successful_payment(flooder, payload, total_amount=product.price, charge_id="charge-flood-1")
-    assert feed(update) is True
+    assert send(update) is True
     purchase = Purchase.objects.get(payment_id="charge-flood-1")
     assert purchase.user.telegram_id == FLOODER and purchase.product == product and purchase.gives_access
-    assert [c for c in messages_to(fake_api, FLOODER, after=mark) if HIDDEN in c.params["text"]]
+    assert sent_to(fake_api, FLOODER, after=mark, method="sendMessage", containing=HIDDEN)
 
     # a forged payment from the flooder is not dropped either: it is kept for staff
-    assert feed(updates.successful_payment(flooder, "forged", total_amount=5, charge_id="charge-flood-2")) is True
+    assert send(updates.successful_payment(flooder, "forged", total_amount=5, charge_id="charge-flood-2")) is True
     assert UnmatchedPayment.objects.filter(payment_id="charge-flood-2").exists()
 
     # a refund notice (a service message without content type) is not dropped either
@@ -189,37 +173,37 @@ def test_payments_of_a_flooder_are_never_dropped(feed, fake_api, flooder, produc
             "telegram_payment_charge_id": "charge-flood-1",
         },
     )
-    assert feed(refund) is True
+    assert send(refund) is True
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.REFUNDED
     assert replies_to(fake_api, FLOODER, after=mark)
 
     # still over the limit for everything else
     mark = fake_api.mark()
-    spam(feed, flooder, 3)
+    spam(send, flooder, 3)
     assert not replies_to(fake_api, FLOODER, after=mark)
 
 
 @pytest.mark.django_db
-def test_payment_updates_do_not_use_up_the_flooders_allowance(feed, fake_api, flooder, product):
-    payload = invoice_payload(InvoiceTerms(FLOODER, product.pk, product.price, "XTR"))
+def test_payment_updates_do_not_use_up_the_flooders_allowance(send, fake_api, flooder, product):
+    payload = updates.stars_payload(FLOODER, product)
     for _ in range(BURST + 5):
-        feed(updates.pre_checkout(flooder, payload, total_amount=product.price))
+        send(updates.pre_checkout(flooder, payload, total_amount=product.price))
     mark = fake_api.mark()
-    spam(feed, flooder, BURST)
+    spam(send, flooder, BURST)
     assert len(replies_to(fake_api, FLOODER, after=mark)) == BURST
     assert not slow_downs_to(fake_api, FLOODER)
 
 
 @pytest.mark.django_db
-def test_after_a_pause_the_flooder_is_served_again_and_not_warned_twice(feed, fake_api, flooder):
-    spam(feed, flooder, BURST + 10)  # tokens used up (less than one left)
+def test_after_a_pause_the_flooder_is_served_again_and_not_warned_twice(send, fake_api, flooder):
+    spam(send, flooder, BURST + 10)  # tokens used up (less than one left)
     emptied = time.monotonic()
     assert len(slow_downs_to(fake_api, FLOODER)) == 1
 
     time.sleep(1.1)  # RATE tokens a second: three updates' worth refilled
     mark = fake_api.mark()
-    spam(feed, flooder, 8)
+    spam(send, flooder, 8)
     served = len(replies_to(fake_api, FLOODER, after=mark))
     assert RATE <= served <= at_most(time.monotonic() - emptied, tokens=1)
     assert served < 8
@@ -228,29 +212,29 @@ def test_after_a_pause_the_flooder_is_served_again_and_not_warned_twice(feed, fa
 
 
 @pytest.mark.django_db
-def test_each_user_has_an_allowance_of_their_own(feed, fake_api):
+def test_each_user_has_an_allowance_of_their_own(send, fake_api):
     users = [updates.tg_user(1000 + i, first_name=f"U{i}") for i in range(5)]
     for _ in range(BURST):
         for user in users:
-            assert feed(updates.message(user, "hi")) is True
+            assert send(updates.message(user, "hi")) is True
     for user in users:
         assert len(replies_to(fake_api, user["id"])) == BURST
         assert not slow_downs_to(fake_api, user["id"])
 
 
 @pytest.mark.django_db
-def test_updates_without_a_sender_are_not_limited(feed, fake_api):
+def test_updates_without_a_sender_are_not_limited(send, fake_api):
     for i in range(BURST * 3):
         post = {"message_id": i + 1, "date": 1_700_000_000, "chat": {"id": -100123, "type": "channel"}, "text": "news"}
-        assert feed({"update_id": 900_000 + i, "channel_post": post}) is True
+        assert send({"update_id": 900_000 + i, "channel_post": post}) is True
     assert fake_api.calls_of("sendMessage") == []
     assert flood.flood_gate()._buckets == {}
 
 
 @pytest.mark.django_db
-def test_flood_rate_zero_turns_flood_control_off(settings, feed, fake_api, flooder):
+def test_flood_rate_zero_turns_flood_control_off(settings, send, fake_api, flooder):
     settings.FLOOD_RATE = 0
-    spam(feed, flooder, 50)
+    spam(send, flooder, 50)
     assert len(replies_to(fake_api, FLOODER)) == 50
     assert not slow_downs_to(fake_api, FLOODER)
 
@@ -262,13 +246,7 @@ def test_a_flooder_through_the_webhook_gets_200_for_dropped_updates(client, fake
     started = time.monotonic()
     for i in range(BURST + 10):
         update = updates.message(flooder, f"spam {i}")
-        response = client.post(
-            "/telegram/webhook/",
-            data=json.dumps(update),
-            content_type="application/json",
-            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
-        )
-        statuses.append(response.status_code)
+        statuses.append(post_update(client, update).status_code)
     assert statuses == [200] * (BURST + 10)
     assert HandledUpdate.objects.count() == BURST + 10
     assert BURST <= len(replies_to(fake_api, FLOODER)) <= at_most(time.monotonic() - started)
@@ -278,38 +256,20 @@ def test_a_flooder_through_the_webhook_gets_200_for_dropped_updates(client, fake
 @pytest.mark.django_db
 def test_a_flood_from_many_threads_lets_through_no_more_than_the_burst(settings, fake_api, flooder):
     """Polling workers and webhook threads share the gate: concurrent updates of one user still count once each."""
-    from botapp.bot import create_bot
-
     settings.FLOOD_RATE = 0.001  # no refill during the test: exactly the burst gets through
     bots = [create_bot() for _ in range(4)]
-    results = []
 
-    def worker(bot, n):
-        for i in range(n):
-            results.append(process_update(bot, Update.de_json(updates.message(flooder, f"t{i}"))))
+    def worker(i: int) -> list[bool]:
+        return [process_update(bots[i], Update.de_json(updates.message(flooder, f"t{n}"))) for n in range(10)]
 
-    threads = [threading.Thread(target=worker, args=(bot, 10)) for bot in bots]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert results == [True] * 40
+    results = run_at_once(worker, len(bots))
+
+    assert results == [[True] * 10] * 4
     assert len(replies_to(fake_api, FLOODER)) == BURST
     assert len(slow_downs_to(fake_api, FLOODER)) == 1
 
 
 # --- FloodGate on an injected clock ---------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self, now: float = 1000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 
 from botapp import flood
 from botapp.testing import updates
-from botapp.testing.fake_bot_api import FakeBotAPI
+from botapp.testing.fake_bot_api import TOKEN, FakeBotAPI
+from botapp.testing.helpers import Clock
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-TOKEN = "123456:TEST-token"
 SECRET = "webhook-secret"
 
 
@@ -47,17 +47,6 @@ def redis_cache_settings() -> dict:
     return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": uuid.uuid4().hex}
 
 
-class Clock:
-    def __init__(self, now: float = 1_700_000_000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def redis_cache(settings):
     settings.CACHES = {"default": redis_cache_settings()}  # Django's test signals rebuild the cache handler
@@ -71,7 +60,7 @@ def shared_gate(rate, burst) -> flood.SharedFloodGate:
 
 @pytest.fixture
 def clock(monkeypatch):
-    clock = Clock()
+    clock = Clock(now=1_700_000_000.0)
     monkeypatch.setattr(flood, "time", SimpleNamespace(monotonic=clock, time=clock))
     return clock
 
@@ -107,7 +96,7 @@ def test_a_cache_that_cannot_be_reached_lets_updates_through(settings):
     events=st.lists(st.tuples(st.floats(0, 2, allow_nan=False), st.integers(1, 3)), max_size=80),
 )
 def test_the_shared_gate_decides_exactly_as_the_local_one(redis_cache, monkeypatch, rate, burst, events):
-    clock = Clock()
+    clock = Clock(now=1_700_000_000.0)
     monkeypatch.setattr(flood, "time", SimpleNamespace(monotonic=clock, time=clock))
     redis_cache.clear()
     local, shared = flood.FloodGate(rate=rate, burst=burst), shared_gate(rate, burst)

@@ -1,14 +1,15 @@
 """What a customer sees: commands and buttons, fed through the bot to the fake Bot API."""
 
-import datetime
-import itertools
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from botapp import callbacks, screens
 from botapp.testing import updates
-from shop.models import BotText, Category, Product, Purchase, User
+from botapp.testing.helpers import button_data, buttons, only_screen
+from shop.models import BotText, Product, User
+from shop.testing.factories import CategoryFactory, ProductFactory, PurchaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -17,98 +18,10 @@ NO_LONGER_AVAILABLE = "Sorry, this is no longer available."
 NOT_UNDERSTOOD = "Sorry, I did not understand that."
 MAIN_MENU = [("🛍 Catalog", "cats:1"), ("📦 My purchases", "my:1"), ("❔ Help", "help")]
 
-_payment_ids = itertools.count(1)
-
 
 @pytest.fixture(autouse=True)
 def stars(settings):
     settings.SHOP_CURRENCY = "XTR"
-
-
-# --- helpers ---
-
-
-def buttons(call) -> list[tuple[str, str]]:
-    return [(b["text"], b["callback_data"]) for row in call.json("reply_markup")["inline_keyboard"] for b in row]
-
-
-def button_data(call, text_part: str) -> str:
-    matches = [data for text, data in buttons(call) if text_part in text]
-    assert len(matches) == 1, f"{text_part!r} in {buttons(call)}"
-    return matches[0]
-
-
-def screen_calls(fake_api, after: int = 0):
-    return [c for c in fake_api.calls[after:] if c.method in ("sendMessage", "editMessageText")]
-
-
-def only_screen(fake_api, after: int = 0):
-    calls = screen_calls(fake_api, after)
-    assert len(calls) == 1, [(c.method, c.params.get("text")) for c in calls]
-    return calls[0]
-
-
-def make_product(category, name, *, price=10, is_active=True, description=""):
-    return Product.objects.create(
-        category=category,
-        name=name,
-        description=description,
-        price=price,
-        hidden_content=f"secret of {name}",
-        is_active=is_active,
-    )
-
-
-def make_user(telegram_id=42, first_name="Ann"):
-    return User.objects.get_or_create(telegram_id=telegram_id, defaults={"first_name": first_name})[0]
-
-
-def make_purchase(user, product, *, days_ago=0):
-    purchase = Purchase.objects.create(
-        user=user,
-        product=product,
-        price=product.price,
-        currency="XTR",
-        payment_type=Purchase.PaymentType.STARS,
-        payment_id=f"charge-{next(_payment_ids)}",
-    )
-    created = timezone.now() - datetime.timedelta(days=days_ago)
-    Purchase.objects.filter(pk=purchase.pk).update(created_at=created)
-    return purchase
-
-
-@pytest.fixture
-def press(send, fake_api, customer):
-    """Press a button under message 777; returns the screen the bot showed in answer."""
-
-    def _press(data: str, *, user=None, message_id=777):
-        mark = fake_api.mark()
-        update = updates.callback(user or customer, data, message_id=message_id)
-        send(update)
-        answers = [c for c in fake_api.calls[mark:] if c.method == "answerCallbackQuery"]
-        assert [a.params["callback_query_id"] for a in answers] == [update["callback_query"]["id"]]
-        edit = only_screen(fake_api, mark)
-        assert edit.method == "editMessageText"
-        assert edit.params["message_id"] == str(message_id)
-        assert edit.params["chat_id"] == str((user or customer)["id"])
-        return edit
-
-    return _press
-
-
-@pytest.fixture
-def command(send, fake_api, customer):
-    """Send a text message; returns the one message the bot sent in answer."""
-
-    def _command(text: str, *, user=None):
-        mark = fake_api.mark()
-        send(updates.message(user or customer, text))
-        sent = only_screen(fake_api, mark)
-        assert sent.method == "sendMessage"
-        assert sent.params["chat_id"] == str((user or customer)["id"])
-        return sent
-
-    return _command
 
 
 # --- /start ---
@@ -161,7 +74,7 @@ def test_start_deep_link_opens_the_product_card(command, product):
 
 
 def test_start_deep_link_to_an_off_sale_product_says_so_and_shows_the_catalog(command, product):
-    make_product(product.category, "Still on sale")
+    ProductFactory(category=product.category, name="Still on sale")
     product.is_active = False
     product.save()
 
@@ -184,12 +97,12 @@ def test_start_with_an_unusable_payload_shows_the_main_menu(command, product, pa
 
 
 def test_catalog_lists_only_categories_with_products_on_sale_with_their_counts(command, category):
-    make_product(category, "A")
-    make_product(category, "B")
-    make_product(category, "Hidden", is_active=False)
-    off_sale_only = Category.objects.create(category_name="Books")
-    make_product(off_sale_only, "Old book", is_active=False)
-    Category.objects.create(category_name="Empty")
+    ProductFactory(category=category, name="A")
+    ProductFactory(category=category, name="B")
+    ProductFactory(category=category, name="Hidden", is_active=False)
+    off_sale_only = CategoryFactory(category_name="Books")
+    ProductFactory(category=off_sale_only, name="Old book", is_active=False)
+    CategoryFactory(category_name="Empty")
 
     sent = command("/catalog")
 
@@ -198,7 +111,7 @@ def test_catalog_lists_only_categories_with_products_on_sale_with_their_counts(c
 
 
 def test_empty_catalog_says_so(command, category):
-    make_product(category, "Off", is_active=False)
+    ProductFactory(category=category, name="Off", is_active=False)
 
     sent = command("/catalog")
 
@@ -206,8 +119,8 @@ def test_empty_catalog_says_so(command, category):
     assert buttons(sent) == [("« Menu", callbacks.menu())]
 
 
-def test_catalog_button_edits_the_menu_message_in_place(command, press, fake_api, product):
-    press_result = press(callbacks.catalog(), message_id=555)
+def test_catalog_button_edits_the_menu_message_in_place(command, press_for_screen, fake_api, product):
+    press_result = press_for_screen(callbacks.catalog(), message_id=555)
 
     assert "Catalog" in press_result.params["text"]
     assert press_result.params["parse_mode"] == "HTML"
@@ -215,12 +128,12 @@ def test_catalog_button_edits_the_menu_message_in_place(command, press, fake_api
     assert fake_api.calls_of("sendMessage") == []
 
 
-def test_catalog_is_paginated(press, db):
+def test_catalog_is_paginated(press_for_screen, db):
     for n in range(screens.PAGE_SIZE + 1):
-        make_product(Category.objects.create(category_name=f"Cat {n:02d}"), f"P{n}")
+        ProductFactory(category=CategoryFactory(category_name=f"Cat {n:02d}"), name=f"P{n}")
 
-    first = press(callbacks.catalog(1))
-    second = press(button_data(first, "Next"))
+    first = press_for_screen(callbacks.catalog(1))
+    second = press_for_screen(button_data(first, "Next"))
 
     first_items = [text for text, data in buttons(first) if data.startswith("cat:")]
     second_items = [text for text, data in buttons(second) if data.startswith("cat:")]
@@ -237,18 +150,18 @@ def test_catalog_is_paginated(press, db):
 # --- category ---
 
 
-def test_catalog_page_that_no_longer_exists_shows_the_last_page(press, product):
-    screen = press(callbacks.catalog(5))
+def test_catalog_page_that_no_longer_exists_shows_the_last_page(press_for_screen, product):
+    screen = press_for_screen(callbacks.catalog(5))
 
     assert ("Keys (1)", callbacks.category(product.category_id)) in buttons(screen)
 
 
-def test_category_lists_its_products_on_sale_only(press, category):
-    a = make_product(category, "Alpha", price=5)
-    make_product(category, "Off sale", is_active=False)
-    make_product(Category.objects.create(category_name="Other"), "Elsewhere")
+def test_category_lists_its_products_on_sale_only(press_for_screen, category):
+    a = ProductFactory(category=category, name="Alpha", price=5)
+    ProductFactory(category=category, name="Off sale", is_active=False)
+    ProductFactory(category=CategoryFactory(category_name="Other"), name="Elsewhere")
 
-    screen = press(callbacks.category(category.id))
+    screen = press_for_screen(callbacks.category(category.id))
 
     assert "<b>Keys</b>" in screen.params["text"]
     assert buttons(screen) == [
@@ -257,20 +170,20 @@ def test_category_lists_its_products_on_sale_only(press, category):
     ]
 
 
-def test_category_back_button_returns_to_the_catalog(press, product):
-    screen = press(callbacks.category(product.category_id))
-    catalog = press(button_data(screen, "Back"))
+def test_category_back_button_returns_to_the_catalog(press_for_screen, product):
+    screen = press_for_screen(callbacks.category(product.category_id))
+    catalog = press_for_screen(button_data(screen, "Back"))
 
     assert "Catalog" in catalog.params["text"]
     assert ("Keys (1)", callbacks.category(product.category_id)) in buttons(catalog)
 
 
-def test_category_pages_and_the_product_back_button_returns_to_the_same_page(press, category):
+def test_category_pages_and_the_product_back_button_returns_to_the_same_page(press_for_screen, category):
     for n in range(screens.PAGE_SIZE + 2):
-        make_product(category, f"Item {n:02d}")
+        ProductFactory(category=category, name=f"Item {n:02d}")
 
-    first = press(callbacks.category(category.id))
-    second = press(button_data(first, "Next"))
+    first = press_for_screen(callbacks.category(category.id))
+    second = press_for_screen(button_data(first, "Next"))
 
     first_items = [text for text, data in buttons(first) if data.startswith("prod:")]
     second_items = [text for text, data in buttons(second) if data.startswith("prod:")]
@@ -284,18 +197,18 @@ def test_category_pages_and_the_product_back_button_returns_to_the_same_page(pre
     product_data = button_data(second, "Item 09")
     assert product_data == callbacks.product(item.id, callbacks.Back("category", category.id, 2))
 
-    card = press(product_data)
+    card = press_for_screen(product_data)
     assert "<b>Item 09</b>" in card.params["text"]
-    back = press(button_data(card, "Back"))
+    back = press_for_screen(button_data(card, "Back"))
     assert back.params["text"] == second.params["text"]
     assert buttons(back) == buttons(second)
 
 
-def test_category_taken_off_sale_meanwhile_sends_the_customer_to_the_catalog(press, fake_api, product):
+def test_category_taken_off_sale_meanwhile_sends_the_customer_to_the_catalog(press_for_screen, fake_api, product):
     product.is_active = False
     product.save()
 
-    screen = press(callbacks.category(product.category_id))
+    screen = press_for_screen(callbacks.category(product.category_id))
 
     assert fake_api.calls_of("answerCallbackQuery")[0].params["text"] == NO_LONGER_AVAILABLE
     assert screen.params["text"].startswith(NO_LONGER_AVAILABLE)
@@ -304,10 +217,10 @@ def test_category_taken_off_sale_meanwhile_sends_the_customer_to_the_catalog(pre
 # --- product card ---
 
 
-def test_product_card_escapes_the_name_keeps_the_description_html_and_formats_the_price(press, category):
-    item = make_product(category, "<Pro> & Co", price=1500, description="Line one\n<i>fast</i> & <b>safe</b>")
+def test_product_card_escapes_the_name_keeps_the_description_html_and_formats_the_price(press_for_screen, category):
+    item = ProductFactory(category=category, name="<Pro> & Co", price=1500, description="Line one\n<i>fast</i> & <b>safe</b>")
 
-    card = press(callbacks.product(item.id))
+    card = press_for_screen(callbacks.product(item.id))
 
     text = card.params["text"]
     assert "<b>&lt;Pro&gt; &amp; Co</b>" in text
@@ -317,28 +230,28 @@ def test_product_card_escapes_the_name_keeps_the_description_html_and_formats_th
     assert buttons(card) == [("Buy for ⭐ 1500", callbacks.buy(item.id)), ("« Back", callbacks.catalog())]
 
 
-def test_product_card_tells_an_owner_they_own_it(press, product):
-    make_purchase(make_user(42), product)
+def test_product_card_tells_an_owner_they_own_it(press_for_screen, product):
+    PurchaseFactory(user=UserFactory(telegram_id=42), product=product)
 
-    card = press(callbacks.product(product.id))
+    card = press_for_screen(callbacks.product(product.id))
 
     assert "✅ You own this product." in card.params["text"]
 
 
-def test_someone_elses_purchase_does_not_make_the_product_owned(press, product):
-    make_purchase(make_user(43, "Bob"), product)
+def test_someone_elses_purchase_does_not_make_the_product_owned(press_for_screen, product):
+    PurchaseFactory(user=UserFactory(telegram_id=43, first_name="Bob"), product=product)
 
-    card = press(callbacks.product(product.id))
+    card = press_for_screen(callbacks.product(product.id))
 
     assert "You own" not in card.params["text"]
 
 
-def test_off_sale_product_not_owned_answers_no_longer_available_and_shows_the_catalog(press, fake_api, product):
-    make_product(product.category, "Another")
+def test_off_sale_product_not_owned_answers_no_longer_available_and_shows_the_catalog(press_for_screen, fake_api, product):
+    ProductFactory(category=product.category, name="Another")
     product.is_active = False
     product.save()
 
-    screen = press(callbacks.product(product.id))
+    screen = press_for_screen(callbacks.product(product.id))
 
     assert fake_api.calls_of("answerCallbackQuery")[0].params["text"] == NO_LONGER_AVAILABLE
     assert screen.params["text"].startswith(NO_LONGER_AVAILABLE)
@@ -346,12 +259,12 @@ def test_off_sale_product_not_owned_answers_no_longer_available_and_shows_the_ca
     assert ("Keys (1)", callbacks.category(product.category_id)) in buttons(screen)
 
 
-def test_off_sale_product_stays_open_to_its_owner(press, fake_api, product):
-    make_purchase(make_user(42), product)
+def test_off_sale_product_stays_open_to_its_owner(press_for_screen, fake_api, product):
+    PurchaseFactory(user=UserFactory(telegram_id=42), product=product)
     product.is_active = False
     product.save()
 
-    card = press(callbacks.product(product.id))
+    card = press_for_screen(callbacks.product(product.id))
 
     assert "<b>Editor Pro</b>" in card.params["text"]
     assert "✅ You own this product." in card.params["text"]
@@ -361,9 +274,9 @@ def test_off_sale_product_stays_open_to_its_owner(press, fake_api, product):
 # --- my purchases ---
 
 
-def test_no_purchases_gets_a_friendly_empty_state(command, press):
+def test_no_purchases_gets_a_friendly_empty_state(command, press_for_screen):
     sent = command("/purchases")
-    pressed = press(callbacks.purchases())
+    pressed = press_for_screen(callbacks.purchases())
 
     for screen in (sent, pressed):
         assert "You have not bought anything yet" in screen.params["text"]
@@ -371,10 +284,10 @@ def test_no_purchases_gets_a_friendly_empty_state(command, press):
 
 
 def test_purchases_are_listed_newest_first(command, category):
-    ann = make_user(42)
-    make_purchase(ann, make_product(category, "Oldest"), days_ago=3)
-    make_purchase(ann, make_product(category, "Newest"), days_ago=1)
-    make_purchase(ann, make_product(category, "Middle"), days_ago=2)
+    ann, now = UserFactory(telegram_id=42), timezone.now()
+    PurchaseFactory(user=ann, product=ProductFactory(category=category, name="Oldest"), created_at=now - timedelta(days=3))
+    PurchaseFactory(user=ann, product=ProductFactory(category=category, name="Newest"), created_at=now - timedelta(days=1))
+    PurchaseFactory(user=ann, product=ProductFactory(category=category, name="Middle"), created_at=now - timedelta(days=2))
 
     sent = command("/purchases")
 
@@ -383,13 +296,14 @@ def test_purchases_are_listed_newest_first(command, category):
     assert "You have 3 purchases" in sent.params["text"]
 
 
-def test_purchases_are_paginated_and_back_from_a_purchase_returns_to_the_same_page(press, category):
-    ann = make_user(42)
+def test_purchases_are_paginated_and_back_from_a_purchase_returns_to_the_same_page(press_for_screen, category):
+    ann, now = UserFactory(telegram_id=42), timezone.now()
     for n in range(screens.PAGE_SIZE + 2):
-        make_purchase(ann, make_product(category, f"Bought {n:02d}"), days_ago=n)
+        bought = ProductFactory(category=category, name=f"Bought {n:02d}")
+        PurchaseFactory(user=ann, product=bought, created_at=now - timedelta(days=n))
 
-    first = press(callbacks.purchases())
-    second = press(button_data(first, "Next"))
+    first = press_for_screen(callbacks.purchases())
+    second = press_for_screen(button_data(first, "Next"))
 
     first_names = [text.split(" · ")[0] for text, data in buttons(first) if data.startswith("prod:")]
     second_names = [text.split(" · ")[0] for text, data in buttons(second) if data.startswith("prod:")]
@@ -400,23 +314,23 @@ def test_purchases_are_paginated_and_back_from_a_purchase_returns_to_the_same_pa
     assert "You have 10 purchases" in second.params["text"]
     assert "Page 2 of 2" in second.params["text"]
 
-    card = press(button_data(second, "Bought 09"))
+    card = press_for_screen(button_data(second, "Bought 09"))
     assert "<b>Bought 09</b>" in card.params["text"]
     assert "✅ You own this product." in card.params["text"]
     assert button_data(card, "Back") == callbacks.purchases(2)
 
-    back = press(button_data(card, "Back"))
+    back = press_for_screen(button_data(card, "Back"))
     assert back.params["text"] == second.params["text"]
     assert buttons(back) == buttons(second)
 
 
-def test_purchases_of_another_customer_are_never_shown(command, press, category):
-    bob = make_user(43, "Bob")
-    bobs = make_product(category, "Bob's secret", is_active=False)
-    make_purchase(bob, bobs)
+def test_purchases_of_another_customer_are_never_shown(command, press_for_screen, category):
+    bob = UserFactory(telegram_id=43, first_name="Bob")
+    bobs = ProductFactory(category=category, name="Bob's secret", is_active=False)
+    PurchaseFactory(user=bob, product=bobs)
 
     listed = command("/purchases")
-    opened = press(callbacks.product(bobs.id, callbacks.Back("purchases", page=1)))
+    opened = press_for_screen(callbacks.product(bobs.id, callbacks.Back("purchases", page=1)))
 
     assert "You have not bought anything yet" in listed.params["text"]
     assert "Bob's secret" not in str(buttons(listed))
@@ -447,24 +361,24 @@ def test_info_text_written_by_staff_replaces_the_built_in_one(command, db, key):
     assert sent.params["text"] == f"Staff text for <b>{key.value}</b>"
 
 
-def test_help_button_shows_help_in_place(press, db):
-    default = press(callbacks.help_())
+def test_help_button_shows_help_in_place(press_for_screen, db):
+    default = press_for_screen(callbacks.help_())
     BotText.objects.create(key=BotText.Key.HELP, language="en", text="Ask <b>@support</b>")
-    custom = press(callbacks.help_())
+    custom = press_for_screen(callbacks.help_())
 
     assert "<b>Help</b>" in default.params["text"]
     assert custom.params["text"] == "Ask <b>@support</b>"
     assert buttons(custom) == [("« Menu", callbacks.menu())]
 
 
-def test_russian_customer_gets_the_russian_staff_text(command, press, db):
+def test_russian_customer_gets_the_russian_staff_text(command, press_for_screen, db):
     ivan = updates.tg_user(77, first_name="Иван", username="ivan", language_code="ru")
     BotText.objects.create(key=BotText.Key.HELP, language="en", text="English help")
     BotText.objects.create(key=BotText.Key.HELP, language="ru", text="Русская справка")
     BotText.objects.create(key=BotText.Key.TERMS, language="ru", text="Условия продажи")
 
     assert command("/help", user=ivan).params["text"] == "Русская справка"
-    assert press(callbacks.help_(), user=ivan).params["text"] == "Русская справка"
+    assert press_for_screen(callbacks.help_(), user=ivan).params["text"] == "Русская справка"
     assert command("/terms", user=ivan).params["text"] == "Условия продажи"
     assert command("/help").params["text"] == "English help"
     assert "Terms of sale" in command("/terms").params["text"]

@@ -1,23 +1,23 @@
 """The poller: batches confirmed only after processing, failures isolated, API errors retried."""
 
-import threading
-
 import pytest
 
 from botapp.bot import create_bot
 from botapp.polling import Poller
 from botapp.testing import updates
+from botapp.testing.helpers import running
 from shop.selectors.catalog import category_list_on_sale
+
+
+def new_poller(workers: int) -> Poller:
+    return Poller(create_bot(), workers=workers, long_polling_timeout=1)
 
 
 @pytest.fixture
 def poller(fake_api, transactional_db):
-    poller = Poller(create_bot(), workers=2, long_polling_timeout=1)
-    thread = threading.Thread(target=poller.run, daemon=True)
-    thread.start()
-    yield poller
-    poller.shutdown(grace=5)
-    thread.join(timeout=5)
+    poller = new_poller(workers=2)
+    with running(poller):
+        yield poller
 
 
 def test_a_failing_update_does_not_lose_the_rest_of_its_batch(fake_api, monkeypatch, transactional_db):
@@ -37,16 +37,10 @@ def test_a_failing_update_does_not_lose_the_rest_of_its_batch(fake_api, monkeypa
     fake_api.push(updates.message(ann, "/help"))
     fake_api.push(updates.message(bob, "/catalog"))
 
-    poller = Poller(create_bot(), workers=2, long_polling_timeout=1)
-    thread = threading.Thread(target=poller.run, daemon=True)
-    thread.start()
-    try:
+    with running(new_poller(workers=2)):
         fake_api.wait_for("sendMessage", lambda c: c.params["chat_id"] == "2" and "catalog" in c.params["text"].lower())
         fake_api.wait_for("sendMessage", lambda c: c.params["chat_id"] == "1" and "Help" in c.params["text"])
         fake_api.wait_for("sendMessage", lambda c: c.params["chat_id"] == "1" and "went wrong" in c.params["text"])
-    finally:
-        assert poller.shutdown(grace=5)
-        thread.join(timeout=5)
     assert fake_api.pending_updates == 0  # processed and confirmed, even the one that failed
 
 
@@ -68,14 +62,8 @@ def test_getupdates_429_and_500_are_waited_out(fake_api, transactional_db):
     fake_api.fail_next("getUpdates", 429, "Too Many Requests: retry after 1", retry_after=1)
     fake_api.fail_next("getUpdates", 500, "Internal Server Error")
     fake_api.push(updates.message(updates.tg_user(3), "/help"))
-    poller = Poller(create_bot(), workers=1, long_polling_timeout=1)
-    thread = threading.Thread(target=poller.run, daemon=True)
-    thread.start()
-    try:
+    with running(new_poller(workers=1)):
         fake_api.wait_for("sendMessage", timeout=15)
-    finally:
-        poller.shutdown(grace=5)
-        thread.join(timeout=5)
     polls = fake_api.calls_of("getUpdates")
     assert polls[1].at - polls[0].at >= 0.9  # honoured retry_after
     assert fake_api.pending_updates == 0
@@ -89,15 +77,9 @@ def test_shutdown_while_idle_returns_quickly(fake_api, poller):
 def test_an_html_error_page_from_a_proxy_does_not_stop_polling(fake_api, transactional_db):
     fake_api.html_error_next("getUpdates", 502, times=2)
     fake_api.push(updates.message(updates.tg_user(5), "/help"))
-    poller = Poller(create_bot(), workers=1, long_polling_timeout=1)
-    thread = threading.Thread(target=poller.run, daemon=True)
-    thread.start()
-    try:
+    with running(new_poller(workers=1)) as thread:
         fake_api.wait_for("sendMessage", lambda c: c.status == 200, timeout=15)
         assert thread.is_alive()
-    finally:
-        poller.shutdown(grace=5)
-        thread.join(timeout=5)
 
 
 def test_a_retried_update_does_not_replay_other_users_handled_ones(fake_api, transactional_db):
@@ -105,14 +87,8 @@ def test_a_retried_update_does_not_replay_other_users_handled_ones(fake_api, tra
     fake_api.fail_next("sendMessage", 502, "Bad Gateway")  # Ann's reply, the first one sent
     fake_api.push(updates.message(ann, "/terms"))
     fake_api.push(updates.message(bob, "/help"))
-    poller = Poller(create_bot(), workers=1, long_polling_timeout=1)
-    thread = threading.Thread(target=poller.run, daemon=True)
-    thread.start()
-    try:
+    with running(new_poller(workers=1)):
         fake_api.wait_for("sendMessage", lambda c: c.params["chat_id"] == "1" and c.status == 200, timeout=15)
-    finally:
-        poller.shutdown(grace=5)
-        thread.join(timeout=5)
     to_bob = [c for c in fake_api.calls_of("sendMessage") if c.params["chat_id"] == "2"]
     assert len(to_bob) == 1  # handled once, although the batch was fetched again for Ann
     assert fake_api.pending_updates == 0

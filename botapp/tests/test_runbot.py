@@ -11,17 +11,18 @@ from django.core.management import CommandError, call_command
 
 from botapp.screens import PAGE_SIZE
 from botapp.testing import updates
-from botapp.testing.process import button_data, buttons
-from conftest import TOKEN
-from shop.models import Category, Product, Purchase, User
+from botapp.testing.fake_bot_api import TOKEN
+from botapp.testing.helpers import button_data, buttons, queue_press
+from shop.models import User
+from shop.testing.factories import CategoryFactory, ProductFactory, PurchaseFactory, UserFactory
 
 
 @pytest.mark.django_db(transaction=True)
 def test_customer_browses_the_shop_through_runbot(api, runbot):
-    keys = Category.objects.create(category_name="Keys")
-    Category.objects.create(category_name="Empty shelf")
+    keys = CategoryFactory(category_name="Keys")
+    CategoryFactory(category_name="Empty shelf")
     products = [
-        Product.objects.create(category=keys, name=f"Key {i:02d}", price=10 + i, hidden_content=f"SECRET-{i}")
+        ProductFactory(category=keys, name=f"Key {i:02d}", price=10 + i, hidden_content=f"SECRET-{i}")
         for i in range(PAGE_SIZE + 3)
     ]
     bot = runbot()
@@ -34,35 +35,25 @@ def test_customer_browses_the_shop_through_runbot(api, runbot):
     assert User.objects.get(telegram_id=42).username == "ann"
 
     # Catalog: only the category with products on sale, with its count; edited in place
-    mark = api.mark()
-    api.push(updates.callback(ann, button_data(menu, "Catalog"), message_id=5001))
-    catalog = api.wait_for("editMessageText", after=mark)
+    catalog = api.wait_for("editMessageText", after=queue_press(api, ann, button_data(menu, "Catalog")))
     assert catalog.params["message_id"] == "5001"
     assert [t for t, _ in buttons(catalog) if "(" in t] == [f"Keys ({len(products)})"]
 
     # Category, first page, then the next page
-    mark = api.mark()
-    api.push(updates.callback(ann, button_data(catalog, "Keys"), message_id=5001))
-    page1 = api.wait_for("editMessageText", after=mark)
+    page1 = api.wait_for("editMessageText", after=queue_press(api, ann, button_data(catalog, "Keys")))
     assert "Key 00" in [t.split(" — ")[0] for t, _ in buttons(page1)]
-    mark = api.mark()
-    api.push(updates.callback(ann, button_data(page1, "Next"), message_id=5001))
-    page2 = api.wait_for("editMessageText", after=mark)
+    page2 = api.wait_for("editMessageText", after=queue_press(api, ann, button_data(page1, "Next")))
     page2_names = [t.split(" — ")[0] for t, _ in buttons(page2) if t.startswith("Key")]
     assert page2_names == [f"Key {i:02d}" for i in range(PAGE_SIZE, PAGE_SIZE + 3)]
 
     # Product card: name, price in Stars, no hidden content before buying
-    mark = api.mark()
-    api.push(updates.callback(ann, button_data(page2, f"Key {PAGE_SIZE:02d}"), message_id=5001))
-    card = api.wait_for("editMessageText", after=mark)
+    card = api.wait_for("editMessageText", after=queue_press(api, ann, button_data(page2, f"Key {PAGE_SIZE:02d}")))
     assert f"<b>Key {PAGE_SIZE:02d}</b>" in card.params["text"]
     assert f"⭐ {10 + PAGE_SIZE}" in card.params["text"]
     assert "SECRET" not in card.params["text"]
 
     # Back returns to page 2 of the category
-    mark = api.mark()
-    api.push(updates.callback(ann, button_data(card, "Back"), message_id=5001))
-    back = api.wait_for("editMessageText", after=mark)
+    back = api.wait_for("editMessageText", after=queue_press(api, ann, button_data(card, "Back")))
     assert [t.split(" — ")[0] for t, _ in buttons(back) if t.startswith("Key")] == page2_names
 
     # My purchases: empty at first, then shows a purchase
@@ -70,14 +61,7 @@ def test_customer_browses_the_shop_through_runbot(api, runbot):
     api.push(updates.message(ann, "/purchases"))
     empty = api.wait_for("sendMessage", after=mark)
     assert "not bought anything" in empty.params["text"]
-    Purchase.objects.create(
-        user=User.objects.get(telegram_id=42),
-        product=products[1],
-        price=products[1].price,
-        currency="XTR",
-        payment_type="stars",
-        payment_id="charge-1",
-    )
+    PurchaseFactory(user=UserFactory(telegram_id=42), product=products[1])
     mark = api.mark()
     api.push(updates.message(ann, "/purchases"))
     mine = api.wait_for("sendMessage", after=mark)

@@ -2,20 +2,22 @@
 
 import collections
 import signal
-import time
 
 import pytest
 
 from botapp.tasks import schedule_broadcast_sending
-from shop.models import Broadcast, User
+from botapp.testing.helpers import wait_until
+from shop.models import Broadcast
 from shop.selectors.broadcasts import broadcast_progress
 from shop.services.broadcasts import broadcast_create, broadcast_start
+from shop.testing.factories import UserFactory
 
 TEXT = "<b>New course</b> out today: <i>Django for shops</i>."
 
 
 def start_broadcast(customers: int) -> Broadcast:
-    User.objects.bulk_create([User(telegram_id=10_000 + i, first_name=f"C{i}") for i in range(customers)])
+    for i in range(customers):
+        UserFactory(telegram_id=10_000 + i)
     broadcast = broadcast_create(text=TEXT)
     broadcast_start(broadcast=broadcast)
     schedule_broadcast_sending()  # as the admin's Send button does
@@ -24,13 +26,6 @@ def start_broadcast(customers: int) -> Broadcast:
 
 def received(api) -> collections.Counter:
     return collections.Counter(int(c.params["chat_id"]) for c in api.calls_of("sendMessage") if c.params["text"] == TEXT)
-
-
-def wait_until(condition, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def status(broadcast: Broadcast) -> str:

@@ -6,22 +6,15 @@ import pytest
 
 from botapp.telegram.refunds import refund_star_payment
 from botapp.testing import updates
-from botapp.testing.process import button_data, buttons
-from shop.models import Category, Product, Purchase, User
+from botapp.testing.helpers import button_data, buttons, leaks, queue_press
+from shop.models import Purchase, User
 from shop.services.payments import purchase_refund
-
-
-def press(api, user, data, message_id=5001):
-    mark = api.mark()
-    api.push(updates.callback(user, data, message_id=message_id))
-    return mark
+from shop.testing.factories import CategoryFactory, ProductFactory
 
 
 @pytest.mark.django_db(transaction=True)
 def test_customer_buys_receives_and_loses_on_refund(api, runbot, settings):
-    keys = Category.objects.create(category_name="Keys")
-    product = Product.objects.create(
-        category=keys,
+    product = ProductFactory(
         name="Editor Pro",
         description="<b>Best</b> editor",
         price=50,
@@ -36,7 +29,7 @@ def test_customer_buys_receives_and_loses_on_refund(api, runbot, settings):
     card = api.wait_for("sendMessage", lambda c: "Editor Pro" in c.params["text"])
     assert "⭐ 50" in card.params["text"]
 
-    mark = press(api, ann, button_data(card, "Buy for ⭐ 50"))
+    mark = queue_press(api, ann, button_data(card, "Buy for ⭐ 50"))
     invoice = api.wait_for("sendInvoice", after=mark)
     assert (invoice.params["currency"], invoice.params["provider_token"]) == ("XTR", "")
     assert invoice.json("prices") == [{"label": "Editor Pro", "amount": 50}]
@@ -48,7 +41,7 @@ def test_customer_buys_receives_and_loses_on_refund(api, runbot, settings):
     answer = api.wait_for("answerPreCheckoutQuery", after=mark)
     assert answer.params["ok"] == "True"
     assert not Purchase.objects.exists()
-    assert not any("KEY-SECRET-1" in str(c.params) for c in api.calls)  # nothing handed out before payment
+    assert leaks(api, "KEY-SECRET-1") == []  # nothing handed out before payment
 
     mark = api.mark()
     api.push(updates.successful_payment(ann, payload, total_amount=50, charge_id="stars-charge-1"))
@@ -96,11 +89,11 @@ def test_customer_buys_receives_and_loses_on_refund(api, runbot, settings):
     assert Purchase.objects.get().status == "refunded"
 
     # The content is no longer handed out
-    mark = press(api, ann, f"open:{product.pk}")
+    mark = queue_press(api, ann, f"open:{product.pk}")
     api.wait_for("answerCallbackQuery", after=mark)
     api.push(updates.message(ann, "/help"))
     api.wait_for("sendMessage", lambda c: "Help" in c.params["text"], after=mark)
-    assert not any("KEY-SECRET-1" in str(c.params) for c in api.calls[mark:])
+    assert leaks(api, "KEY-SECRET-1", after=mark) == []
 
     code, _ = bot.stop(signal.SIGTERM)
     assert code == 0, bot.output()
@@ -110,8 +103,9 @@ def test_customer_buys_receives_and_loses_on_refund(api, runbot, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_provider_currency_invoices_in_kopecks_with_the_token(api, runbot):
-    shelf = Category.objects.create(category_name="Courses")
-    course = Product.objects.create(category=shelf, name="Python", price=990, hidden_content="https://course")
+    course = ProductFactory(
+        category=CategoryFactory(category_name="Courses"), name="Python", price=990, hidden_content="https://course"
+    )
     bot = runbot(env={"SHOP_CURRENCY": "RUB", "PAYMENT_PROVIDER_TOKEN": "381764678:TEST:provider"})
     api.wait_for("setMyCommands", timeout=20)
     bob = updates.tg_user(7, first_name="Bob", language_code="ru")
@@ -119,8 +113,7 @@ def test_provider_currency_invoices_in_kopecks_with_the_token(api, runbot):
     api.push(updates.message(bob, f"/start p{course.pk}"))
     card = api.wait_for("sendMessage", lambda c: "Python" in c.params["text"])
     assert "990 ₽" in card.params["text"]
-    press(api, bob, buttons(card)[0][1])
-    invoice = api.wait_for("sendInvoice")
+    invoice = api.wait_for("sendInvoice", after=queue_press(api, bob, buttons(card)[0][1]))
     assert invoice.params["currency"] == "RUB"
     assert invoice.params["provider_token"] == "381764678:TEST:provider"
     assert invoice.json("prices")[0]["amount"] == 99000

@@ -7,30 +7,21 @@ import time
 import pytest
 
 from botapp.testing import updates
-from shop.invoices import InvoiceTerms, invoice_payload
-from shop.models import Category, Product, Purchase
+from botapp.testing.helpers import sent_to, wait_until
+from shop.models import Purchase
+from shop.testing.factories import ProductFactory
 
 FAST = {"DELIVERY_RETRY_SECONDS": "1", "TELEGRAM_TIMEOUT": "2"}
 
 
 @pytest.fixture
 def product(transactional_db):
-    keys = Category.objects.create(category_name="Keys")
-    return Product.objects.create(category=keys, name="Editor Pro", price=50, hidden_content="KEY-SECRET-7")
-
-
-def payment(user, product, charge_id):
-    payload = invoice_payload(InvoiceTerms(user["id"], product.pk, product.price, "XTR"))
-    return updates.successful_payment(user, payload, total_amount=product.price, charge_id=charge_id)
+    return ProductFactory(name="Editor Pro", price=50, hidden_content="KEY-SECRET-7")
 
 
 def content_deliveries(api, chat_id):
     """Content messages Telegram accepted (failed attempts are recorded too, with their status)."""
-    return [
-        c
-        for c in api.calls_of("sendMessage")
-        if c.params["chat_id"] == str(chat_id) and "KEY-SECRET-7" in c.params["text"] and c.status == 200
-    ]
+    return [c for c in sent_to(api, chat_id, method="sendMessage", containing="KEY-SECRET-7") if c.status == 200]
 
 
 def test_getupdates_faults_are_ridden_out(api, runbot, transactional_db):
@@ -67,11 +58,9 @@ def test_payment_while_sends_fail_is_recorded_once_and_delivered_later(api, runb
     ann = updates.tg_user(42)
     api.fail_next("sendMessage", 502, "Bad Gateway", times=2)
     api.drop_next("sendMessage")
-    api.push(payment(ann, product, "charge-faults"))
-    api.push(payment(ann, product, "charge-faults"))  # Telegram repeats it meanwhile
-    deadline = time.monotonic() + 60
-    while not content_deliveries(api, 42) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    api.push(updates.stars_payment(ann, product, charge_id="charge-faults"))
+    api.push(updates.stars_payment(ann, product, charge_id="charge-faults"))  # Telegram repeats it meanwhile
+    wait_until(lambda: content_deliveries(api, 42), timeout=60, what="the content to be delivered")
     time.sleep(2)  # would a second delivery follow?
     assert len(content_deliveries(api, 42)) == 1
     purchase = Purchase.objects.get()
@@ -84,16 +73,14 @@ def test_killed_after_recording_a_payment_the_restart_delivers_it_once(api, runb
     api.wait_for("getUpdates", timeout=20)
     ann = updates.tg_user(42)
     api.delay_next("sendMessage", 30)  # the content send hangs: the purchase is recorded by then
-    api.push(payment(ann, product, "charge-kill"))
+    api.push(updates.stars_payment(ann, product, charge_id="charge-kill"))
     api.wait_for("sendMessage", lambda c: "KEY-SECRET-7" in c.params["text"], timeout=20)
     bot.stop(signal.SIGKILL)
     assert Purchase.objects.filter(payment_id="charge-kill").count() == 1
     assert Purchase.objects.get().delivered_at is None
 
     restarted = runbot(env=FAST)
-    deadline = time.monotonic() + 60
-    while not content_deliveries(api, 42) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(lambda: content_deliveries(api, 42), timeout=60, what="the content to be delivered")
     time.sleep(2)
     assert len(content_deliveries(api, 42)) == 1
     assert Purchase.objects.count() == 1
@@ -107,7 +94,7 @@ def test_debug_logging_shows_neither_the_token_nor_hidden_content(api, runbot, p
     bot = runbot(env={**FAST, "LOG_LEVEL": "DEBUG"})
     api.wait_for("getUpdates", timeout=20)
     ann = updates.tg_user(42)
-    api.push(payment(ann, product, "charge-log"))
+    api.push(updates.stars_payment(ann, product, charge_id="charge-log"))
     api.wait_for("sendMessage", lambda c: "KEY-SECRET-7" in c.params["text"], timeout=20)
     api.push(updates.message(ann, f"/start p{product.pk}"))
     api.wait_for("sendMessage", lambda c: "Editor Pro" in c.params["text"] and "KEY" not in c.params["text"])

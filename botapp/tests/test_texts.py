@@ -6,24 +6,14 @@ import pytest
 from django.utils import translation
 
 from botapp import screens, texts
-from shop.models import DESCRIPTION_MAX_LENGTH, Category, Product
+from shop.models import DESCRIPTION_MAX_LENGTH, Product
 from shop.telegram_html import validate_telegram_html, visible_length, visible_text
+from shop.testing.factories import ProductFactory
 
 
 @pytest.fixture(autouse=True)
 def stars(settings):
     settings.SHOP_CURRENCY = "XTR"
-
-
-def make_product(*, name="Editor Pro", description="", price=50, is_active=True) -> Product:
-    return Product(
-        category=Category(category_name="Keys"),
-        name=name,
-        description=description,
-        price=price,
-        hidden_content="KEY-123",
-        is_active=is_active,
-    )
 
 
 def assert_valid_for_sale(product: Product) -> None:
@@ -57,7 +47,9 @@ def test_shorten_does_not_leave_a_space_before_the_ellipsis():
 
 
 def test_product_card_escapes_the_name_keeps_the_description_and_formats_the_price():
-    card = texts.product_card(make_product(name="<Pro> & Co", description="A <b>great</b> editor."), owned=False)
+    product = ProductFactory.build(name="<Pro> & Co", description="A <b>great</b> editor.", price=50)
+
+    card = texts.product_card(product, owned=False)
 
     assert card.startswith("<b>&lt;Pro&gt; &amp; Co</b>")
     assert "A <b>great</b> editor." in card
@@ -68,26 +60,26 @@ def test_product_card_escapes_the_name_keeps_the_description_and_formats_the_pri
 def test_product_card_in_roubles(settings):
     settings.SHOP_CURRENCY = "RUB"
 
-    assert "Price: 990 ₽" in texts.product_card(make_product(price=990), owned=False)
+    assert "Price: 990 ₽" in texts.product_card(ProductFactory.build(price=990), owned=False)
 
 
 def test_free_product_card_says_free():
-    assert "Price: Free" in texts.product_card(make_product(price=0), owned=False)
+    assert "Price: Free" in texts.product_card(ProductFactory.build(price=0), owned=False)
 
 
 def test_product_card_of_an_owned_product_says_so():
-    assert "✅ You own this product." in texts.product_card(make_product(), owned=True)
-    assert "You own" not in texts.product_card(make_product(), owned=False)
+    assert "✅ You own this product." in texts.product_card(ProductFactory.build(), owned=True)
+    assert "You own" not in texts.product_card(ProductFactory.build(), owned=False)
 
 
 def test_product_card_of_an_off_sale_product_says_it_is_no_longer_on_sale():
-    card = texts.product_card(make_product(is_active=False), owned=False)
+    card = texts.product_card(ProductFactory.build(is_active=False), owned=False)
 
     assert "This product is no longer on sale." in card
 
 
 def test_product_card_with_the_longest_plain_description_and_name_fits_one_message(db):
-    product = make_product(name="&" * 128, description="d" * DESCRIPTION_MAX_LENGTH, price=2**31 - 1)
+    product = ProductFactory.build(name="&" * 128, description="d" * DESCRIPTION_MAX_LENGTH, price=2**31 - 1)
     assert_valid_for_sale(product)
 
     card = texts.product_card(product, owned=True)
@@ -108,7 +100,7 @@ FORMATTED_DESCRIPTIONS = {
 @pytest.mark.parametrize("description", FORMATTED_DESCRIPTIONS.values(), ids=FORMATTED_DESCRIPTIONS.keys())
 def test_product_card_with_a_long_formatted_description_is_shown_whole_and_as_valid_html(db, description):
     """Telegram's 4096 limit counts the visible text, not the tags; a card cut inside a tag is refused."""
-    product = make_product(description=description.strip())
+    product = ProductFactory.build(description=description.strip())
     assert_valid_for_sale(product)
 
     shown = screens.product_card(product, owned=False).text
@@ -144,13 +136,13 @@ def test_purchases_count_is_singular_or_plural():
 
 
 def test_button_texts_stay_short():
-    product = make_product(name="N" * 128, price=123456)
+    product = ProductFactory.build(name="N" * 128, price=123456)
 
     assert len(texts.product_button(product)) <= texts.BUTTON_TEXT_LIMIT
     assert len(texts.category_button("C" * 100, 12345)) <= texts.BUTTON_TEXT_LIMIT
     assert len(texts.purchase_button("N" * 128, "12/31/2025")) <= texts.BUTTON_TEXT_LIMIT
-    assert texts.product_button(make_product(name="Guide", price=0)) == "Guide — free"
-    assert texts.product_button(make_product(name="Editor", price=50)) == "Editor — ⭐ 50"
+    assert texts.product_button(ProductFactory.build(name="Guide", price=0)) == "Guide — free"
+    assert texts.product_button(ProductFactory.build(name="Editor", price=50)) == "Editor — ⭐ 50"
 
 
 # --- every language ---
@@ -165,8 +157,8 @@ def _all_texts() -> dict[str, str]:
         "catalog": texts.catalog(2, 3),
         "catalog_empty": texts.catalog_empty(),
         "category": texts.category("Keys & <Codes>", 1, 2),
-        "product_card": texts.product_card(make_product(price=0, is_active=False), owned=False),
-        "product_card_owned": texts.product_card(make_product(), owned=True),
+        "product_card": texts.product_card(ProductFactory.build(price=0, is_active=False), owned=False),
+        "product_card_owned": texts.product_card(ProductFactory.build(), owned=True),
         "purchases_one": texts.purchases(1, 1, 1),
         "purchases_many": texts.purchases(5, 2, 3),
         "purchases_empty": texts.purchases_empty(),
@@ -221,7 +213,8 @@ def test_bot_menu_commands_fit_telegrams_rules(language):
 
 def test_product_card_of_a_description_too_long_for_one_message_is_shown_plain_and_shortened():
     """Data that bypassed the admin (a shell, an import) must still open rather than be refused by Telegram."""
-    product = make_product(description="<b>word</b> &amp; " * 1000)  # 7000 visible characters
+    description = "<b>word</b> &amp; " * 1000  # 7000 visible characters
+    product = ProductFactory.build(name="Editor Pro", price=50, description=description)
 
     shown = screens.product_card(product, owned=True).text
 

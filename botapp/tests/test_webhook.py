@@ -6,23 +6,21 @@ talks HTTP to the fake Bot API, so the tests look at the calls the fake recorded
 
 import json
 import logging
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from botapp import texts
 from botapp.models import HandledUpdate
 from botapp.testing import updates
-from shop.invoices import InvoiceTerms, invoice_payload
-from shop.models import Product, Purchase, User
+from botapp.testing.helpers import SECRET_HEADER, WEBHOOK_URL, english, post_update, sent_to
+from shop.models import Purchase, User
+from shop.testing.concurrency import run_at_once
+from shop.testing.factories import UserFactory
 
 SECRET = "s3cret"
-HEADER = "X-Telegram-Bot-Api-Secret-Token"
-URL = "/telegram/webhook/"
 HIDDEN = "KEY-123"  # the hidden content of the `product` fixture
 THREADS = 6
 
@@ -35,32 +33,13 @@ def webhook_settings(settings):
     settings.ADMIN_IDS = []
 
 
-def post(client, update, *, secret=SECRET, raw: bytes | str | None = None):
-    headers = {} if secret is None else {HEADER: secret}
-    body = raw if raw is not None else json.dumps(update)
-    return client.post(URL, data=body, content_type="application/json", headers=headers)
-
-
-def sent_to(fake_api, chat_id: int, method: str = "sendMessage"):
-    return [c for c in fake_api.calls_of(method) if c.params.get("chat_id") == str(chat_id)]
-
-
-def with_hidden(fake_api, chat_id: int) -> list:
-    return [c for c in sent_to(fake_api, chat_id) if HIDDEN in c.params.get("text", "")]
-
-
-def english(text_function, *args):
-    with translation.override("en"):
-        return text_function(*args)
-
-
 # --- the secret ---
 
 
 @pytest.mark.django_db
 def test_update_with_the_secret_is_processed_before_the_answer(client, fake_api, customer):
     update = updates.message(customer, "/start")
-    response = post(client, update)
+    response = post_update(client, update)
     assert response.status_code == 200
     # processed before the view returned: the reply is already at the fake, the user recorded
     replies = sent_to(fake_api, customer["id"])
@@ -72,7 +51,7 @@ def test_update_with_the_secret_is_processed_before_the_answer(client, fake_api,
 
 @pytest.mark.django_db
 def test_the_webhook_needs_no_csrf_token(fake_api, customer):
-    response = post(Client(enforce_csrf_checks=True), updates.message(customer, "/start"))
+    response = post_update(Client(enforce_csrf_checks=True), updates.message(customer, "/start"))
     assert response.status_code == 200
     assert len(sent_to(fake_api, customer["id"])) == 1
 
@@ -81,7 +60,7 @@ def test_the_webhook_needs_no_csrf_token(fake_api, customer):
 @pytest.mark.parametrize("secret", ["wrong", "", None, "s3cre", "s3cret ", "S3CRET"], ids=repr)
 def test_wrong_or_missing_secret_is_forbidden_and_nothing_processed(client, fake_api, customer, secret):
     update = updates.message(customer, "/start")
-    response = post(client, update, secret=secret)
+    response = post_update(client, update, secret=secret)
     assert response.status_code == 403
     assert fake_api.calls == []
     assert not User.objects.exists()
@@ -92,7 +71,7 @@ def test_wrong_or_missing_secret_is_forbidden_and_nothing_processed(client, fake
 @pytest.mark.parametrize("secret", ["", None], ids=repr)
 def test_without_a_configured_secret_every_update_is_forbidden(settings, client, fake_api, customer, secret):
     settings.TELEGRAM_WEBHOOK_SECRET = ""
-    response = post(client, updates.message(customer, "/start"), secret=secret)
+    response = post_update(client, updates.message(customer, "/start"), secret=secret)
     assert response.status_code == 403
     assert fake_api.calls == []
     assert not User.objects.exists()
@@ -102,7 +81,7 @@ def test_without_a_configured_secret_every_update_is_forbidden(settings, client,
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["get", "put", "delete"])
 def test_only_post_is_allowed(client, fake_api, method):
-    response = getattr(client, method)(URL, headers={HEADER: SECRET})
+    response = getattr(client, method)(WEBHOOK_URL, headers={SECRET_HEADER: SECRET})
     assert response.status_code == 405
     assert response["Allow"] == "POST"
     assert fake_api.calls == []
@@ -145,7 +124,7 @@ def test_only_post_is_allowed(client, fake_api, method):
 )
 def test_malformed_update_is_a_bad_request_logged_and_nothing_written(client, fake_api, caplog, raw):
     with caplog.at_level(logging.WARNING, logger="botapp.webhook"):
-        response = post(client, None, raw=raw)  # the test client raises what the view raises
+        response = post_update(client, raw=raw)  # the test client raises what the view raises
     assert response.status_code == 400
     assert fake_api.calls == []
     assert not HandledUpdate.objects.exists()
@@ -161,20 +140,20 @@ def test_malformed_update_is_a_bad_request_logged_and_nothing_written(client, fa
 @pytest.mark.django_db
 def test_the_same_update_twice_is_answered_but_handled_once(client, fake_api, customer):
     update = updates.message(customer, "/start")
-    assert post(client, update).status_code == 200
-    assert post(client, update).status_code == 200
+    assert post_update(client, update).status_code == 200
+    assert post_update(client, update).status_code == 200
     assert len(sent_to(fake_api, customer["id"])) == 1
     assert HandledUpdate.objects.filter(update_id=update["update_id"]).count() == 1
 
 
 @pytest.mark.django_db
 def test_a_repeated_payment_delivers_once(client, fake_api, customer, product):
-    User.objects.create(telegram_id=customer["id"], username="ann", first_name="Ann")
-    update = payment_update(customer, product, "charge-repeat")
+    UserFactory(telegram_id=customer["id"], username="ann", first_name="Ann")
+    update = updates.stars_payment(customer, product, charge_id="charge-repeat")
     for _ in range(3):
-        assert post(client, update).status_code == 200
+        assert post_update(client, update).status_code == 200
     assert Purchase.objects.count() == 1
-    assert len(with_hidden(fake_api, customer["id"])) == 1
+    assert len(sent_to(fake_api, customer["id"], containing=HIDDEN)) == 1
 
 
 def _age(update_id: int, days: float) -> None:
@@ -189,7 +168,7 @@ def test_handled_updates_older_than_two_days_are_pruned_every_thousandth_update(
     _age(13, days=1.9)
     _age(14, days=0)
     update = updates.message(customer, "/start", update_id=7000)
-    assert post(client, update).status_code == 200
+    assert post_update(client, update).status_code == 200
     assert sorted(HandledUpdate.objects.values_list("update_id", flat=True)) == [13, 14, 7000]
 
 
@@ -197,7 +176,7 @@ def test_handled_updates_older_than_two_days_are_pruned_every_thousandth_update(
 def test_handled_updates_are_kept_between_pruning_updates(client, fake_api, customer):
     _age(11, days=3)
     update = updates.message(customer, "/start", update_id=7001)
-    assert post(client, update).status_code == 200
+    assert post_update(client, update).status_code == 200
     assert sorted(HandledUpdate.objects.values_list("update_id", flat=True)) == [11, 7001]
 
 
@@ -209,56 +188,29 @@ def test_a_failing_handler_still_answers_200_and_the_user_gets_an_apology(client
     monkeypatch.setattr("botapp.handlers.common.category_list_on_sale", broken)
     update = updates.message(customer, "/catalog")
     with caplog.at_level(logging.ERROR, logger="botapp.updates"):
-        response = post(client, update)
+        response = post_update(client, update)
     assert response.status_code == 200
     replies = sent_to(fake_api, customer["id"])
     assert [c.params["text"] for c in replies] == [english(texts.something_went_wrong)]
     assert any("failed" in r.getMessage() and r.exc_info for r in caplog.records if r.name == "botapp.updates")
     # not retried by Telegram, and not handled again if it comes anyway
-    assert post(client, update).status_code == 200
+    assert post_update(client, update).status_code == 200
     assert len(sent_to(fake_api, customer["id"])) == 1
 
 
 # --- concurrency: several web workers receive the same update at once ---
 
 
-def payment_update(user: dict, product: Product, charge_id: str) -> dict:
-    terms = InvoiceTerms(telegram_id=user["id"], product_id=product.pk, price=product.price, currency="XTR")
-    return updates.successful_payment(user, invoice_payload(terms), total_amount=product.price, charge_id=charge_id)
-
-
 def post_at_once(bodies: list[dict]) -> list[int]:
     """POST each body on its own thread, all released together; each thread its own client and connection."""
-    barrier = threading.Barrier(len(bodies))
-    statuses: list = [None] * len(bodies)
-    errors: list = []
-
-    def run(i: int) -> None:
-        try:
-            client = Client()
-            connection.ensure_connection()  # connect first, so the requests really start together
-            barrier.wait(timeout=30)
-            statuses[i] = post(client, bodies[i]).status_code
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(bodies))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=90)
-    assert not any(thread.is_alive() for thread in threads)
-    assert errors == []
-    return statuses
+    return run_at_once(lambda i: post_update(Client(), bodies[i]).status_code, len(bodies))
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_same_payment_posted_by_many_workers_at_once_is_recorded_and_delivered_once(settings, fake_api, customer, product):
     settings.ADMIN_IDS = [777]
-    User.objects.create(telegram_id=customer["id"], username="ann", first_name="Ann")
-    update = payment_update(customer, product, "charge-concurrent")
+    UserFactory(telegram_id=customer["id"], username="ann", first_name="Ann")
+    update = updates.stars_payment(customer, product, charge_id="charge-concurrent")
 
     statuses = post_at_once([update] * THREADS)
 
@@ -266,7 +218,7 @@ def test_the_same_payment_posted_by_many_workers_at_once_is_recorded_and_deliver
     purchase = Purchase.objects.get()
     assert (purchase.payment_id, purchase.user.telegram_id, purchase.product_id) == ("charge-concurrent", 42, product.pk)
     assert purchase.delivered_at is not None
-    assert len(with_hidden(fake_api, customer["id"])) == 1
+    assert len(sent_to(fake_api, customer["id"], containing=HIDDEN)) == 1
     assert len(sent_to(fake_api, 777)) == 1  # staff told of the sale once
     assert User.objects.count() == 1
     assert HandledUpdate.objects.filter(update_id=update["update_id"]).count() == 1
@@ -276,9 +228,9 @@ def test_the_same_payment_posted_by_many_workers_at_once_is_recorded_and_deliver
 def test_two_buyers_paying_at_once_both_get_their_purchase(fake_api, customer, product):
     bob = updates.tg_user(43, first_name="Bob", username="bob")
     for user in (customer, bob):
-        User.objects.create(telegram_id=user["id"], username=user["username"], first_name=user["first_name"])
-    ann_pays = payment_update(customer, product, "charge-ann")
-    bob_pays = payment_update(bob, product, "charge-bob")
+        UserFactory(telegram_id=user["id"], username=user["username"], first_name=user["first_name"])
+    ann_pays = updates.stars_payment(customer, product, charge_id="charge-ann")
+    bob_pays = updates.stars_payment(bob, product, charge_id="charge-bob")
 
     statuses = post_at_once([ann_pays, bob_pays] * (THREADS // 2))  # each also repeated
 
@@ -286,8 +238,8 @@ def test_two_buyers_paying_at_once_both_get_their_purchase(fake_api, customer, p
     bought = sorted(Purchase.objects.values_list("user__telegram_id", "payment_id", "review_reason"))
     assert bought == [(42, "charge-ann", ""), (43, "charge-bob", "")]
     assert not Purchase.objects.filter(delivered_at__isnull=True).exists()
-    assert len(with_hidden(fake_api, 42)) == 1
-    assert len(with_hidden(fake_api, 43)) == 1
+    assert len(sent_to(fake_api, 42, containing=HIDDEN)) == 1
+    assert len(sent_to(fake_api, 43, containing=HIDDEN)) == 1
 
 
 @pytest.mark.django_db(transaction=True)
