@@ -1,12 +1,9 @@
 """The bot: the Bot API client with every handler registered. Polling and the webhook use it; nothing at import."""
 
-import functools
-
-from django.conf import settings
 from telebot import TeleBot
 
 from botapp.handlers import register_handlers
-from botapp.telegram.client import configure_api, new_client
+from botapp.telegram.client import new_client, one_per_process
 
 # Update kinds the shop handles; Telegram remembers the last list a bot asked for.
 ALLOWED_UPDATES = ["message", "callback_query", "pre_checkout_query", "my_chat_member"]
@@ -18,12 +15,5 @@ def create_bot(token: str | None = None) -> TeleBot:
     return bot
 
 
-@functools.lru_cache(maxsize=1)
-def _bot_for(token: str, api_url: str) -> TeleBot:
-    return create_bot(token)
-
-
-def shared_bot() -> TeleBot:
-    """One bot per process for the webhook, built on first use (and again if the settings change, as in tests)."""
-    configure_api(settings.TELEGRAM_API_URL)  # telebot's API address is process-wide
-    return _bot_for(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL)
+# One bot per process for the webhook.
+shared_bot = one_per_process(create_bot)

@@ -8,6 +8,7 @@ them alerts staff at once with its payment id: money is never left unnoticed.
 """
 
 import copy
+import json
 import logging
 from datetime import timedelta
 
@@ -24,9 +25,23 @@ KEEP = timedelta(days=14)
 PAYMENT_KINDS = ("successful_payment", "refunded_payment")
 
 
+class NotStrictJSON(ValueError):
+    """NaN or Infinity: Python reads them, but they are not JSON, and no database stores them as JSON."""
+
+
 def parse_update(raw: dict) -> Update:
     """The update as telebot reads it; raises what telebot raises (the raw dict is left as it was)."""
+    if not is_strict_json(raw):
+        raise NotStrictJSON("NaN or Infinity in the update")
     return Update.de_json(copy.deepcopy(raw))
+
+
+def is_strict_json(value) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
+    return True
 
 
 def update_kind(raw: dict) -> str:
@@ -61,7 +76,12 @@ def set_aside(bot: TeleBot, raw: dict, exc: Exception) -> UnreadableUpdate:
     log.error("update %s %s could not be read and was set aside: %s", update_id, kind, _error_name(exc))
     record, created = UnreadableUpdate.objects.get_or_create(
         update_id=update_id,
-        defaults={"kind": kind, "is_payment": payment is not None, "error": _error_name(exc), "payload": raw},
+        defaults={
+            "kind": kind,
+            "is_payment": payment is not None,
+            "error": _error_name(exc),
+            "payload": raw if is_strict_json(raw) else {"not_json": repr(raw)[:10_000]},
+        },
     )
     if created:
         UnreadableUpdate.objects.filter(received_at__lt=timezone.now() - KEEP).delete()

@@ -38,7 +38,7 @@ def telegram_webhook(request):
     if not secret or not constant_time_compare(request.headers.get(SECRET_HEADER, ""), secret):
         return HttpResponseForbidden()
     try:
-        data = json.loads(request.body)
+        data = json.loads(request.body, parse_constant=_not_json)  # NaN and Infinity are not JSON
         update_id = int(data["update_id"])
         if not 0 <= update_id < 2**63:
             raise ValueError("update_id out of range")
@@ -81,3 +81,7 @@ def _claim(update_id: int) -> bool:
             [update_id, connection.ops.adapt_datetimefield_value(timezone.now())],
         )
         return cursor.rowcount == 1
+
+
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not JSON")

@@ -102,47 +102,39 @@ class BroadcastAdmin(admin.ModelAdmin):
 
     # --- Sending: start, progress, cancel ---
 
-    def _broadcast_for_action(self, request, object_id) -> Broadcast:
-        if request.method != "POST" or not self._may_send(request):
-            raise PermissionDenied
-        return get_object_or_404(Broadcast, pk=object_id)
-
     def start_view(self, request, object_id):
-        broadcast = self._broadcast_for_action(request, object_id)
-        try:
-            count = broadcast_start(broadcast=broadcast)
-        except ValidationError as exc:
-            self.message_user(request, " ".join(exc.messages), messages.ERROR)
-        else:
-            self.message_user(
-                request,
-                ngettext(
-                    "Sending to %(count)d customer; the bot sends about 25 messages a second.",
-                    "Sending to %(count)d customers; the bot sends about 25 messages a second.",
-                    count,
-                )
-                % {"count": count},
-                messages.SUCCESS,
-            )
-        return redirect("admin:shop_broadcast_change", broadcast.pk)
+        return self._act(request, object_id, broadcast_start, self._started, messages.SUCCESS)
 
     def cancel_view(self, request, object_id):
-        broadcast = self._broadcast_for_action(request, object_id)
+        return self._act(request, object_id, broadcast_cancel, self._cancelled, messages.WARNING)
+
+    @staticmethod
+    def _started(count: int) -> str:
+        return ngettext(
+            "Sending to %(count)d customer; the bot sends about 25 messages a second.",
+            "Sending to %(count)d customers; the bot sends about 25 messages a second.",
+            count,
+        ) % {"count": count}
+
+    @staticmethod
+    def _cancelled(count: int) -> str:
+        return ngettext(
+            "Cancelled: %(count)d customer will not receive it.",
+            "Cancelled: %(count)d customers will not receive it.",
+            count,
+        ) % {"count": count}
+
+    def _act(self, request, object_id, service, report, level):
+        """POST only, by staff who may send: run `service(broadcast=...)`, report its count or why it refused."""
+        if request.method != "POST" or not self._may_send(request):
+            raise PermissionDenied
+        broadcast = get_object_or_404(Broadcast, pk=object_id)
         try:
-            count = broadcast_cancel(broadcast=broadcast)
+            count = service(broadcast=broadcast)
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
         else:
-            self.message_user(
-                request,
-                ngettext(
-                    "Cancelled: %(count)d customer will not receive it.",
-                    "Cancelled: %(count)d customers will not receive it.",
-                    count,
-                )
-                % {"count": count},
-                messages.WARNING,
-            )
+            self.message_user(request, report(count), level)
         return redirect("admin:shop_broadcast_change", broadcast.pk)
 
     def _progress(self, request, object_id) -> BroadcastProgress:

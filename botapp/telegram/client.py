@@ -8,6 +8,7 @@ import functools
 import os
 import re
 import threading
+from collections.abc import Callable
 
 import requests
 from django.conf import settings
@@ -83,12 +84,19 @@ def new_client(token: str | None = None) -> TeleBot:
     return TeleBot(token, threaded=False, parse_mode="HTML")
 
 
-@functools.lru_cache(maxsize=1)
-def _client_for(token: str, api_url: str) -> TeleBot:
-    return new_client(token)
+def one_per_process(build: Callable[[str], TeleBot]) -> Callable[[], TeleBot]:
+    """`build(token)` made once per process, on first use, and again if the settings change (as in tests)."""
+
+    @functools.lru_cache(maxsize=1)
+    def built_for(token: str, api_url: str) -> TeleBot:
+        return build(token)
+
+    def get() -> TeleBot:
+        configure_api(settings.TELEGRAM_API_URL)  # telebot's API address is process-wide
+        return built_for(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL)
+
+    return get
 
 
-def api_client() -> TeleBot:
-    """One bare client per process, built on first use (and again if the settings change, as in tests)."""
-    configure_api(settings.TELEGRAM_API_URL)  # telebot's API address is process-wide
-    return _client_for(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL)
+# One bare client per process: background tasks, broadcasts and refunds.
+api_client = one_per_process(new_client)

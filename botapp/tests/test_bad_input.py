@@ -937,6 +937,7 @@ bodies = st.one_of(
     b'"from":{"id":null,"is_bot":null,"first_name":null},'
     b'"successful_payment":{"currency":"","total_amount":1,"invoice_payload":"","":""}}}'
 )
+@example(body=b'{"update_id":0,"message":{"message_id":0,"date":0,"chat":{}},"":{"":Infinity}}')  # not JSON
 def test_webhook_answers_any_body_without_a_server_error(client, fake_api, shop, body):
     with rolled_back():
         purchases = Purchase.objects.count()

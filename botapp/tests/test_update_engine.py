@@ -110,6 +110,20 @@ def test_polling_a_batch_of_only_unreadable_updates_confirms_it(fake_api):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_polling_an_update_that_is_not_strict_json_is_set_aside_and_the_rest_go_on(fake_api):
+    ann = updates.tg_user(1, first_name="Ann")
+    odd = updates.message(ann, "/help", update_id=250)
+    odd["message"]["date"] = float("inf")  # Python's JSON reads Infinity; no database stores it as JSON
+    fake_api.push(odd)
+    fake_api.push(updates.message(ann, "/start", update_id=251))
+
+    run_poller_until(fake_api, ("sendMessage", lambda c: c.params["chat_id"] == "1"))
+
+    assert UnreadableUpdate.objects.get().update_id == 250
+    assert not PolledUpdate.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_polling_an_unreadable_payment_alerts_staff_at_once_with_its_payment_id(fake_api):
     zoe = updates.tg_user(9, first_name="Zoe")
     fake_api.push(unreadable_payment(zoe, update_id=300, charge_id="stars-charge-42"))

@@ -150,16 +150,18 @@ def _unmatched_payment_record(*, user: User, **fields) -> PaymentOutcome:
     return PaymentOutcome(None, created=True, unmatched=unmatched)
 
 
+def _at_no_charge(user: User, product: Product, payment_type: str, **fields) -> Purchase:
+    return Purchase(user=user, product=product, price=0, currency=product.currency, payment_type=payment_type, **fields)
+
+
 def purchase_get_free(*, user: User, product: Product) -> tuple[Purchase, bool]:
     """A free product for the user; asking again returns the same purchase."""
     if not product.is_active or product.price != 0:
         raise ValidationError(_("This product is not free."))
-    purchase = Purchase(
-        user=user,
-        product=product,
-        price=0,
-        currency=product.currency,
-        payment_type=Purchase.PaymentType.FREE,
+    purchase = _at_no_charge(
+        user,
+        product,
+        Purchase.PaymentType.FREE,
         payment_id=f"free:{user.telegram_id}:{product.pk}",
         delivery_claimed_at=timezone.now(),  # its delivery belongs to whoever creates it
     )
@@ -175,14 +177,7 @@ def purchase_grant(*, user: User, product: Product) -> Purchase:
     """Staff give a product to a customer, as if bought for free."""
     if user_owns_product(telegram_id=user.telegram_id, product_id=product.pk):
         raise ValidationError(_("%(user)s already has %(product)s.") % {"user": user, "product": product})
-    purchase = Purchase(
-        user=user,
-        product=product,
-        price=0,
-        currency=product.currency,
-        payment_type=Purchase.PaymentType.MANUAL,
-        payment_id=f"manual:{uuid.uuid4().hex}",
-    )
+    purchase = _at_no_charge(user, product, Purchase.PaymentType.MANUAL, payment_id=f"manual:{uuid.uuid4().hex}")
     purchase.full_clean()
     with transaction.atomic():
         purchase.save()
