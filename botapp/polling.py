@@ -22,7 +22,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import requests
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from telebot import TeleBot, apihelper
 from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import Update
@@ -85,6 +85,12 @@ class Poller:
             self._resume_journal()
         except Exception:
             log.exception("could not read the journal of updates; they are handled at the next start")
+        try:
+            self._poll()
+        finally:
+            connection.close()
+
+    def _poll(self) -> None:
         backoff = 1.0
         while not self.stopping.is_set():
             if not self._room_for_more():
@@ -176,13 +182,12 @@ class Poller:
     # --- handling ---
 
     def _work(self) -> None:
-        while True:
-            taken = self._take()
-            if taken is None:
-                return
-            user, update = taken
-            handled = self._handle(update)
-            self._done(user, update, handled)
+        try:
+            while (taken := self._take()) is not None:
+                user, update = taken
+                self._done(user, update, self._handle(update))
+        finally:
+            connection.close()  # this thread's own connection: nobody else would close it
 
     def _take(self) -> tuple[object, Update] | None:
         """The next user's oldest update (waiting for one); None once stopping."""

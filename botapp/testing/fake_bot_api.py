@@ -2,7 +2,9 @@
 
 The bot is pointed at it with TELEGRAM_API_URL. It hands out queued updates through
 getUpdates (with offsets confirmed as Telegram does), answers sends with plausible
-results, records every call, and can be told to fail the next calls of a method.
+results, records every call, and can be told to fail the next calls of a method. Like Telegram,
+it answers 400 to what Telegram refuses (broken HTML, text over 4096 or captions over 1024
+characters, button data over 64 bytes, invoices outside their limits: botapp/testing/telegram_rules.py).
 """
 
 import email.policy
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+from botapp.testing import telegram_rules
 
 TOKEN = "123456:TEST-token"  # the fake's bot token unless given another
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "Shop", "username": "shop_bot"}
@@ -189,6 +193,10 @@ class FakeBotAPI:
             if fault.retry_after is not None:
                 body["parameters"] = {"retry_after": fault.retry_after}
             return fault.code, body
+        refusal = telegram_rules.refusal(method, params)
+        if refusal is not None:  # what Telegram would refuse, refused the same way
+            call.status = 400
+            return 400, {"ok": False, "error_code": 400, "description": refusal}
         handler = getattr(self, f"api_{method}", None)
         try:
             result = handler(params) if handler else True

@@ -1,0 +1,169 @@
+"""What the Bot API refuses with a 400, checked by the fake Bot API as Telegram checks it.
+
+Written apart from the shop's own validation (shop/telegram_html.py), so a test catches a message
+that Telegram would reject even when the shop's checks are wrong. Sources: core.telegram.org/bots/api
+("Formatting options", sendMessage, sendDocument, answerCallbackQuery, InlineKeyboardButton,
+sendInvoice). Lengths are counted after the HTML is parsed, in UTF-16 code units, as Telegram counts.
+"""
+
+import html
+import json
+from html.parser import HTMLParser
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_ANSWER_LIMIT = 200
+CALLBACK_DATA_LIMIT = 64  # bytes
+INVOICE_TITLE = (1, 32)
+INVOICE_DESCRIPTION = (1, 255)
+INVOICE_PAYLOAD_BYTES = (1, 128)
+
+# Tags of Telegram's HTML and the attributes each may carry.
+TAGS = {
+    "b": set(),
+    "strong": set(),
+    "i": set(),
+    "em": set(),
+    "u": set(),
+    "ins": set(),
+    "s": set(),
+    "strike": set(),
+    "del": set(),
+    "span": {"class"},
+    "tg-spoiler": set(),
+    "a": {"href"},
+    "tg-emoji": {"emoji-id"},
+    "code": {"class"},
+    "pre": set(),
+    "blockquote": {"expandable"},
+}
+ENTITIES = {"lt", "gt", "amp", "quot"}
+
+
+class _TelegramHTML(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=False)
+        self.open: list[str] = []
+        self.text: list[str] = []
+        self.error: str | None = None
+
+    def fail(self, message: str) -> None:
+        self.error = self.error or f"Bad Request: can't parse entities: {message}"
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in TAGS:
+            return self.fail(f'Unsupported start tag "{tag}"')
+        unknown = {name for name, _value in attrs} - TAGS[tag]
+        if unknown:
+            return self.fail(f'Unsupported attribute "{sorted(unknown)[0]}" of tag "{tag}"')
+        if tag == "span" and dict(attrs).get("class") != "tg-spoiler":
+            return self.fail('Tag "span" must have class "tg-spoiler"')
+        if tag == "a" and not dict(attrs).get("href"):
+            return self.fail('Tag "a" must have attribute "href"')
+        self.open.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.fail(f'Unsupported start tag "{tag}/"')
+
+    def handle_endtag(self, tag):
+        if not self.open or self.open[-1] != tag:
+            return self.fail(f'Unmatched end tag "{tag}"')
+        self.open.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def handle_entityref(self, name):
+        if name not in ENTITIES:
+            return self.fail(f'Unsupported HTML entity "&{name};"')
+        self.text.append(html.unescape(f"&{name};"))
+
+    def handle_charref(self, name):
+        try:
+            self.text.append(chr(int(name[1:], 16) if name[:1] in "xX" else int(name)))
+        except (ValueError, OverflowError):
+            self.fail(f'Invalid character reference "&#{name};"')
+
+    def handle_comment(self, data):
+        self.fail("Unsupported comment")
+
+    def handle_decl(self, decl):
+        self.fail("Unsupported declaration")
+
+    def unknown_decl(self, data):
+        self.fail("Unsupported declaration")
+
+
+def visible_text(text: str, parse_mode: str | None) -> tuple[str, str | None]:
+    """The text as the user sees it, and the reason Telegram refuses its markup (None if it does not)."""
+    if parse_mode != "HTML":
+        return text, None
+    parser = _TelegramHTML()
+    parser.feed(text)
+    parser.close()
+    if parser.error is None and parser.open:
+        parser.fail(f'Can\'t find end tag corresponding to start tag "{parser.open[-1]}"')
+    return "".join(parser.text), parser.error
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _text_refusal(text, parse_mode, *, limit: int, allow_empty: bool, what: str) -> str | None:
+    visible, error = visible_text(text or "", parse_mode)
+    if error:
+        return error
+    if not visible.strip() and not allow_empty:
+        return f"Bad Request: {what} is empty"
+    if utf16_length(visible) > limit:
+        return f"Bad Request: {what} is too long"
+    return None
+
+
+def _markup_refusal(markup) -> str | None:
+    if not markup:
+        return None
+    keyboard = (json.loads(markup) if isinstance(markup, str) else markup).get("inline_keyboard", [])
+    for row in keyboard:
+        for button in row:
+            if not button.get("text"):
+                return "Bad Request: text buttons are unallowed in the inline keyboard"
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(data.encode()) <= CALLBACK_DATA_LIMIT:
+                return "Bad Request: BUTTON_DATA_INVALID"
+    return None
+
+
+def _invoice_refusal(params: dict) -> str | None:
+    title, description, payload = params.get("title", ""), params.get("description", ""), params.get("payload", "")
+    if not INVOICE_TITLE[0] <= len(title) <= INVOICE_TITLE[1]:
+        return "Bad Request: INVOICE_TITLE_INVALID" if title else "Bad Request: title is empty"
+    if not INVOICE_DESCRIPTION[0] <= len(description) <= INVOICE_DESCRIPTION[1]:
+        return "Bad Request: INVOICE_DESCRIPTION_INVALID"
+    if not INVOICE_PAYLOAD_BYTES[0] <= len(payload.encode()) <= INVOICE_PAYLOAD_BYTES[1]:
+        return "Bad Request: INVOICE_PAYLOAD_INVALID"
+    prices = json.loads(params.get("prices") or "[]")
+    if not prices or any(not isinstance(p.get("amount"), int) or p["amount"] <= 0 for p in prices):
+        return "Bad Request: INVOICE_PRICES_INVALID"
+    if params.get("currency") == "XTR" and (len(prices) != 1 or params.get("provider_token")):
+        return "Bad Request: STARS_INVOICE_INVALID"
+    if params.get("currency") != "XTR" and not params.get("provider_token"):
+        return "Bad Request: PAYMENT_PROVIDER_INVALID"
+    return None
+
+
+def refusal(method: str, params: dict) -> str | None:
+    """Telegram's description of why it answers 400 to this call, or None if it takes it."""
+    parse_mode = params.get("parse_mode")
+    error = None
+    if method in ("sendMessage", "editMessageText"):
+        error = _text_refusal(params.get("text"), parse_mode, limit=TEXT_LIMIT, allow_empty=False, what="message text")
+    elif method in ("sendDocument", "sendPhoto", "sendVideo", "sendAudio", "sendAnimation", "sendVoice"):
+        error = _text_refusal(params.get("caption"), parse_mode, limit=CAPTION_LIMIT, allow_empty=True, what="caption")
+    elif method == "answerCallbackQuery":
+        text = params.get("text") or ""
+        error = "Bad Request: MESSAGE_TOO_LONG" if utf16_length(text) > CALLBACK_ANSWER_LIMIT else None
+    elif method == "sendInvoice":
+        error = _invoice_refusal(params)
+    return error or _markup_refusal(params.get("reply_markup"))
