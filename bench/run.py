@@ -103,6 +103,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def profiler(pid: int, tmp: Path) -> subprocess.Popen:
+    """py-spy sampling runbot while the workload runs (collapsed stacks, read by `profile_summary`)."""
+    command = [str(Path(PY).parent / "py-spy"), "record", "--format", "raw", "-o", str(tmp / "runbot.prof"), "-p", str(pid)]
+    return subprocess.Popen([*command, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def profile_summary(path: Path, top: int = 25) -> list[str]:
+    """Where runbot spends its time: the share of samples each function of ours or of the libraries is on the stack in."""
+    total, inclusive = 0, defaultdict(int)
+    for row in path.read_text().splitlines():
+        stack, _, count = row.rpartition(" ")
+        if not stack:
+            continue
+        total += int(count)
+        for frame in {frame.split(":")[0] for frame in stack.split(";")}:
+            inclusive[frame] += int(count)
+    interesting = ("botapp/", "shop/", "django/db/", "telebot/", "requests/", "urllib3/", "sqlite3")
+    ranked = sorted(((n, f) for f, n in inclusive.items() if any(part in f for part in interesting)), reverse=True)
+    return [f"  {n * 100 / total:5.1f} %  {frame}" for n, frame in ranked[:top]]
+
+
 def polling_phase(args, tmp: Path) -> dict:
     with FakeBotAPI() as api:
         env = base_env(f"sqlite:///{tmp / 'polling.sqlite3'}", api, args.workers)
@@ -112,8 +133,12 @@ def polling_phase(args, tmp: Path) -> dict:
         try:
             api.wait_for("getUpdates", timeout=60)
             cpu_before = cpu_seconds(bot.pid)  # start-up (imports, migrations check) left out
+            spy = profiler(bot.pid, tmp) if args.profile else None
             result = drive(workload.PollingTransport(api), api, ids, args, first_user=100_000)
             cpu = cpu_seconds(bot.pid) - cpu_before
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(timeout=60)
             rss = peak_rss_mb(bot.pid)
         finally:
             stop(bot)
@@ -125,6 +150,7 @@ def polling_phase(args, tmp: Path) -> dict:
                 queries[step].append(int(match[5]))
         warm_up = 10 * len(workload.STEPS)
         return {
+            "profile": profile_summary(tmp / "runbot.prof") if args.profile else [],
             "result": result,
             "cpu_ms_per_update": cpu * 1000 / (result.updates + warm_up),
             "rss_mb": rss,
@@ -227,6 +253,8 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=20)
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--skip-webhook", action="store_true")
+    parser.add_argument("--skip-floors", action="store_true", help="runbot only (for A/B comparisons of its code)")
+    parser.add_argument("--profile", action="store_true", help="sample runbot with py-spy and print where its time goes")
     parser.add_argument("--keep", action="store_true", help="keep the logs and databases (path printed)")
     args = parser.parse_args()
 
@@ -241,20 +269,22 @@ def main() -> None:
     )
     try:
         polling = polling_phase(args, tmp)
-        echo = echo_phase(args, tmp, fair=False)
-        fair = echo_phase(args, tmp, fair=True)
         print("Throughput and latency (update pushed → the bot's reply reaches the Bot API)")
         print(line("runbot, polling, SQLite", polling["result"]))
-        print(line("floor: telebot, runbot's Bot API calls", fair))
-        print(line("plain telebot echo (one call/update)", echo))
-        ratio = polling["result"].per_second / fair.per_second
-        print(
-            f"  runbot / fair floor: {ratio:.2f}   (target >= 0.80); runbot / plain echo: "
-            f"{polling['result'].per_second / echo.per_second:.2f}"
-        )
+        if not args.skip_floors:
+            echo = echo_phase(args, tmp, fair=False)
+            fair = echo_phase(args, tmp, fair=True)
+            print(line("floor: telebot, runbot's Bot API calls", fair))
+            print(line("plain telebot echo (one call/update)", echo))
+            ratio = polling["result"].per_second / fair.per_second
+            plain = polling["result"].per_second / echo.per_second
+            print(f"  runbot / fair floor: {ratio:.2f}   (target >= 0.80); runbot / plain echo: {plain:.2f}")
         print(f"  runbot CPU per update: {polling['cpu_ms_per_update']:.2f} ms   (target <= 2.0)")
         print(f"  purchases recorded: {polling['purchases']} (expected {args.customers + 10})")
         print(f"  runbot peak RSS: {polling['rss_mb']:.1f} MB")
+        if polling["profile"]:
+            print("\nWhere runbot's time goes (py-spy samples with the function on the stack)")
+            print("\n".join(polling["profile"]))
         print("\nSQL queries per update (max over the run; target <= 5)")
         for step in workload.STEPS:
             print(f"  {step:<14} {polling['queries'].get(step, '-')}")

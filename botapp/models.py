@@ -35,16 +35,17 @@ class UnreadableUpdate(models.Model):
         return f"{self.update_id} ({self.kind})"
 
 
-class PolledUpdate(models.Model):
-    """The poller's journal: an update confirmed to Telegram and not yet handled (so a crash loses none)."""
+class PolledBatch(models.Model):
+    """The poller's journal: a batch of updates confirmed to Telegram, kept until all of them are handled
+    (so a crash loses none; the next start handles the batch again)."""
 
-    update_id = models.BigIntegerField(_("update id"), primary_key=True)
-    payload = models.JSONField(_("update as Telegram sent it"))
+    first_update_id = models.BigIntegerField(_("first update id"), primary_key=True)
+    updates = models.JSONField(_("updates as Telegram sent them"))
     received_at = models.DateTimeField(_("received"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("polled update")
-        verbose_name_plural = _("polled updates")
+        verbose_name = _("polled batch")
+        verbose_name_plural = _("polled batches")
 
     def __str__(self):
-        return str(self.update_id)
+        return str(self.first_update_id)

@@ -1,10 +1,11 @@
 """Long polling that no update can hold up and that loses none.
 
 The poller fetches the next batch while earlier updates are still being handled. Each batch is
-written to a journal in the database (botapp.models.PolledUpdate) before the next getUpdates
-confirms it to Telegram, and an update leaves the journal once it has been handled. A crash
-therefore loses nothing: what Telegram no longer holds is in the journal, and the next start
-handles it before anything new.
+written to a journal in the database (botapp.models.PolledBatch, one row a batch) before the next
+getUpdates confirms it to Telegram, and leaves the journal once all its updates have been handled.
+A crash therefore loses nothing: what Telegram no longer holds is in the journal, and the next
+start handles it before anything new (an update of such a batch that was handled before the crash
+is handled again, as every handler allows: payments are recorded once by their payment id).
 
 Updates of one user run in order, one at a time; different users run in parallel on `workers`
 threads and take turns: after each update a user goes to the back of the line, so one customer
@@ -29,7 +30,7 @@ from telebot.types import Update
 
 from botapp.bot import ALLOWED_UPDATES
 from botapp.dispatch import must_not_be_lost, process_update, update_sender
-from botapp.models import PolledUpdate
+from botapp.models import PolledBatch
 from botapp.staff import notify_staff, payment_given_up_alert
 from botapp.telegram.errors import retry_after_seconds
 from botapp.unreadable import parse_update, set_aside
@@ -61,19 +62,24 @@ class Poller:
         self.max_pending = max_pending
         self.offset: int | None = None
         self.stopping = threading.Event()
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._work_ready = threading.Condition(self._lock)  # a user's turn came, or a backoff changed
+        self._room = threading.Condition(self._lock)  # an update was handled: fewer are waiting
+        self._idle = threading.Condition(self._lock)  # no update in hand
         self._lines: dict[object, _Line] = {}
         self._turns: deque = deque()  # users with an update ready and no worker on them
         self._backoffs: list[tuple[float, int, object]] = []  # (when, tiebreak, user): lines waiting to retry
-        self._pending: dict[int, object] = {}  # update id -> its user, from journal to handled
+        self._pending: dict[int, int] = {}  # update id -> its batch, from journal to handled
+        self._batch_left: dict[int, int] = {}  # batch -> how many of its updates are not handled yet
         self._in_hand = 0  # updates a worker is handling right now
         self._attempts: dict[int, int] = {}
         self._threads: list[threading.Thread] = []
 
     def stop(self) -> None:
         self.stopping.set()
-        with self._cond:
-            self._cond.notify_all()
+        with self._lock:
+            for condition in (self._work_ready, self._room, self._idle):
+                condition.notify_all()
 
     # --- fetching ---
 
@@ -124,10 +130,10 @@ class Poller:
 
     def _room_for_more(self) -> bool:
         """Wait (a little) while `max_pending` updates are waiting; True when more may be fetched."""
-        with self._cond:
+        with self._lock:
             if len(self._pending) < self.max_pending:
                 return True
-            self._cond.wait(0.5)
+            self._room.wait(0.5)
         return False
 
     def _accept(self, raw_updates: list[dict]) -> None:
@@ -137,7 +143,7 @@ class Poller:
         """
         close_old_connections()
         highest = max(int(raw["update_id"]) for raw in raw_updates)
-        with self._cond:
+        with self._lock:
             fresh = [raw for raw in raw_updates if int(raw["update_id"]) not in self._pending]
         readable = []
         for raw in fresh:
@@ -145,39 +151,52 @@ class Poller:
                 readable.append((raw, parse_update(raw)))
             except Exception as exc:
                 set_aside(self.bot, raw, exc)
-        PolledUpdate.objects.bulk_create(
-            [PolledUpdate(update_id=update.update_id, payload=raw) for raw, update in readable], ignore_conflicts=True
-        )
-        self._queue([update for _raw, update in readable])
+        if readable:
+            batch = min(update.update_id for _raw, update in readable)
+            PolledBatch.objects.bulk_create(
+                [PolledBatch(first_update_id=batch, updates=[raw for raw, _update in readable])], ignore_conflicts=True
+            )
+            self._queue(batch, [update for _raw, update in readable])
         self.offset = highest + 1
 
     def _resume_journal(self) -> None:
-        """Updates confirmed to Telegram but not handled when the last process stopped: first in line."""
+        """Batches confirmed to Telegram but not all handled when the last process stopped: first in line."""
         close_old_connections()
-        resumed = []
-        for entry in PolledUpdate.objects.order_by("update_id"):
-            try:
-                resumed.append(parse_update(entry.payload))
-            except Exception as exc:
-                set_aside(self.bot, entry.payload, exc)
-                entry.delete()
+        resumed = 0
+        for batch in PolledBatch.objects.order_by("first_update_id"):
+            readable = []
+            for raw in batch.updates:
+                try:
+                    readable.append(parse_update(raw))
+                except Exception as exc:
+                    set_aside(self.bot, raw, exc)
+            queued = self._queue(batch.first_update_id, readable)
+            if not queued:  # nothing readable, or all of it lined up under another batch already
+                batch.delete()
+            resumed += queued
         if resumed:
-            log.info("Handling %d update(s) left from the last run.", len(resumed))
-        self._queue(resumed)
+            log.info("Handling %d update(s) left from the last run.", resumed)
 
-    def _queue(self, updates: list[Update]) -> None:
-        with self._cond:
+    def _queue(self, batch: int, updates: list[Update]) -> int:
+        """Line up a batch's updates behind their users' earlier ones; returns how many were new."""
+        queued = turns = 0
+        with self._lock:
             for update in sorted(updates, key=lambda u: u.update_id):
                 if update.update_id in self._pending:
-                    continue
+                    continue  # Telegram sent it again before it was confirmed
                 sender = update_sender(update)
                 user = getattr(sender, "id", None) or ("update", update.update_id)
-                self._pending[update.update_id] = user
+                self._pending[update.update_id] = batch
+                queued += 1
                 line = self._lines.setdefault(user, _Line())
                 line.updates.append(update)
                 if len(line.updates) == 1 and not line.busy and not line.waiting_until:
                     self._turns.append(user)
-            self._cond.notify_all()
+                    turns += 1
+            if queued:
+                self._batch_left[batch] = self._batch_left.get(batch, 0) + queued
+            self._work_ready.notify(turns)
+        return queued
 
     # --- handling ---
 
@@ -191,7 +210,7 @@ class Poller:
 
     def _take(self) -> tuple[object, Update] | None:
         """The next user's oldest update (waiting for one); None once stopping."""
-        with self._cond:
+        with self._lock:
             while not self.stopping.is_set():
                 self._wake_backoffs()
                 if self._turns:
@@ -201,7 +220,7 @@ class Poller:
                     self._in_hand += 1
                     return user, line.updates[0]
                 timeout = self._backoffs[0][0] - time.monotonic() if self._backoffs else None
-                self._cond.wait(timeout)
+                self._work_ready.wait(timeout)
             return None
 
     def _wake_backoffs(self) -> None:
@@ -232,21 +251,21 @@ class Poller:
                 handled = True
         if handled:
             self._attempts.pop(update.update_id, None)
-            try:
-                PolledUpdate.objects.filter(update_id=update.update_id).delete()
-            except Exception:  # it is handled again after a restart, which every handler allows
-                log.exception("could not take update %s off the journal", update.update_id)
-        close_old_connections()
         return handled
 
     def _done(self, user, update: Update, handled: bool) -> None:
-        with self._cond:
+        finished_batch = None
+        with self._lock:
             line = self._lines[user]
             line.busy = False
             self._in_hand -= 1
             if handled:
                 line.updates.popleft()
-                del self._pending[update.update_id]
+                batch = self._pending.pop(update.update_id)
+                self._batch_left[batch] -= 1
+                if not self._batch_left[batch]:
+                    del self._batch_left[batch]
+                    finished_batch = batch
                 if not line.updates:
                     del self._lines[user]
                 else:
@@ -256,7 +275,17 @@ class Poller:
                 log.warning("update %s must be handled again; retrying in %.0f s", update.update_id, delay)
                 line.waiting_until = time.monotonic() + delay
                 heapq.heappush(self._backoffs, (line.waiting_until, update.update_id, user))
-            self._cond.notify_all()
+            self._work_ready.notify()  # the user's next turn, or a waiting worker's new timeout
+            if handled:
+                self._room.notify()
+            if not self._in_hand:
+                self._idle.notify_all()
+        if finished_batch is not None:
+            try:
+                PolledBatch.objects.filter(first_update_id=finished_batch).delete()
+            except Exception:  # the batch is handled again after a restart, which every handler allows
+                log.exception("could not take batch %s off the journal", finished_batch)
+        close_old_connections()
 
     # --- stopping ---
 
@@ -278,9 +307,9 @@ class Poller:
         """
         self.stop()
         deadline = time.monotonic() + grace
-        with self._cond:
+        with self._lock:
             while self._in_hand and time.monotonic() < deadline:
-                self._cond.wait(deadline - time.monotonic())
+                self._idle.wait(deadline - time.monotonic())
             finished = not self._in_hand
         self.confirm_processed()
         return finished

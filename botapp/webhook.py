@@ -61,9 +61,13 @@ def telegram_webhook(request):
             return HttpResponse()  # a repeat: handled already
     elif not _claim(update_id):
         return HttpResponse()  # a copy or a repeat: handled already, or being handled right now
-    if not process_update(bot, update):
-        if not payment:
+    handled = False
+    try:
+        handled = process_update(bot, update)
+    finally:  # also when something escaped (Django answers 500)
+        if not handled and not payment:
             HandledUpdate.objects.filter(update_id=update_id).delete()  # the repeat is handled afresh
+    if not handled:
         return HttpResponse(status=500)  # Telegram sends it again
     if payment:
         HandledUpdate.objects.bulk_create([HandledUpdate(update_id=update_id)], ignore_conflicts=True)

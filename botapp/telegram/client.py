@@ -5,14 +5,13 @@ the webhook need the bot with its handlers (botapp.bot.create_bot).
 """
 
 import functools
-import os
 import re
-import threading
 from collections.abc import Callable
 
-import requests
 from django.conf import settings
 from telebot import TeleBot, apihelper
+
+from botapp.telegram.http import ApiSender
 
 TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{1,100}$")
 
@@ -49,31 +48,8 @@ def configure_api(api_url: str) -> None:
     apihelper.READ_TIMEOUT = settings.TELEGRAM_TIMEOUT
     apihelper.CONNECT_TIMEOUT = min(settings.TELEGRAM_TIMEOUT, 15)
     sender = apihelper.CUSTOM_REQUEST_SENDER
-    if not isinstance(sender, _ApiSender) or sender.api_url != api_url:
-        apihelper.CUSTOM_REQUEST_SENDER = _ApiSender(api_url)
-
-
-class _ApiSender:
-    """telebot's HTTP calls through one keep-alive session per thread.
-
-    requests re-reads the environment (proxies, CA bundle) on every call, a large share of a
-    call's cost; the environment is read once here instead, with the same effect.
-    """
-
-    def __init__(self, api_url: str):
-        self.api_url = api_url
-        self.proxies = requests.utils.get_environ_proxies(api_url)
-        self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        self.local = threading.local()
-
-    def __call__(self, method, url, *, params=None, files=None, timeout=None, proxies=None):
-        session = getattr(self.local, "session", None)
-        if session is None:
-            session = self.local.session = requests.Session()
-            session.trust_env = False
-        return session.request(
-            method, url, params=params, files=files, timeout=timeout, proxies=proxies or self.proxies, verify=self.verify
-        )
+    if not isinstance(sender, ApiSender) or sender.api_url != api_url:
+        apihelper.CUSTOM_REQUEST_SENDER = ApiSender(api_url)
 
 
 def new_client(token: str | None = None) -> TeleBot:

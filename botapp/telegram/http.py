@@ -1,0 +1,89 @@
+"""telebot's HTTP calls, sent through one urllib3 connection pool (keep-alive, thread-safe).
+
+telebot sends through `requests`, whose per-call work (building a session request, hooks, cookie
+jars, re-reading the environment for proxies and CA bundles) cost about as much as the rest of a
+Bot API call. Here a call is one urllib3 request on a pooled connection. The answer and the
+errors look exactly as requests' would to telebot and to our code: a response with status_code,
+reason, text and json(), and requests' exceptions (ConnectionError, ConnectTimeout, ReadTimeout),
+mapped as requests maps urllib3's. Uploads (multipart) and proxies go through requests as before.
+"""
+
+import json
+import os
+import threading
+from urllib.parse import urlencode
+
+import certifi
+import requests
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+from urllib3.exceptions import SSLError as Urllib3SSLError
+
+POOL_SIZE = 32  # connections kept per host: more than the bot's worker threads and senders
+
+
+class Response:
+    """What telebot reads of a requests.Response."""
+
+    def __init__(self, status: int, reason: str | None, content: bytes):
+        self.status_code = status
+        self.reason = reason or ""
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+class ApiSender:
+    def __init__(self, api_url: str):
+        self.api_url = api_url
+        self.proxies = requests.utils.get_environ_proxies(api_url)
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        self.verify = bundle or True
+        self.pool = urllib3.PoolManager(
+            maxsize=POOL_SIZE, block=False, retries=False, cert_reqs="CERT_REQUIRED", ca_certs=bundle or certifi.where()
+        )
+        self.local = threading.local()
+
+    def __call__(self, method, url, *, params=None, files=None, timeout=None, proxies=None):
+        if files or proxies or self.proxies:
+            return self._through_requests(method, url, params=params, files=files, timeout=timeout, proxies=proxies)
+        query = urlencode([(key, value) for key, value in (params or {}).items() if value is not None], doseq=True)
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        try:
+            answer = self.pool.request(
+                method,
+                f"{url}?{query}" if query else url,
+                timeout=urllib3.Timeout(connect=connect, read=read),
+                retries=False,
+                preload_content=True,
+            )
+        except (ConnectTimeoutError, NewConnectionError) as exc:
+            if isinstance(exc, NewConnectionError):  # refused, unreachable: no connection was made
+                raise requests.ConnectionError(MaxRetryError(None, url, exc)) from exc
+            raise requests.ConnectTimeout(MaxRetryError(None, url, exc)) from exc
+        except ReadTimeoutError as exc:
+            raise requests.ReadTimeout(exc) from exc
+        except Urllib3SSLError as exc:
+            raise requests.exceptions.SSLError(exc) from exc
+        except (ProtocolError, OSError) as exc:  # the connection dropped mid-request
+            raise requests.ConnectionError(exc) from exc
+        return Response(answer.status, answer.reason, answer.data)
+
+    def _through_requests(self, method, url, **kwargs):
+        session = getattr(self.local, "session", None)
+        if session is None:
+            session = self.local.session = requests.Session()
+            session.trust_env = False  # the environment was read once, above
+        proxies = kwargs.pop("proxies") or self.proxies
+        return session.request(method, url, proxies=proxies, verify=self.verify, **kwargs)

@@ -1,0 +1,111 @@
+"""The Bot API's HTTP sender (botapp/telegram/http.py): answers and errors as telebot and our code
+expect them from requests, and certificates checked as requests checks them."""
+
+import json
+import shutil
+import ssl
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from botapp.telegram.http import ApiSender
+from botapp.testing.fake_bot_api import FakeBotAPI
+
+
+def test_a_call_sends_its_parameters_and_reads_the_answer():
+    with FakeBotAPI() as api:
+        sender = ApiSender(api.url)
+        answer = sender("post", f"{api.url}/bot{api.token}/sendMessage", params={"chat_id": 5, "text": "Hi", "x": None})
+        assert answer.status_code == 200 and answer.json()["result"]["text"] == "Hi"
+        [call] = api.calls_of("sendMessage")
+        assert call.params == {"chat_id": "5", "text": "Hi"}  # None left out, as requests does
+
+
+def test_an_error_answer_keeps_its_status_and_body():
+    with FakeBotAPI() as api:
+        api.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
+        answer = ApiSender(api.url)("post", f"{api.url}/bot{api.token}/sendMessage", params={"chat_id": 5, "text": "Hi"})
+        assert answer.status_code == 429
+        assert answer.json()["parameters"] == {"retry_after": 3}
+
+
+def test_nobody_listening_is_a_connection_error_that_never_reached_telegram():
+    with FakeBotAPI() as api:
+        url = api.url
+    with pytest.raises(requests.ConnectionError) as caught:
+        ApiSender(url)("post", f"{url}/bot1:x/getMe", timeout=(2, 2))
+    assert "NewConnectionError" in type(caught.value.args[0].reason).__name__
+
+
+def test_a_dropped_connection_and_a_slow_answer_are_requests_errors():
+    with FakeBotAPI() as api:
+        sender = ApiSender(api.url)
+        api.drop_next("sendMessage")
+        with pytest.raises(requests.ConnectionError):
+            sender("post", f"{api.url}/bot{api.token}/sendMessage", params={"chat_id": 5, "text": "Hi"}, timeout=(2, 2))
+        api.delay_next("sendMessage", 1.5)
+        with pytest.raises(requests.ReadTimeout):
+            sender("post", f"{api.url}/bot{api.token}/sendMessage", params={"chat_id": 5, "text": "Hi"}, timeout=(2, 0.5))
+
+
+@pytest.fixture
+def https_server(tmp_path):
+    """A Bot API stand-in over HTTPS with a certificate of its own (not one any CA signed)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.dumps({"ok": True, "result": True}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", cert
+    server.shutdown()
+
+
+def test_an_unknown_certificate_is_refused_and_a_trusted_bundle_accepted(https_server, monkeypatch):
+    url, cert = https_server
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    with pytest.raises(requests.exceptions.SSLError):
+        ApiSender(url)("post", f"{url}/bot1:x/getMe", timeout=(2, 2))
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))  # as requests honours it
+    assert ApiSender(url)("post", f"{url}/bot1:x/getMe", timeout=(2, 2)).json() == {"ok": True, "result": True}
