@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import requests
 from telebot import TeleBot
 from telebot.apihelper import ApiException, ApiTelegramException
-from urllib3.exceptions import NewConnectionError
 
-from botapp.telegram.errors import retry_after_seconds
+from botapp.telegram.errors import never_reached_telegram, retry_after_seconds
 from shop.models import Broadcast, BroadcastRecipient
 from shop.selectors.broadcasts import broadcast_next_to_send
 from shop.services.broadcasts import (
@@ -139,7 +138,7 @@ def send_to_recipient(bot: TeleBot, text: str, recipient: BroadcastRecipient, *,
                 broadcast_recipient_mark_failed(recipient=recipient, error=error)
             return None
         except requests.RequestException as exc:
-            if _never_reached_telegram(exc):
+            if never_reached_telegram(exc):
                 log.warning("Telegram unreachable (%s); broadcast paused", type(exc).__name__)
                 broadcast_recipient_retry_later(recipient=recipient)
                 return UNREACHABLE_PAUSE
@@ -156,11 +155,3 @@ def send_to_recipient(bot: TeleBot, text: str, recipient: BroadcastRecipient, *,
         return None
     broadcast_recipient_retry_later(recipient=recipient)
     return MAX_INLINE_RETRY_AFTER
-
-
-def _never_reached_telegram(exc: requests.RequestException) -> bool:
-    """No connection could be made, so nothing was sent."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)

@@ -4,6 +4,7 @@ Updates go in one at a time, so a handler that fails can only fail its own updat
 failure is logged and the user gets an apology instead of silence.
 """
 
+import copy
 import logging
 import time
 
@@ -16,6 +17,7 @@ from telebot.types import Update
 from botapp import texts
 from botapp.flood import flood_gate
 from botapp.render import answer_callback
+from botapp.set_aside import is_strict_json
 from botapp.telegram.errors import is_transient
 from botapp.texts import language_for
 
@@ -71,15 +73,35 @@ def must_not_be_lost(update: Update) -> bool:
     )
 
 
+class NotStrictJSON(ValueError):
+    """NaN or Infinity: Python reads them, but they are not JSON, and no database stores them as JSON."""
+
+
+def parse_update(raw: dict) -> Update:
+    """The update as telebot reads it, made ready for the handlers; raises what telebot raises
+    (the raw dict is left as it was)."""
+    if not is_strict_json(raw):
+        raise NotStrictJSON("NaN or Infinity in the update")
+    update = Update.de_json(copy.deepcopy(raw))
+    if update.message is not None and update.message.chat is None:
+        raise ValueError("a message without its chat")  # Telegram always sends one; no handler could answer
+    return _named(update)
+
+
+def _named(update: Update) -> Update:
+    if update.message and update.message.content_type is None and update.message.refunded_payment:
+        # telebot gives refunded_payment no content type; name it so handlers and must_not_be_lost see it
+        update.message.content_type = "refunded_payment"
+    return update
+
+
 def process_update(bot: TeleBot, update: Update) -> bool:
     """Handle one update. False: it must be handled again (polling does not confirm it, the
     webhook answers 500 so Telegram repeats it): a payment whose handling failed, or any update
     the Bot API could not take just then. Other failures are logged, the user gets an apology,
     and the update counts as done."""
     started = time.perf_counter()
-    if update.message and update.message.content_type is None and update.message.refunded_payment:
-        # telebot gives refunded_payment no content type; name it so a handler can ask for it
-        update.message.content_type = "refunded_payment"
+    _named(update)  # for updates not read by parse_update (tests build theirs with Update.de_json)
     sender = update_sender(update)
     if sender is not None and not must_not_be_lost(update) and update.pre_checkout_query is None:
         allowed, warn = flood_gate().allow(sender.id)

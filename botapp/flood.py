@@ -10,6 +10,7 @@ one `runbot` and, with several webhook workers, still bounds a flooder to a few 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -65,10 +66,15 @@ class FloodGate:
 
 
 # The same token bucket as FloodGate.allow, atomically in Redis. KEYS[1]: the user's bucket;
-# ARGV: rate, burst, now (seconds), seconds to keep an idle bucket. Returns {allowed, warn}.
+# ARGV: rate, burst, now (seconds; empty: the Redis server's clock), seconds to keep an idle bucket.
+# Returns {allowed, warn}.
 TOKEN_BUCKET = """
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated', 'warned')
 local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if not now then  -- the Redis server's clock: one clock for every host
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) + tonumber(time[2]) / 1000000
+end
 local tokens = tonumber(state[1]) or burst
 local updated = tonumber(state[2]) or now
 local warned = tonumber(state[3]) or 0
@@ -93,8 +99,9 @@ class SharedFloodGate:
     stop the shop.
     """
 
-    def __init__(self, rate: float, burst: int, cache: RedisCache):
+    def __init__(self, rate: float, burst: int, cache: RedisCache, *, clock: Callable[[], float] | None = None):
         self.rate, self.burst, self.cache = rate, burst, cache
+        self.clock = clock  # None: Redis's own clock, the same for every host (tests pass one)
         self._script = None
         self._last_error_logged = 0.0
 
@@ -106,7 +113,8 @@ class SharedFloodGate:
             client = self.cache._cache.get_client(key, write=True)
             if self._script is None:
                 self._script = client.register_script(TOKEN_BUCKET)
-            allowed, warn = self._script(keys=[key], args=[self.rate, self.burst, time.time(), int(IDLE_FORGET)], client=client)
+            now = "" if self.clock is None else self.clock()
+            allowed, warn = self._script(keys=[key], args=[self.rate, self.burst, now, int(IDLE_FORGET)], client=client)
         except Exception as exc:
             now = time.monotonic()
             if now - self._last_error_logged > 60:

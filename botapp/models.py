@@ -7,6 +7,8 @@ class HandledUpdate(models.Model):
 
     update_id = models.BigIntegerField(_("update id"), primary_key=True)
     handled_at = models.DateTimeField(_("handled"), auto_now_add=True, db_index=True)
+    # False while a request handles it (a claim); a claim older than CLAIM_LEASE belongs to a request that died.
+    done = models.BooleanField(_("done"), default=True)
 
     class Meta:
         verbose_name = _("handled update")
@@ -16,8 +18,9 @@ class HandledUpdate(models.Model):
         return str(self.update_id)
 
 
-class UnreadableUpdate(models.Model):
-    """An update Telegram sent that the bot library could not read: set aside for staff, so it holds up nothing."""
+class SetAsideUpdate(models.Model):
+    """An update the bot set aside for staff, so that it holds up nothing: the bot library could not
+    read it, or (a payment) it could not be handled after many tries."""
 
     update_id = models.BigIntegerField(_("update id"), primary_key=True)
     kind = models.CharField(_("kind"), max_length=64, help_text=_("What the update carries (message, callback_query...)."))
@@ -27,8 +30,8 @@ class UnreadableUpdate(models.Model):
     received_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
 
     class Meta:
-        verbose_name = _("unreadable update")
-        verbose_name_plural = _("unreadable updates")
+        verbose_name = _("update set aside")
+        verbose_name_plural = _("updates set aside")
         ordering = ["-received_at"]
 
     def __str__(self):
@@ -39,7 +42,8 @@ class PolledBatch(models.Model):
     """The poller's journal: a batch of updates confirmed to Telegram, kept until all of them are handled
     (so a crash loses none; the next start handles the batch again)."""
 
-    first_update_id = models.BigIntegerField(_("first update id"), primary_key=True)
+    id = models.BigAutoField(primary_key=True)
+    last_update_id = models.BigIntegerField(_("last update id"))
     updates = models.JSONField(_("updates as Telegram sent them"))
     received_at = models.DateTimeField(_("received"), auto_now_add=True)
 
@@ -48,4 +52,4 @@ class PolledBatch(models.Model):
         verbose_name_plural = _("polled batches")
 
     def __str__(self):
-        return str(self.first_update_id)
+        return str(self.last_update_id)

@@ -29,11 +29,11 @@ from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import Update
 
 from botapp.bot import ALLOWED_UPDATES
-from botapp.dispatch import must_not_be_lost, process_update, update_sender
+from botapp.dispatch import must_not_be_lost, parse_update, process_update, update_sender
 from botapp.models import PolledBatch
+from botapp.set_aside import set_aside, set_aside_unreadable, storable_json
 from botapp.staff import notify_staff, payment_given_up_alert
 from botapp.telegram.errors import retry_after_seconds
-from botapp.unreadable import parse_update, set_aside
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class Poller:
     def _accept(self, raw_updates: list[dict]) -> None:
         """Journal a batch, then queue it; only then may the next getUpdates confirm it to Telegram.
 
-        An update the library cannot read is set aside (botapp.unreadable) and counts as handled.
+        An update the library cannot read is set aside (botapp.set_aside) and counts as handled.
         """
         close_old_connections()
         highest = max(int(raw["update_id"]) for raw in raw_updates)
@@ -148,40 +148,39 @@ class Poller:
         readable = []
         for raw in fresh:
             try:
-                readable.append((raw, parse_update(raw)))
+                readable.append((parse_update(raw), raw))
             except Exception as exc:
-                set_aside(self.bot, raw, exc)
+                set_aside_unreadable(self.bot, raw, exc)
         if readable:
-            batch = min(update.update_id for _raw, update in readable)
-            PolledBatch.objects.bulk_create(
-                [PolledBatch(first_update_id=batch, updates=[raw for raw, _update in readable])], ignore_conflicts=True
-            )
-            self._queue(batch, [update for _raw, update in readable])
+            batch = PolledBatch.objects.create(last_update_id=highest, updates=[storable_json(raw) for _update, raw in readable])
+            self._queue(batch.pk, readable)
         self.offset = highest + 1
 
     def _resume_journal(self) -> None:
         """Batches confirmed to Telegram but not all handled when the last process stopped: first in line."""
         close_old_connections()
         resumed = 0
-        for batch in PolledBatch.objects.order_by("first_update_id"):
+        for batch in PolledBatch.objects.order_by("id"):
             readable = []
             for raw in batch.updates:
                 try:
-                    readable.append(parse_update(raw))
+                    readable.append((parse_update(raw), raw))
                 except Exception as exc:
-                    set_aside(self.bot, raw, exc)
-            queued = self._queue(batch.first_update_id, readable)
+                    set_aside_unreadable(self.bot, raw, exc)
+            queued = self._queue(batch.pk, readable)
             if not queued:  # nothing readable, or all of it lined up under another batch already
                 batch.delete()
             resumed += queued
+            # Telegram was told about everything up to here: the first poll must not fetch it again.
+            self.offset = max(self.offset or 0, batch.last_update_id + 1)
         if resumed:
             log.info("Handling %d update(s) left from the last run.", resumed)
 
-    def _queue(self, batch: int, updates: list[Update]) -> int:
-        """Line up a batch's updates behind their users' earlier ones; returns how many were new."""
+    def _queue(self, batch: int, updates: list[tuple[Update, dict]]) -> int:
+        """Line up a batch's updates (each with its raw form) behind their users' earlier ones; returns how many were new."""
         queued = turns = 0
         with self._lock:
-            for update in sorted(updates, key=lambda u: u.update_id):
+            for update, raw in sorted(updates, key=lambda pair: pair[0].update_id):
                 if update.update_id in self._pending:
                     continue  # Telegram sent it again before it was confirmed
                 sender = update_sender(update)
@@ -189,7 +188,7 @@ class Poller:
                 self._pending[update.update_id] = batch
                 queued += 1
                 line = self._lines.setdefault(user, _Line())
-                line.updates.append(update)
+                line.updates.append((update, raw))
                 if len(line.updates) == 1 and not line.busy and not line.waiting_until:
                     self._turns.append(user)
                     turns += 1
@@ -203,12 +202,12 @@ class Poller:
     def _work(self) -> None:
         try:
             while (taken := self._take()) is not None:
-                user, update = taken
-                self._done(user, update, self._handle(update))
+                user, (update, raw) = taken
+                self._done(user, update, self._handle(update, raw))
         finally:
             connection.close()  # this thread's own connection: nobody else would close it
 
-    def _take(self) -> tuple[object, Update] | None:
+    def _take(self) -> tuple[object, tuple[Update, dict]] | None:
         """The next user's oldest update (waiting for one); None once stopping."""
         with self._lock:
             while not self.stopping.is_set():
@@ -224,13 +223,16 @@ class Poller:
             return None
 
     def _wake_backoffs(self) -> None:
-        now = time.monotonic()
+        now, woken = time.monotonic(), 0
         while self._backoffs and self._backoffs[0][0] <= now:
             _when, _tiebreak, user = heapq.heappop(self._backoffs)
             self._lines[user].waiting_until = 0.0
             self._turns.append(user)
+            woken += 1
+        if woken > 1:
+            self._work_ready.notify(woken - 1)  # this worker takes one; others for the rest
 
-    def _handle(self, update: Update) -> bool:
+    def _handle(self, update: Update, raw: dict) -> bool:
         """Handle one update; False if it must be handled again."""
         try:
             close_old_connections()
@@ -247,11 +249,21 @@ class Poller:
                 # Something is badly wrong (a bug, the database gone for long): a human takes over
                 # rather than every later update of this customer waiting behind this one.
                 log.critical("giving up payment update %s after %d attempts", update.update_id, attempts)
-                notify_staff(self.bot, payment_given_up_alert(update))
-                handled = True
+                handled = self._keep_for_staff(raw, attempts)  # kept before it leaves the journal
+                if handled:
+                    notify_staff(self.bot, payment_given_up_alert(update))
         if handled:
             self._attempts.pop(update.update_id, None)
         return handled
+
+    def _keep_for_staff(self, raw: dict, attempts: int) -> bool:
+        """A payment given up is kept (SetAsideUpdate) before it leaves the journal; False if that failed too."""
+        try:
+            set_aside(self.bot, raw, error=f"payment not handled after {attempts} attempts", alert=False)
+        except Exception:
+            log.exception("could not set update %s aside; it stays in the journal", raw.get("update_id"))
+            return False
+        return True
 
     def _done(self, user, update: Update, handled: bool) -> None:
         finished_batch = None
@@ -282,10 +294,13 @@ class Poller:
                 self._idle.notify_all()
         if finished_batch is not None:
             try:
-                PolledBatch.objects.filter(first_update_id=finished_batch).delete()
+                PolledBatch.objects.filter(pk=finished_batch).delete()
             except Exception:  # the batch is handled again after a restart, which every handler allows
                 log.exception("could not take batch %s off the journal", finished_batch)
-        close_old_connections()
+        try:
+            close_old_connections()
+        except Exception:  # a worker must not die of it: its user's line would stay busy for good
+            log.exception("could not recycle the database connection")
 
     # --- stopping ---
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
-from botapp.tasks import resume_broadcasts, schedule_deliveries
+from botapp.tasks import deliveries_waiting, resume_broadcasts, schedule_deliveries
 from shop.selectors.purchases import purchase_list_undelivered
 from shop.services.broadcasts import BROADCAST_CLAIM_TIMEOUT, broadcast_release_claims
 from shop.services.delivery import DELIVERY_CLAIM_TIMEOUT, purchase_release_delivery_claims
@@ -24,6 +24,7 @@ from shop.services.delivery import DELIVERY_CLAIM_TIMEOUT, purchase_release_deli
 log = logging.getLogger(__name__)
 
 RECOVERY_INTERVAL = timedelta(minutes=5)
+RECENT = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,18 @@ def recover(*, dead_before: datetime | None = None) -> Recovery:
     now = timezone.now()
     released = purchase_release_delivery_claims(before=dead_before or now - DELIVERY_CLAIM_TIMEOUT)
     sends_released = broadcast_release_claims(before=dead_before or now - BROADCAST_CLAIM_TIMEOUT)
-    # Deliveries being made right now hold a live claim: the worker that holds it finishes them.
-    live_claim = {"delivery_claimed_at__gte": now - DELIVERY_CLAIM_TIMEOUT} if dead_before is None else {}
-    undelivered = purchase_list_undelivered().exclude(**live_claim) if live_claim else purchase_list_undelivered()
-    # At start-up every delivery goes now, also one waiting out a backoff; a sweep leaves queued ones be.
-    queued = schedule_deliveries(list(undelivered.values_list("id", flat=True)), skip_queued=dead_before is None)
+    undelivered = purchase_list_undelivered()
+    if dead_before is None:
+        # A delivery being made right now holds a live claim, and one that just failed is being given
+        # its retry by the worker that tried it: both are left to their worker.
+        undelivered = undelivered.exclude(delivery_claimed_at__gte=now - DELIVERY_CLAIM_TIMEOUT).exclude(
+            updated_at__gte=now - RECENT
+        )
+    else:
+        # At start-up a delivery waiting out a backoff goes now (Telegram may well be back): its task
+        # is moved, not doubled, so it keeps its count of attempts.
+        deliveries_waiting().update(run_after=now)
+    queued = schedule_deliveries(list(undelivered.values_list("id", flat=True)))
     recovery = Recovery(released, sends_released, queued, resume_broadcasts())
     if queued or released or sends_released:
         log.info(

@@ -67,5 +67,5 @@ def unreadable_payment_alert(update_id: int, payment: dict) -> str:
         f"{escape(str(payment.get('total_amount', '?')))} {escape(str(payment.get('currency', '?')))} "
         f"from <code>{escape(str(payment.get('payer', '?')))}</code>, "
         f"payment id <code>{escape(str(payment.get('telegram_payment_charge_id', '?')))}</code>. "
-        "It is kept under “Unreadable updates” in the admin: settle it by hand (grant the product, or refund)."
+        "It is kept under “Updates set aside” in the admin: settle it by hand (grant the product, or refund)."
     )

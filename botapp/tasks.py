@@ -78,15 +78,19 @@ def deliver_purchase_task(purchase_id: int, attempt: int = 1, again: bool = Fals
     return result.value
 
 
+def deliveries_waiting():
+    """The delivery tasks not run yet."""
+    return DBTaskResult.objects.filter(task_path=deliver_purchase_task.module_path, status=TaskResultStatus.READY)
+
+
 def deliveries_queued() -> set[int]:
     """Purchases with a delivery task waiting to run (so a sweep does not queue them twice)."""
-    waiting = DBTaskResult.objects.filter(task_path=deliver_purchase_task.module_path, status=TaskResultStatus.READY)
-    return {row["args"][0] for row in waiting.values_list("args_kwargs", flat=True) if row.get("args")}
+    return {row["args"][0] for row in deliveries_waiting().values_list("args_kwargs", flat=True) if row.get("args")}
 
 
-def schedule_deliveries(purchase_ids: list[int], *, skip_queued: bool = True) -> int:
-    """Queue a delivery for each purchase (by default only those with none waiting); returns how many were queued."""
-    queued = deliveries_queued() if skip_queued else set()
+def schedule_deliveries(purchase_ids: list[int]) -> int:
+    """Queue a delivery for each purchase that has none waiting; returns how many were queued."""
+    queued = deliveries_queued()
     fresh = [purchase_id for purchase_id in purchase_ids if purchase_id not in queued]
     for purchase_id in fresh:
         schedule_delivery(purchase_id)

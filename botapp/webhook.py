@@ -3,9 +3,11 @@
 The same handlers and services as polling: the update is processed before the answer, so a
 non-2xx answer (Telegram then retries) means it was not handled. Telegram sends a copy of an update
 when the first request is slow, so copies can arrive together: each update is claimed before it is
-handled (one INSERT that only one request can win), and a copy that finds the claim is answered at
-once. A payment is the exception: its recording is exactly-once by payment id, so each copy is
-handled, and a copy is never answered 200 for a recording that then failed.
+handled (one INSERT that only one request can win). A copy of an update already handled gets 200; a
+copy of one still being handled gets 503, so Telegram sends it again later, and an update whose
+request died is taken over once its claim is older than CLAIM_LEASE: no update is lost to a copy.
+Payments and refunds are the exception: their recording is exactly-once by payment id, so each copy
+is handled, and a copy is never answered 200 for a recording that then failed.
 """
 
 import json
@@ -21,14 +23,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from botapp.bot import shared_bot
-from botapp.dispatch import must_not_be_lost, process_update
+from botapp.dispatch import must_not_be_lost, parse_update, process_update
 from botapp.models import HandledUpdate
-from botapp.unreadable import parse_update, set_aside
+from botapp.set_aside import set_aside_unreadable
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 KEEP_HANDLED = timedelta(days=2)  # Telegram keeps an update for at most a day
+CLAIM_LEASE = timedelta(minutes=5)  # longer than any update takes (a 50 MB upload included)
 
 
 @csrf_exempt
@@ -51,22 +54,32 @@ def telegram_webhook(request):
     try:
         update = parse_update(data)
     except Exception as exc:  # an update, but one the library cannot read: set aside, Telegram need not repeat it
-        set_aside(bot, data, exc)
+        set_aside_unreadable(bot, data, exc)
         return HttpResponse()
-    # Payments are recorded exactly once by their payment id, so every copy is handled (a copy's
-    # answer must never stand for a recording that then failed). Anything else is claimed first.
+    # Payments and refunds are recorded exactly once by their payment id, so every copy is handled
+    # (a copy must never answer for a recording that then failed). Anything else is claimed first.
     payment = must_not_be_lost(update)
     if payment:
-        if HandledUpdate.objects.filter(update_id=update_id).exists():
+        if HandledUpdate.objects.filter(update_id=update_id, done=True).exists():
             return HttpResponse()  # a repeat: handled already
-    elif not _claim(update_id):
-        return HttpResponse()  # a copy or a repeat: handled already, or being handled right now
+    else:
+        claim = _claim(update_id)
+        if claim == DONE:
+            return HttpResponse()  # a repeat: handled already
+        if claim == BUSY:
+            # Another request is handling it right now. Telegram sends it again later: by then it is
+            # done (200), or that request failed and released it, or died and its claim ran out.
+            return HttpResponse(status=503, headers={"Retry-After": "10"})
     handled = False
     try:
         handled = process_update(bot, update)
     finally:  # also when something escaped (Django answers 500)
-        if not handled and not payment:
-            HandledUpdate.objects.filter(update_id=update_id).delete()  # the repeat is handled afresh
+        if not payment:
+            claimed = HandledUpdate.objects.filter(update_id=update_id)
+            if handled:
+                claimed.update(done=True)
+            else:
+                claimed.delete()  # the repeat is handled afresh
     if not handled:
         return HttpResponse(status=500)  # Telegram sends it again
     if payment:
@@ -76,15 +89,31 @@ def telegram_webhook(request):
     return HttpResponse()
 
 
-def _claim(update_id: int) -> bool:
-    """Take the update for this request, in one query: False if another request has it (or had it)."""
+OURS, DONE, BUSY = "ours", "done", "busy"
+
+
+def _claim(update_id: int) -> str:
+    """Take the update for this request: OURS (one INSERT only one request can win, or a claim whose
+    request died), DONE (handled before) or BUSY (another request is handling it)."""
     table = connection.ops.quote_name(HandledUpdate._meta.db_table)
+    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (update_id, handled_at) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            [update_id, connection.ops.adapt_datetimefield_value(timezone.now())],
+            f"INSERT INTO {table} (update_id, handled_at, done) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            [update_id, connection.ops.adapt_datetimefield_value(now), False],
         )
-        return cursor.rowcount == 1
+        if cursor.rowcount == 1:
+            return OURS
+    claim = HandledUpdate.objects.filter(update_id=update_id).values("done", "handled_at").first()
+    if claim is None:  # released between the two queries: Telegram will send it again
+        return BUSY
+    if claim["done"]:
+        return DONE
+    if claim["handled_at"] < now - CLAIM_LEASE:  # its request died: take it over, if nobody else just did
+        taken = HandledUpdate.objects.filter(update_id=update_id, done=False, handled_at=claim["handled_at"])
+        if taken.update(handled_at=now):
+            return OURS
+    return BUSY
 
 
 def _not_json(constant: str):

@@ -2,6 +2,7 @@
 
 import requests
 from telebot.apihelper import ApiException, ApiTelegramException
+from urllib3.exceptions import NewConnectionError
 
 
 def retry_after_seconds(exc: ApiTelegramException) -> float | None:
@@ -17,3 +18,11 @@ def is_transient(exc: Exception) -> bool:
     if isinstance(exc, ApiTelegramException):
         return exc.error_code == 429 or exc.error_code >= 500
     return isinstance(exc, requests.RequestException | ApiException)
+
+
+def never_reached_telegram(exc: requests.RequestException) -> bool:
+    """No connection could be made, so nothing was sent."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)

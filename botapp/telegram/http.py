@@ -18,6 +18,7 @@ import requests
 import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    HTTPError,
     MaxRetryError,
     NewConnectionError,
     ProtocolError,
@@ -78,6 +79,8 @@ class ApiSender:
             raise requests.exceptions.SSLError(exc) from exc
         except (ProtocolError, OSError) as exc:  # the connection dropped mid-request
             raise requests.ConnectionError(exc) from exc
+        except HTTPError as exc:  # anything else urllib3 raises: a garbled answer, say
+            raise requests.RequestException(type(exc).__name__) from exc  # named only: its text may hold the URL
         return Response(answer.status, answer.reason, answer.data)
 
     def _through_requests(self, method, url, **kwargs):

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from telebot.apihelper import ApiException, ApiTelegramException
 
 from botapp.telegram.client import BotConfigError, api_client
+from botapp.telegram.errors import never_reached_telegram
 
 ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
 
@@ -21,9 +22,10 @@ def refund_star_payment(telegram_id: int, payment_id: str) -> None:
         if ALREADY_REFUNDED in (exc.description or ""):
             return  # refunded before (e.g. an earlier try whose answer was lost): record it now
         raise ValidationError(_("Telegram refused the refund: %(reason)s") % {"reason": exc.description}) from exc
-    except requests.ConnectionError as exc:
-        raise ValidationError(_("Telegram could not be reached; nothing was refunded. Try again later.")) from exc
     except (requests.RequestException, ApiException) as exc:
+        if isinstance(exc, requests.RequestException) and never_reached_telegram(exc):
+            raise ValidationError(_("Telegram could not be reached; nothing was refunded. Try again later.")) from exc
+        # the request may have reached Telegram before the answer was lost
         raise ValidationError(
             _(
                 "Telegram did not answer clearly, so the refund may or may not have been made. "

@@ -24,11 +24,26 @@ def delivery_tasks() -> list[int]:
     return sorted(args["args"][0] for args in waiting.values_list("args_kwargs", flat=True))
 
 
+def untouched_for(minutes: float, purchase: Purchase) -> Purchase:
+    """Nobody wrote to the purchase for `minutes` (its worker is not about to queue its retry)."""
+    Purchase.objects.filter(pk=purchase.pk).update(updated_at=timezone.now() - timedelta(minutes=minutes))
+    return purchase
+
+
 def claimed(minutes_ago: float, **fields) -> Purchase:
     """A paid purchase whose delivery a worker took `minutes_ago` and never finished."""
-    return PurchaseFactory(
-        user=UserFactory(telegram_id=42), delivery_claimed_at=timezone.now() - timedelta(minutes=minutes_ago), **fields
-    )
+    since = timezone.now() - timedelta(minutes=minutes_ago)
+    return untouched_for(minutes_ago, PurchaseFactory(user=UserFactory(telegram_id=42), delivery_claimed_at=since, **fields))
+
+
+def test_the_sweep_leaves_a_delivery_that_just_failed_to_the_worker_queuing_its_retry():
+    just_failed = PurchaseFactory(delivery_error="502 Bad Gateway")  # its worker is queuing the retry right now
+
+    assert recover().deliveries_queued == 0
+    assert delivery_tasks() == []
+
+    untouched_for(2, just_failed)  # ...and if it never did, the next sweep does
+    assert recover().deliveries_queued == 1
 
 
 def test_at_start_every_claim_of_the_dead_process_is_released_and_its_content_delivered_once(fake_api, run_due_tasks):
@@ -57,9 +72,9 @@ def test_the_sweep_leaves_a_delivery_in_progress_alone_and_takes_over_one_whose_
 
 
 def test_the_sweep_never_queues_a_delivery_twice_and_keeps_a_backoff():
-    waiting = PurchaseFactory()  # Telegram was down: its retry waits an hour
+    waiting = untouched_for(10, PurchaseFactory())  # Telegram was down: its retry waits an hour
     schedule_delivery(waiting.pk, attempt=5, delay=timedelta(hours=1))
-    forgotten = PurchaseFactory()  # recorded, but its task was lost
+    forgotten = untouched_for(10, PurchaseFactory())  # recorded, but its task was lost
 
     recover()
     recover()
@@ -75,8 +90,9 @@ def test_at_start_a_delivery_waiting_out_a_backoff_goes_at_once():
 
     recover(dead_before=timezone.now())
 
-    runs = sorted(DBTaskResult.objects.filter(args_kwargs__args=[waiting.pk]).values_list("run_after", flat=True))
-    assert len(runs) == 2 and runs[0] <= timezone.now()
+    [task] = DBTaskResult.objects.filter(args_kwargs__args=[waiting.pk])  # moved, not doubled
+    assert task.run_after <= timezone.now()
+    assert task.args_kwargs["kwargs"]["attempt"] == 5  # it keeps its count of attempts
 
 
 def test_nothing_is_queued_for_what_gives_no_access_or_cannot_be_reached():

@@ -380,6 +380,18 @@ def test_refund_when_telegram_unreachable_changes_nothing(admin_client, settings
     ]
 
 
+def test_refund_whose_connection_dropped_after_sending_says_it_may_have_been_made(admin_client, fake_api, buyer, product):
+    purchase = PurchaseFactory(user=buyer, product=product, payment_id="charge-dropped")
+    fake_api.drop_next("refundStarPayment")  # Telegram got the request; its answer never came back
+
+    response = run_action(admin_client, REFUND_ACTION, purchase)
+
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.PAID  # not recorded until Telegram says so...
+    [(level, message)] = messages_of(response)
+    assert level == "error" and "may or may not have been made" in message  # ...nor called "nothing refunded"
+
+
 def test_refund_of_a_mixed_selection_refunds_what_it_can(admin_client, fake_api, buyer, product, category):
     stars = PurchaseFactory(user=buyer, product=product, payment_id="charge-mixed")
     free = PurchaseFactory(product=ProductFactory(category=category, price=0), payment_id="free:1", payment_type="free", price=0)
