@@ -87,10 +87,16 @@ class Poller:
         self._threads = [threading.Thread(target=self._work, name=f"bot-worker-{i}", daemon=True) for i in range(self.workers)]
         for thread in self._threads:
             thread.start()
-        try:
-            self._resume_journal()
-        except Exception:
-            log.exception("could not read the journal of updates; they are handled at the next start")
+        backoff = 1.0
+        while not self.stopping.is_set():  # the journal first: polling before it would fetch its updates again
+            try:
+                self._resume_journal()
+                break
+            except Exception:
+                log.exception("could not read the journal of updates; trying again in %.0f s", backoff)
+                close_old_connections()
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
         try:
             self._poll()
         finally:
