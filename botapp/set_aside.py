@@ -18,6 +18,7 @@ from telebot import TeleBot
 
 from botapp import staff
 from botapp.models import SetAsideUpdate
+from shop.models.base import storable_string
 
 log = logging.getLogger("botapp.updates")
 
@@ -29,7 +30,7 @@ def storable_json(value):
     """`value` as every database stores it in a JSON column: NUL (PostgreSQL refuses it) and lone
     surrogates (not UTF-8) replaced in every string, keys included."""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+        return storable_string(value)
     if isinstance(value, dict):
         return {storable_json(key): storable_json(item) for key, item in value.items()}
     if isinstance(value, list):

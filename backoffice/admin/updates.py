@@ -5,12 +5,11 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from backoffice.admin.common import ReadOnlyAdminMixin
 from botapp.models import SetAsideUpdate
 
 
 @admin.register(SetAsideUpdate)
-class SetAsideUpdateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SetAsideUpdateAdmin(admin.ModelAdmin):
     """Staff read what was set aside, settle it by hand (grant, refund), then delete it."""
 
     list_display = ["received_at", "update_id", "kind", "is_payment", "error"]
@@ -19,8 +18,11 @@ class SetAsideUpdateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = ["received_at", "update_id", "kind", "is_payment", "error", "payload_display"]
     readonly_fields = fields
 
-    def has_delete_permission(self, request, obj=None):
-        return admin.ModelAdmin.has_delete_permission(self, request, obj)  # settled: staff may delete it
+    def has_add_permission(self, request):
+        return False  # only the bot sets updates aside
+
+    def has_change_permission(self, request, obj=None):
+        return False  # kept as Telegram sent it; once settled, staff delete it
 
     @admin.display(description=SetAsideUpdate._meta.get_field("payload").verbose_name)
     def payload_display(self, obj):

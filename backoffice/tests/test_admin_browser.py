@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from botapp.testing import updates
-from botapp.testing.process import button_data, buttons
+from botapp.testing.helpers import button_data, buttons
 from shop.models import Broadcast, Product, Purchase, User
 
 CHROMIUM = "/usr/bin/chromium"

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.db import connection
 
 from botapp.testing.fake_bot_api import FakeBotAPI
-from botapp.testing.helpers import button_data, buttons  # noqa: F401 (where the back office's tests find them)
 
 
 def database_url() -> str:

@@ -1,7 +1,6 @@
 """Updates the library cannot read never stop the shop (polling and the webhook), and the webhook
 handles each update once even when copies arrive together."""
 
-import json
 import logging
 import threading
 import time
@@ -15,14 +14,13 @@ from botapp.bot import create_bot
 from botapp.models import HandledUpdate, PolledBatch, SetAsideUpdate
 from botapp.polling import Poller
 from botapp.testing import updates
-from botapp.testing.fake_bot_api import FakeBotAPI
+from botapp.testing.fake_bot_api import TOKEN, FakeBotAPI
+from botapp.testing.helpers import body, post_update, sent_to
 from shop.models import Purchase
 from shop.testing.concurrency import run_at_once
 from shop.testing.factories import PurchaseFactory, UserFactory
 
 SECRET = "webhook-secret"
-TOKEN = "123456:TEST-token"
-URL = "/telegram/webhook/"
 STAFF = 777
 PAYLOAD_TEXT = "private-paid-media-payload"
 
@@ -51,7 +49,7 @@ def shop_settings(settings):
 
 
 def answered(fake_api, chat_id: int) -> list[str]:
-    return [c.params["text"] for c in fake_api.calls_of("sendMessage") if c.params["chat_id"] == str(chat_id)]
+    return [body(c) for c in sent_to(fake_api, chat_id, method="sendMessage")]
 
 
 def run_poller_until(fake_api, *predicates):
@@ -142,18 +140,12 @@ def test_polling_an_unreadable_payment_alerts_staff_at_once_with_its_payment_id(
 # --- the webhook ---
 
 
-def post(client, update: dict):
-    return client.post(
-        URL, data=json.dumps(update), content_type="application/json", headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
-    )
-
-
 @pytest.mark.django_db
 def test_the_webhook_answers_200_to_an_unreadable_update_and_sets_it_aside_once(client, fake_api):
     zoe = updates.tg_user(9, first_name="Zoe")
     update = unreadable_payment(zoe, update_id=400)
 
-    first, repeat = post(client, update), post(client, update)
+    first, repeat = post_update(client, update), post_update(client, update)
 
     assert (first.status_code, repeat.status_code) == (200, 200)  # Telegram need not repeat it for a day
     assert SetAsideUpdate.objects.get().update_id == 400
@@ -162,13 +154,7 @@ def test_the_webhook_answers_200_to_an_unreadable_update_and_sets_it_aside_once(
 
 @pytest.mark.django_db
 def test_the_webhook_still_refuses_what_is_not_an_update(client, fake_api):
-    response = client.post(
-        URL,
-        data=json.dumps({"update_id": 5, "message": []}),
-        content_type="application/json",
-        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
-    )
-    assert response.status_code == 400
+    assert post_update(client, {"update_id": 5, "message": []}).status_code == 400
     assert not SetAsideUpdate.objects.exists()
 
 
@@ -176,11 +162,11 @@ def test_the_webhook_still_refuses_what_is_not_an_update(client, fake_api):
 def test_copies_of_an_update_arriving_together_are_handled_once(fake_api):
     start = updates.message(updates.tg_user(5, first_name="Eve"), "/start", update_id=500)
 
-    statuses = run_at_once(lambda i: post(Client(), start).status_code, 4)
+    statuses = run_at_once(lambda i: post_update(Client(), start).status_code, 4)
 
     # one request handles it; a copy gets 200 if it came after, 503 (Telegram sends it again) if during
     assert statuses.count(200) >= 1 and set(statuses) <= {200, 503}
-    assert post(Client(), start).status_code == 200  # Telegram's later repeat of a 503'd copy
+    assert post_update(Client(), start).status_code == 200  # Telegram's later repeat of a 503'd copy
     assert len(answered(fake_api, 5)) == 1
     assert HandledUpdate.objects.get(update_id=500).done
 
@@ -190,11 +176,11 @@ def test_a_copy_of_an_update_still_being_handled_is_asked_again_and_a_dead_claim
     start = updates.message(updates.tg_user(5, first_name="Eve"), "/start", update_id=550)
     HandledUpdate.objects.create(update_id=550, done=False)  # another request is on it right now
 
-    assert post(client, start).status_code == 503
+    assert post_update(client, start).status_code == 503
     assert answered(fake_api, 5) == []
 
     HandledUpdate.objects.filter(update_id=550).update(handled_at=timezone.now() - timedelta(minutes=6))  # it died
-    assert post(client, start).status_code == 200
+    assert post_update(client, start).status_code == 200
     assert len(answered(fake_api, 5)) == 1
     assert HandledUpdate.objects.get(update_id=550).done
 
@@ -205,7 +191,7 @@ def test_a_refund_through_the_webhook_is_recorded_by_every_copy_never_claimed(cl
     refund = updates.refunded_payment(updates.tg_user(5), total_amount=10, charge_id="refunded-charge", update_id=560)
     HandledUpdate.objects.create(update_id=560, done=False)  # even if some request had claimed it
 
-    assert post(client, refund).status_code == 200
+    assert post_update(client, refund).status_code == 200
 
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.REFUNDED  # the buyer loses access at once
@@ -216,9 +202,9 @@ def test_an_update_whose_handling_must_be_repeated_releases_its_claim(client, fa
     start = updates.message(updates.tg_user(5, first_name="Eve"), "/start", update_id=600)
     fake_api.fail_next("sendMessage", 502, "Bad Gateway")
 
-    assert post(client, start).status_code == 500  # Telegram sends it again
+    assert post_update(client, start).status_code == 500  # Telegram sends it again
     assert not HandledUpdate.objects.filter(update_id=600).exists()
-    assert post(client, start).status_code == 200  # ...and the repeat is handled
+    assert post_update(client, start).status_code == 200  # ...and the repeat is handled
 
     assert len([c for c in fake_api.calls_of("sendMessage") if c.status == 200]) == 1
 
@@ -345,10 +331,10 @@ def test_an_update_whose_handling_blew_up_is_handled_when_telegram_repeats_it(cl
 
     monkeypatch.setattr("botapp.webhook.process_update", broken)
     with pytest.raises(RuntimeError):  # Django answers 500; the test client raises it
-        post(client, start)
+        post_update(client, start)
     monkeypatch.undo()
 
-    assert post(client, start).status_code == 200
+    assert post_update(client, start).status_code == 200
     assert len(answered(fake_api, 5)) == 1
 
 

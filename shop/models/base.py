@@ -12,8 +12,12 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
-def storable_text(model: type[models.Model], field: str, value: str | None) -> str:
-    """Text from Telegram, made storable: cut to the column; NUL (PostgreSQL refuses it) and lone
+def storable_string(value: str) -> str:
+    """Text from outside made storable in any database: NUL (PostgreSQL refuses it) and lone
     surrogates (not UTF-8) replaced."""
-    text = (value or "").replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
-    return text[: model._meta.get_field(field).max_length]
+    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
+def storable_text(model: type[models.Model], field: str, value: str | None) -> str:
+    """Text from Telegram, made storable (storable_string) and cut to the column."""
+    return storable_string(value or "")[: model._meta.get_field(field).max_length]

@@ -71,13 +71,6 @@ class PurchaseFactory(DjangoModelFactory):
         purchase.created_at = when
 
 
-class BroadcastFactory(DjangoModelFactory):
-    class Meta:
-        model = Broadcast
-
-    text = "Hi"
-
-
 def broadcast_started(customers: int) -> Broadcast:
     """A broadcast to all customers, started, after `customers` new customers joined."""
     UserFactory.create_batch(customers)
