@@ -12,9 +12,12 @@ import time
 from dataclasses import dataclass
 
 import requests
+from django.utils import translation
 from telebot import TeleBot
 from telebot.apihelper import ApiException, ApiTelegramException
+from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from botapp import callbacks, texts
 from botapp.telegram.errors import never_reached_telegram, retry_after_seconds
 from shop.models import Broadcast, BroadcastRecipient
 from shop.selectors.broadcasts import broadcast_next_to_send
@@ -98,7 +101,7 @@ def send_broadcast_chunk(
     while batch := broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=CLAIM_BATCH):
         try:
             while batch:
-                pause = send_to_recipient(bot, broadcast.text, batch[0], pace=pace)
+                pause = send_to_recipient(bot, broadcast.text, batch[0], pace=pace, button_product_id=broadcast.button_product_id)
                 batch.pop(0)
                 if pause is not None:
                     chunk.pause = pause
@@ -113,15 +116,24 @@ def send_broadcast_chunk(
     return chunk
 
 
-def send_to_recipient(bot: TeleBot, text: str, recipient: BroadcastRecipient, *, pace: RateLimiter) -> float | None:
+def _product_button(product_id: int, language_code: str | None) -> InlineKeyboardMarkup:
+    with translation.override(texts.language_for(language_code)):
+        label = texts.button_view_product()
+    return InlineKeyboardMarkup().row(InlineKeyboardButton(label, callback_data=callbacks.product(product_id)))
+
+
+def send_to_recipient(
+    bot: TeleBot, text: str, recipient: BroadcastRecipient, *, pace: RateLimiter, button_product_id: int | None = None
+) -> float | None:
     """Send one customer their copy and record the outcome; a number means: pause sending that long."""
     if not broadcast_recipient_begin_send(recipient=recipient):
         return None  # cancelled meanwhile
     chat_id = recipient.user.telegram_id
+    markup = _product_button(button_product_id, recipient.user.language_code) if button_product_id else None
     for _attempt in range(MAX_INLINE_RETRIES):
         pace.wait()
         try:
-            bot.send_message(chat_id, text, timeout=SEND_TIMEOUT)
+            bot.send_message(chat_id, text, reply_markup=markup, timeout=SEND_TIMEOUT)
         except ApiTelegramException as exc:
             error = f"{exc.error_code} {exc.description}"
             if exc.error_code == 429:

@@ -13,6 +13,8 @@ from telebot.types import CallbackQuery
 # <= 64 bytes in total; ids are positive integers
 MAX_ID = 2**63 - 1
 _INT = r"[1-9][0-9]{0,18}"
+_QTY = r"[0-9]{1,4}"  # checked against the product's limits by the handler (0 included: refused there)
+_BACK = rf"(?:c({_INT})\.({_INT})|m({_INT})|x)"
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,18 @@ def purchases(page: int = 1) -> str:
     return f"my:{page}"
 
 
-def buy(product_id: int) -> str:
-    return f"buy:{product_id}"
+def buy(product_id: int, quantity: int = 1) -> str:
+    return f"buy:{product_id}" if quantity == 1 else f"buy:{product_id}:{quantity}"
+
+
+def quantity(product_id: int, quantity: int, back: Back = CATALOG_BACK) -> str:
+    """Show the card with another quantity chosen (for products sold from stock)."""
+    return f"qty:{product_id}:{quantity}:{back.encode()}"
+
+
+def notify(product_id: int) -> str:
+    """Tell me when this sold-out product is back."""
+    return f"notify:{product_id}"
 
 
 def open_(product_id: int) -> str:
@@ -76,6 +88,7 @@ class Parsed:
     id: int = 0
     page: int = 1
     back: Back = CATALOG_BACK
+    quantity: int = 1
 
 
 _PATTERNS = [
@@ -85,20 +98,26 @@ _PATTERNS = [
     (re.compile(rf"cats:({_INT})"), lambda m: Parsed("catalog", page=int(m[1]))),
     (re.compile(rf"cat:({_INT}):({_INT})"), lambda m: Parsed("category", id=int(m[1]), page=int(m[2]))),
     (re.compile(rf"my:({_INT})"), lambda m: Parsed("purchases", page=int(m[1]))),
-    (re.compile(rf"buy:({_INT})"), lambda m: Parsed("buy", id=int(m[1]))),
+    (re.compile(rf"buy:({_INT})(?::({_QTY}))?"), lambda m: Parsed("buy", id=int(m[1]), quantity=int(m[2] or 1))),
+    (re.compile(rf"notify:({_INT})"), lambda m: Parsed("notify", id=int(m[1]))),
     (re.compile(rf"open:({_INT})"), lambda m: Parsed("open", id=int(m[1]))),
     (
-        re.compile(rf"prod:({_INT}):(?:c({_INT})\.({_INT})|m({_INT})|x)"),
+        re.compile(rf"prod:({_INT}):{_BACK}"),
         lambda m: Parsed("product", id=int(m[1]), back=_back(m)),
+    ),
+    (
+        re.compile(rf"qty:({_INT}):({_QTY}):{_BACK}"),
+        lambda m: Parsed("quantity", id=int(m[1]), quantity=int(m[2]), back=_back(m, first=3)),
     ),
 ]
 
 
-def _back(m: re.Match) -> Back:
-    if m[2]:
-        return Back("category", int(m[2]), int(m[3]))
-    if m[4]:
-        return Back("purchases", page=int(m[4]))
+def _back(m: re.Match, first: int = 2) -> Back:
+    """The Back of a card, from _BACK's groups (starting at group `first`)."""
+    if m[first]:
+        return Back("category", int(m[first]), int(m[first + 1]))
+    if m[first + 2]:
+        return Back("purchases", page=int(m[first + 2]))
     return CATALOG_BACK
 
 

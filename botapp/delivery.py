@@ -14,6 +14,7 @@ import time
 import requests
 from django.conf import settings
 from django.utils import translation
+from django.utils.text import slugify
 from telebot import TeleBot
 from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import InputFile
@@ -30,6 +31,7 @@ from shop.services.delivery import (
     purchase_mark_delivered,
     purchase_mark_delivery_failed,
 )
+from shop.stock.selectors import units_of_purchase
 from shop.telegram_html import visible_length
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,8 @@ def deliver_claimed(bot: TeleBot, purchase) -> Delivery:
     try:
         # in the buyer's language, also when the worker delivers in the background
         with translation.override(language_for(purchase.user.language_code)):
-            send_content(bot, purchase.user.telegram_id, purchase.product, heading=texts.delivery_heading)
+            units = units_of_purchase(purchase=purchase) if purchase.product.sells_units else ()
+            send_content(bot, purchase.user.telegram_id, purchase.product, heading=texts.delivery_heading, units=units)
     except ApiTelegramException as exc:
         error = f"{exc.error_code} {exc.description}"
         purchase_mark_delivery_failed(purchase=purchase, error=error)
@@ -95,18 +98,62 @@ def _failed(bot: TeleBot, purchase, error: str) -> Delivery:
     return Delivery.FAILED
 
 
-def send_content(bot: TeleBot, chat_id: int, product: Product, *, heading=texts.reopen_heading) -> None:
-    """The hidden content and the file, as one message where Telegram's limits allow."""
+def send_content(bot: TeleBot, chat_id: int, product: Product, *, heading=texts.reopen_heading, units=()) -> None:
+    """The hidden content, the buyer's own units (if sold from stock) and the file, in as few messages
+    as Telegram's limits allow."""
     title = heading(product.name)
     text = f"{title}\n\n{product.hidden_content}" if product.hidden_content else title
     protect = settings.DELIVERY_PROTECT_CONTENT
-    if product.has_file:
+    text_units = [unit for unit in units if not unit.file_id]
+    if text_units:
+        _send_with_units(bot, chat_id, product, text, text_units, protect)
+        if product.has_file:
+            _send_file(bot, chat_id, product, caption=title, protect=protect)
+    elif product.has_file:
         caption_fits = visible_length(text) <= CAPTION_LIMIT
         if not caption_fits:
             _send_text(bot, chat_id, text, protect)
         _send_file(bot, chat_id, product, caption=text if caption_fits else title, protect=protect)
     else:
         _send_text(bot, chat_id, text, protect)
+    for unit in units:
+        if unit.file_id:  # a unit with its own file: the file, its text as the caption
+            _patiently(bot.send_document, chat_id, unit.file_id, caption=texts.unit_code(unit.content), protect_content=protect)
+
+
+MAX_UNIT_MESSAGES = 3  # more than this many messages of units: the units go in a file instead
+
+
+def _send_with_units(bot: TeleBot, chat_id: int, product: Product, text: str, units, protect: bool) -> None:
+    """The text, then each unit ready to copy (in <code>), packed into messages up to Telegram's limit."""
+    head = [text] if visible_length(text) <= texts.MESSAGE_LIMIT else list(text.partition("\n\n")[::2])
+    lines = [texts.unit_line(number, unit.content, numbered=len(units) > 1) for number, unit in enumerate(units, 1)]
+    messages = _packed([*head, "\n" + texts.units_heading(len(units)), *lines])
+    if len(messages) - len(_packed(head)) > MAX_UNIT_MESSAGES:
+        for message in _packed([*head, "\n" + texts.units_in_file(len(units))]):
+            _patiently(bot.send_message, chat_id, message, protect_content=protect)
+        listing = "\n".join(unit.content.replace("\n", " | ") for unit in units) + "\n"
+        _patiently(
+            bot.send_document,
+            chat_id,
+            InputFile(io.BytesIO(listing.encode()), file_name=f"{slugify(product.name) or 'items'}.txt"),
+            protect_content=protect,
+        )
+        return
+    for message in messages:
+        _patiently(bot.send_message, chat_id, message, protect_content=protect)
+
+
+def _packed(blocks: list[str]) -> list[str]:
+    """Blocks joined by line breaks into as few messages as fit Telegram's limit (each block fits one)."""
+    messages: list[str] = []
+    for block in blocks:
+        joined = f"{messages[-1]}\n{block}" if messages else block
+        if messages and visible_length(joined) <= texts.MESSAGE_LIMIT:
+            messages[-1] = joined
+        else:
+            messages.append(block.lstrip("\n"))
+    return messages
 
 
 def _send_text(bot: TeleBot, chat_id: int, text: str, protect: bool) -> None:

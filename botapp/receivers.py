@@ -19,3 +19,13 @@ def deliver_requested(sender, *, purchase_id: int, again: bool, **kwargs) -> Non
 @receiver(signals.broadcast_started, dispatch_uid="botapp.send_broadcast")
 def send_broadcast(sender, *, broadcast_id: int, **kwargs) -> None:
     tasks.schedule_broadcast_sending()
+
+
+@receiver(signals.stock_added, dispatch_uid="botapp.restock_notice")
+def restock_notice(sender, *, product_id: int, **kwargs) -> None:
+    tasks.restock_notice_task.enqueue(product_id)
+
+
+@receiver(signals.stock_low, dispatch_uid="botapp.stock_alert")
+def stock_alert(sender, *, product_id: int, level: str, available: int, **kwargs) -> None:
+    tasks.stock_alert_task.enqueue(product_id, level, available)

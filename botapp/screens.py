@@ -89,19 +89,44 @@ def _back_data(back: callbacks.Back) -> str:
     return callbacks.catalog()
 
 
-def product_card(product, *, owned: bool, back: callbacks.Back = callbacks.CATALOG_BACK) -> Screen:
-    text = texts.product_card(product, owned=owned)
+def product_card(
+    product, *, owned: bool, back: callbacks.Back = callbacks.CATALOG_BACK, available: int | None = None, quantity: int = 1
+) -> Screen:
+    """`available`: for a product sold from stock, the units on sale (None otherwise); `quantity`: chosen."""
+    text = texts.product_card(product, owned=owned, available=available)
     if visible_length(text) > texts.MESSAGE_LIMIT:
         # Only data that bypassed the admin's validation gets here: show it plain, shortened.
         plain = escape(texts.shorten(visible_text(product.description), DESCRIPTION_MAX_LENGTH))
-        text = texts.product_card(product, owned=owned, description=plain)
+        text = texts.product_card(product, owned=owned, description=plain, available=available)
     rows = []
     if owned:
         rows.append([_button(texts.button_open(), callbacks.open_(product.pk))])
+    if available is None:
+        if not owned and product.is_active:
+            rows.append([_button(texts.button_buy(product), callbacks.buy(product.pk))])
     elif product.is_active:
-        rows.append([_button(texts.button_buy(product), callbacks.buy(product.pk))])
+        rows += _stock_rows(product, available, quantity, back)
     rows.append([_button(texts.button_back(), _back_data(back))])
     return Screen(text, _keyboard(rows))
+
+
+def _stock_rows(product, available: int, quantity: int, back: callbacks.Back) -> list[list[InlineKeyboardButton]]:
+    """Sold out: a "notify me" button. Else the quantity (fewer, n, more; up to stock and the order limit) and Buy."""
+    if available <= 0:
+        return [[_button(texts.button_notify(), callbacks.notify(product.pk))]]
+    most = min(available, product.max_per_order) if product.price else 1
+    quantity = max(1, min(quantity, most))
+    rows = []
+    if most > 1:
+        rows.append(
+            [
+                _button(texts.button_fewer(), callbacks.quantity(product.pk, max(quantity - 1, 1), back)),
+                _button(texts.quantity_label(quantity), callbacks.noop()),
+                _button(texts.button_more(), callbacks.quantity(product.pk, min(quantity + 1, most), back)),
+            ]
+        )
+    rows.append([_button(texts.button_buy(product, quantity), callbacks.buy(product.pk, quantity))])
+    return rows
 
 
 def purchases(page: Page) -> Screen:

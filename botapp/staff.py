@@ -33,6 +33,25 @@ def purchase_notice(purchase: Purchase) -> str:
     return text
 
 
+def out_of_stock_alert(purchase: Purchase, *, refunded: bool, error: str = "") -> str:
+    price = format_price(purchase.price, purchase.currency)
+    text = (
+        f"⚠️ {escape(purchase.product.name)}: {_customer(purchase)} paid {price} for {purchase.quantity} "
+        "while the stock could not cover it. "
+    )
+    if refunded:
+        return text + "The payment was refunded automatically."
+    if error:
+        return text + f"The automatic refund failed ({escape(error)}): refund it from the purchase in the admin."
+    return text + "Refund it with the payment provider, or add stock and use “Deliver content” on the purchase."
+
+
+def stock_alert(product, *, level: str, available: int) -> str:
+    if level == "out":
+        return f"🚫 {escape(product.name)} is out of stock. Add units with “Add stock” on the product."
+    return f"📉 {escape(product.name)}: only {available} left in stock."
+
+
 def unmatched_payment_alert(unmatched) -> str:
     return (
         f"⚠️ Payment that matches no product: {unmatched.amount} {escape(unmatched.currency)} "

@@ -18,9 +18,10 @@ from botapp import staff, texts
 from botapp.broadcasting import send_broadcasts
 from botapp.delivery import Delivery, deliver_purchase
 from botapp.telegram.client import api_client
-from shop.models import Purchase
+from shop.models import Product, Purchase
 from shop.selectors.broadcasts import broadcast_next_to_send
 from shop.selectors.purchases import purchase_list_undelivered_for_user
+from shop.services.broadcasts import broadcast_restock
 from shop.services.delivery import DELIVERY_CLAIM_TIMEOUT
 
 log = logging.getLogger(__name__)
@@ -153,3 +154,19 @@ def resume_broadcasts() -> bool:
         return False
     schedule_broadcast_sending()
     return True
+
+
+@task()
+def restock_notice_task(product_id: int) -> str:
+    """Stock was added to a product customers wait for: the broadcast that tells them."""
+    broadcast = broadcast_restock(product_id=product_id)
+    return f"broadcast {broadcast.pk}" if broadcast else "nobody to tell"
+
+
+@task()
+def stock_alert_task(product_id: int, level: str, available: int) -> str:
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None:
+        return "product gone"
+    staff.notify_staff(api_client(), staff.stock_alert(product, level=level, available=available))
+    return level

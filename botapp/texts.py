@@ -89,19 +89,34 @@ def product_button(product: Product) -> str:
     return shorten(f"{product.name} — {price}", BUTTON_TEXT_LIMIT)
 
 
-def product_card(product: Product, *, owned: bool, description: str | None = None) -> str:
-    """The card's HTML; `description` replaces the product's own (already valid HTML)."""
+def product_card(product: Product, *, owned: bool, description: str | None = None, available: int | None = None) -> str:
+    """The card's HTML; `description` replaces the product's own (already valid HTML).
+
+    `available`: for a product sold from stock, the units on sale (counted up to what the card shows).
+    """
     description = product.description if description is None else description
     lines = [f"<b>{escape(product.name)}</b>"]
     if description:
         lines += ["", description]
     price = format_price(product.price, product.currency) if product.price else _("Free")
     lines += ["", _("Price: %(price)s") % {"price": price}]
-    if owned:
+    if available is not None and product.is_active:
+        lines.append(stock_line(available, shown_up_to=product.stock_shown_up_to))
+    if owned and available is not None:
+        lines += ["", _("✅ You have bought this before: 📂 Open shows what you received.")]
+    elif owned:
         lines += ["", _("✅ You own this product.")]
     elif not product.is_active:
         lines += ["", _("This product is no longer on sale.")]
     return "\n".join(lines)
+
+
+def stock_line(available: int, *, shown_up_to: int) -> str:
+    if available <= 0:
+        return _("❌ Sold out")
+    if available > shown_up_to:
+        return _("📦 In stock")
+    return _("📦 In stock: %(n)d") % {"n": available}
 
 
 def purchases(count: int, page: int, pages: int) -> str:
@@ -179,10 +194,71 @@ def something_went_wrong() -> str:
 # --- Buying ---
 
 
-def button_buy(product: Product) -> str:
+def button_buy(product: Product, quantity: int = 1) -> str:
     if not product.price:
         return _("🎁 Get it free")
-    return _("Buy for %(price)s") % {"price": format_price(product.price, product.currency)}
+    price = format_price(product.price * quantity, product.currency)
+    if quantity > 1:
+        return _("Buy %(n)d for %(price)s") % {"n": quantity, "price": price}
+    return _("Buy for %(price)s") % {"price": price}
+
+
+def button_fewer() -> str:
+    return "➖"
+
+
+def button_more() -> str:
+    return "➕"
+
+
+def quantity_label(quantity: int) -> str:
+    return _("%(n)d pcs") % {"n": quantity}
+
+
+def button_view_product() -> str:
+    return _("🛍 View")
+
+
+def button_notify() -> str:
+    return _("🔔 Notify me when it is back")
+
+
+def notify_added() -> str:
+    return _("🔔 Done: we will message you when it is back in stock.")
+
+
+def notify_already() -> str:
+    return _("🔔 You are on the list already: we will message you when it is back.")
+
+
+def units_heading(count: int) -> str:
+    return ngettext("🔑 Your item:", "🔑 Your %(n)d items:", count) % {"n": count}
+
+
+def unit_code(content: str) -> str:
+    """A unit ready to copy: one tap on <code> copies it in Telegram."""
+    return f"<code>{escape(content)}</code>"
+
+
+def unit_line(number: int, content: str, *, numbered: bool) -> str:
+    return f"{number}. {unit_code(content)}" if numbered else unit_code(content)
+
+
+def units_in_file(count: int) -> str:
+    return ngettext("🔑 Your item is in the file below.", "🔑 Your %(n)d items are in the file below.", count) % {"n": count}
+
+
+def out_of_stock_refunded(product_name: str, price: str) -> str:
+    return _("😔 Sorry: <b>%(product)s</b> sold out while you were paying. Your payment of %(price)s has been refunded.") % {
+        "product": escape(product_name),
+        "price": price,
+    }
+
+
+def out_of_stock_refund_pending(product_name: str) -> str:
+    return _(
+        "😔 Sorry: <b>%(product)s</b> sold out while you were paying. Staff have been told and will refund your payment shortly."
+    ) % {"product": escape(product_name)}
 
 
 def button_open() -> str:
@@ -200,6 +276,7 @@ def checkout_refusal(reason: str) -> str:
         "unavailable": _("Sorry, this product is no longer on sale. Nothing was charged."),
         "price_changed": _("The price has changed since this invoice was made. Open the product again to see the new price."),
         "already_owned": _("You already own this product: find it under My purchases. Nothing was charged."),
+        "sold_out": _("Sorry, there is not enough left in stock for this order. Nothing was charged."),
     }[reason]
 
 

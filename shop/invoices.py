@@ -1,9 +1,14 @@
 """Invoice payloads: who buys what at which price, signed so no client can forge or alter them.
 
-`{telegram_id}:{product_id}:{price}:{currency}:{signature}` stays well under Telegram's 128 bytes.
+`{telegram_id}:{product_id}:{price}:{currency}:{quantity}:{key}:{signature}` stays well under
+Telegram's 128 bytes. `price` is one unit's; the invoice is for price * quantity. `key` is the
+invoice's own random key: the units held for its checkout are held under it. Payloads of invoices
+sent before quantities existed (`{telegram_id}:{product_id}:{price}:{currency}:{signature}`) are
+read as one unit.
 """
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 
 from django.core import signing
 
@@ -15,16 +20,28 @@ def _signer() -> signing.Signer:
     return signing.Signer(salt="shop.invoice", algorithm="sha256")
 
 
+def new_invoice_key() -> str:
+    return secrets.token_urlsafe(9)  # 12 characters, 72 random bits
+
+
 @dataclass(frozen=True)
 class InvoiceTerms:
     telegram_id: int
     product_id: int
-    price: int
+    price: int  # of one unit
     currency: str
+    quantity: int = 1
+    key: str = field(default_factory=new_invoice_key, compare=False)  # identifies the invoice, not its terms
+
+    @property
+    def total(self) -> int:
+        return self.price * self.quantity
 
 
 def invoice_payload(terms: InvoiceTerms) -> str:
-    payload = _signer().sign(f"{terms.telegram_id}:{terms.product_id}:{terms.price}:{terms.currency}")
+    payload = _signer().sign(
+        f"{terms.telegram_id}:{terms.product_id}:{terms.price}:{terms.currency}:{terms.quantity}:{terms.key}"
+    )
     assert len(payload.encode()) <= PAYLOAD_LIMIT
     return payload
 
@@ -34,7 +51,12 @@ def invoice_terms(payload: str | None) -> InvoiceTerms | None:
     if not payload or len(payload.encode()) > PAYLOAD_LIMIT:
         return None
     try:
-        telegram_id, product_id, price, currency = _signer().unsign(payload).split(":")
-        return InvoiceTerms(int(telegram_id), int(product_id), int(price), currency)
+        parts = _signer().unsign(payload).split(":")
+        if len(parts) == 4:  # an invoice sent before quantities existed
+            telegram_id, product_id, price, currency = parts
+            return InvoiceTerms(int(telegram_id), int(product_id), int(price), currency, 1, "")
+        telegram_id, product_id, price, currency, quantity, key = parts
+        terms = InvoiceTerms(int(telegram_id), int(product_id), int(price), currency, int(quantity), key)
     except (signing.BadSignature, ValueError):
         return None
+    return terms if terms.quantity >= 1 else None

@@ -18,3 +18,7 @@ purchase_granted = Signal()
 delivery_requested = Signal()
 # Staff started sending a broadcast (broadcast_id).
 broadcast_started = Signal()
+# Stock was added to a product (product_id) that customers asked to hear about.
+stock_added = Signal()
+# A product's stock fell to its low-stock threshold or ran out (product_id, level "low"/"out", available).
+stock_low = Signal()

@@ -4,16 +4,19 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, Q
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from backoffice.admin.common import ProtectedDeleteMixin, money_lines
+from backoffice.admin.stock import stock_import_view, units_url
 from botapp import texts
 from shop.models import Category, Product, Purchase
 from shop.money import format_price
 from shop.selectors.purchases import product_revenue_by_currency
 from shop.services.catalog import product_set_on_sale
+from shop.stock.selectors import with_stock_figures
 from shop.telegram_html import telegram_html_preview
 
 SHORT_TEXTAREA = forms.Textarea(attrs={"rows": 2, "cols": 40})
@@ -31,7 +34,7 @@ class ProductForm(forms.ModelForm):
 class ProductInline(admin.TabularInline):
     model = Product
     form = ProductForm
-    fields = ["name", "price", "is_active", "hidden_content", "file", "file_id"]
+    fields = ["name", "price", "is_active", "hidden_content", "file", "file_id", "sells_units"]
     formfield_overrides = {Product._meta.get_field("hidden_content").__class__: {"widget": SHORT_TEXTAREA}}
     extra = 0
     show_change_link = True
@@ -69,16 +72,23 @@ def product_deep_link(product: Product) -> str:
 
 @admin.register(Product)
 class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
-    list_display = ["name", "category", "price_display", "is_active", "sold", "updated_at"]
+    list_display = ["name", "category", "price_display", "is_active", "sold", "in_stock", "updated_at"]
     list_editable = ["is_active"]
     list_filter = ["is_active", "category"]
     list_select_related = ["category"]
     search_fields = ["name", "description", "category__category_name"]
-    readonly_fields = ["deep_link", "sold", "revenue", "card_preview", "created_at", "updated_at"]
+    readonly_fields = ["deep_link", "sold", "revenue", "card_preview", "created_at", "updated_at", "stock_figures"]
     actions = ["put_on_sale", "take_off_sale"]
     fieldsets = [
         (None, {"fields": ["name", "category", "price", "is_active", "description"]}),
-        (_("What the buyer receives"), {"fields": ["hidden_content", "file", "file_id"]}),
+        (_("What the buyer receives"), {"fields": ["hidden_content", "file", "file_id", "sells_units"]}),
+        (
+            _("Stock"),
+            {
+                "fields": ["stock_figures", "max_per_order", "low_stock_threshold", "stock_shown_up_to"],
+                "description": _("For products sold from stock: each buyer receives their own units."),
+            },
+        ),
         (_("Sharing and sales"), {"fields": ["deep_link", "sold", "revenue", "created_at", "updated_at"]}),
         (_("In the bot"), {"fields": ["card_preview"]}),
     ]
@@ -88,7 +98,35 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         sold = Count("purchases", filter=Q(purchases__status=Purchase.Status.PAID))  # a refund is not a sale
-        return super().get_queryset(request).annotate(sold_count=sold)
+        return with_stock_figures(super().get_queryset(request).annotate(sold_count=sold))
+
+    def get_urls(self):
+        add_stock = path(
+            "<int:object_id>/stock/add/",
+            self.admin_site.admin_view(lambda request, object_id: stock_import_view(self, request, object_id)),
+            name="shop_product_stock_add",
+        )
+        return [add_stock, *super().get_urls()]
+
+    @admin.display(description=_("in stock"), ordering="units_unsold")
+    def in_stock(self, obj):
+        if not obj.sells_units:
+            return "-"
+        return obj.units_unsold
+
+    @admin.display(description=_("units"))
+    def stock_figures(self, obj):
+        if not obj.pk or not obj.sells_units:
+            return _("Tick “sold from stock” and save to add units.")
+        figures = _("%(unsold)d not sold, %(sold)d sold.") % {"unsold": obj.units_unsold, "sold": obj.units_sold}
+        return format_html(
+            '{} <a class="button" href="{}">{}</a> <a href="{}">{}</a>',
+            figures,
+            reverse("admin:shop_product_stock_add", args=[obj.pk]),
+            _("Add stock"),
+            units_url(obj),
+            _("See the units"),
+        )
 
     form = ProductForm
 

@@ -4,11 +4,14 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from backoffice.admin.common import ReadOnlyAdminMixin
+from backoffice.admin.stock import may_see_units
 from backoffice.exports import purchases_csv_response
 from botapp.telegram.refunds import refund_star_payment
 from shop.models import Purchase, UnmatchedPayment
@@ -16,6 +19,7 @@ from shop.money import format_price
 from shop.selectors.purchases import purchase_totals_by_currency
 from shop.services.delivery import purchase_request_delivery
 from shop.services.payments import purchase_refund
+from shop.stock.services import stock_return
 
 
 class DeliveredFilter(admin.SimpleListFilter):
@@ -58,6 +62,8 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "user",
         "product",
         "price",
+        "quantity",
+        "units",
         "currency",
         "payment_type",
         "payment_id",
@@ -70,7 +76,7 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
     show_full_result_count = False
-    actions = ["refund", "deliver_content", "export_csv"]
+    actions = ["refund", "return_units", "deliver_content", "export_csv"]
 
     class Media:
         css = {"all": ["backoffice/admin.css"]}
@@ -129,14 +135,59 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             message = ngettext("%(count)d payment refunded.", "%(count)d payments refunded.", refunded)
             self.message_user(request, message % {"count": refunded}, messages.SUCCESS)
 
+    @admin.display(description=_("units from stock"))
+    def units(self, obj):
+        units = list(obj.units.order_by("id"))
+        if not units:
+            return "-"
+        if not may_see_units(self._request):
+            return ngettext(
+                "%(n)d unit (shown to staff who may change products)",
+                "%(n)d units (shown to staff who may change products)",
+                len(units),
+            ) % {"n": len(units)}
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a href="{}"><code>{}</code></a>{}',
+            (
+                (
+                    reverse("admin:stock_stockunit_change", args=[unit.pk]),
+                    unit.content,
+                    _(" (put back in stock)") if unit.returned_at else "",
+                )
+                for unit in units
+            ),
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._request = request  # `units` decides by who is looking
+        try:
+            return super().change_view(request, object_id, form_url, extra_context)
+        finally:
+            self._request = None
+
+    @admin.action(description=_("Put the units of selected refunded purchases back in stock"), permissions=["staff_action"])
+    def return_units(self, request, queryset):
+        returned = 0
+        for purchase in queryset.select_related("product"):
+            try:
+                returned += stock_return(purchase=purchase)
+            except ValidationError as exc:
+                self.message_user(request, f"{purchase.payment_id}: {' '.join(exc.messages)}", messages.ERROR)
+        message = ngettext("%(n)d unit put back in stock.", "%(n)d units put back in stock.", returned) % {"n": returned}
+        self.message_user(request, message, messages.SUCCESS if returned else messages.WARNING)
+
     @admin.action(description=_("Deliver content (approve reviewed payments, resend the rest)"), permissions=["staff_action"])
     def deliver_content(self, request, queryset):
         queued = skipped = 0
-        for purchase in queryset:
-            if purchase_request_delivery(purchase=purchase):
-                queued += 1
-            else:
-                skipped += 1
+        for purchase in queryset.select_related("product"):
+            try:
+                if purchase_request_delivery(purchase=purchase):
+                    queued += 1
+                else:
+                    skipped += 1
+            except ValidationError as exc:  # e.g. not enough stock for one paid while stock ran out
+                self.message_user(request, f"{purchase.payment_id}: {' '.join(exc.messages)}", messages.ERROR)
         message = ngettext(
             "%(count)d purchase queued for delivery; the bot sends it within seconds.",
             "%(count)d purchases queued for delivery; the bot sends them within seconds.",

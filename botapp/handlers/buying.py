@@ -3,14 +3,17 @@
 import logging
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from telebot import TeleBot
 from telebot.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
 
 from botapp import callbacks, staff, tasks, texts
 from botapp.delivery import deliver_claimed, deliver_purchase, send_content
-from botapp.handlers.common import catalog_screen, sync_sender
+from botapp.handlers.common import card_screen, catalog_screen, sync_sender
 from botapp.render import answer_callback, show
-from shop.money import to_minor_units
+from botapp.telegram.refunds import refund_star_payment
+from shop.models import Purchase
+from shop.money import format_price, to_minor_units
 from shop.selectors.catalog import product_get_for_user
 from shop.services.payments import (
     checkout_check,
@@ -18,7 +21,12 @@ from shop.services.payments import (
     purchase_get_free,
     purchase_mark_refunded,
     purchase_record_payment,
+    purchase_refund,
+    quantity_check,
+    refund_due,
 )
+from shop.stock.selectors import units_owned
+from shop.stock.services import restock_request_add
 from shop.telegram_html import visible_text
 
 log = logging.getLogger(__name__)
@@ -29,23 +37,41 @@ DESCRIPTION_LIMIT = 255
 
 def on_buy(call: CallbackQuery, bot: TeleBot) -> None:
     sender = call.from_user
-    product = product_get_for_user(product_id=callbacks.parse(call.data).id, telegram_id=sender.id)
+    parsed = callbacks.parse(call.data)
+    product = product_get_for_user(product_id=parsed.id, telegram_id=sender.id)
     if product is None or (not product.is_active and not product.owned):
         answer_callback(bot, call.id, texts.no_longer_available())
         show(bot, sender.id, catalog_screen(notice=texts.no_longer_available()))
         return
-    if product.owned:
+    if product.owned and not product.sells_units:
         answer_callback(bot, call.id, texts.already_owned())
         send_content(bot, sender.id, product)
         return
+    if not product.is_active:  # bought from stock before, off sale now: the card still opens theirs
+        answer_callback(bot, call.id, texts.no_longer_available())
+        show(bot, sender.id, card_screen(product))
+        return
+    try:
+        quantity_check(product=product, quantity=parsed.quantity)
+    except ValidationError as refusal:
+        # a stale or forged quantity, or stock sold meanwhile: say why, and show the card as it is now
+        answer_callback(bot, call.id, " ".join(refusal.messages))
+        show(bot, sender.id, card_screen(product, quantity=parsed.quantity))
+        return
     user = sync_sender(sender)
     if product.price == 0:
+        try:
+            purchase, created = purchase_get_free(user=user, product=product)
+        except ValidationError as refusal:  # the last free unit went to someone else just now
+            answer_callback(bot, call.id, " ".join(refusal.messages))
+            show(bot, sender.id, card_screen(product))
+            return
         answer_callback(bot, call.id)
-        purchase, created = purchase_get_free(user=user, product=product)
         _hand_over(bot, purchase, recorded=created)
         return
-    terms, payload = invoice_create(telegram_id=sender.id, product=product)
+    terms, payload = invoice_create(telegram_id=sender.id, product=product, quantity=parsed.quantity)
     description = texts.shorten(visible_text(product.description).strip() or product.name, DESCRIPTION_LIMIT)
+    label = product.name if terms.quantity == 1 else f"{product.name} × {terms.quantity}"
     answer_callback(bot, call.id)
     bot.send_invoice(
         sender.id,
@@ -54,7 +80,7 @@ def on_buy(call: CallbackQuery, bot: TeleBot) -> None:
         invoice_payload=payload,
         provider_token=settings.PAYMENT_PROVIDER_TOKEN if terms.currency != "XTR" else "",
         currency=terms.currency,
-        prices=[LabeledPrice(texts.shorten(product.name, TITLE_LIMIT), to_minor_units(terms.price, terms.currency))],
+        prices=[LabeledPrice(texts.shorten(label, TITLE_LIMIT), to_minor_units(terms.total, terms.currency))],
     )
 
 
@@ -64,7 +90,18 @@ def on_open(call: CallbackQuery, bot: TeleBot) -> None:
         answer_callback(bot, call.id, texts.no_longer_available())
         return
     answer_callback(bot, call.id)
-    send_content(bot, call.from_user.id, product)
+    units = units_owned(telegram_id=call.from_user.id, product_id=product.pk) if product.sells_units else ()
+    send_content(bot, call.from_user.id, product, units=units)
+
+
+def on_notify(call: CallbackQuery, bot: TeleBot) -> None:
+    """ "Notify me when it is back" on a sold-out card."""
+    product = product_get_for_user(product_id=callbacks.parse(call.data).id, telegram_id=call.from_user.id)
+    if product is None or not product.is_active or not product.sells_units:
+        answer_callback(bot, call.id, texts.no_longer_available())
+        return
+    added = restock_request_add(user=sync_sender(call.from_user), product=product)
+    answer_callback(bot, call.id, texts.notify_added() if added else texts.notify_already())
 
 
 def on_pre_checkout(query: PreCheckoutQuery, bot: TeleBot) -> None:
@@ -101,6 +138,9 @@ def on_successful_payment(message: Message, bot: TeleBot) -> None:
     purchase = outcome.purchase
     if outcome.created:
         staff.notify_staff(bot, staff.purchase_notice(purchase))
+    if refund_due(purchase):  # paid while stock ran out: the money goes back (again, if the last try failed)
+        _refund_out_of_stock(bot, purchase)
+        return
     if purchase.review_reason:
         if outcome.created:
             bot.send_message(message.from_user.id, texts.payment_under_review())
@@ -115,6 +155,25 @@ def _hand_over(bot: TeleBot, purchase, *, recorded: bool) -> None:
     """
     result = deliver_claimed(bot, purchase) if recorded else deliver_purchase(bot, purchase.pk)
     tasks.delivery_follow_up(bot, purchase, result, buyer_waiting=True)
+
+
+def _refund_out_of_stock(bot: TeleBot, purchase) -> None:
+    """Stars go back at once; a provider's payment (no refund through the Bot API) goes to staff."""
+    buyer = purchase.user.telegram_id
+    if purchase.payment_type == Purchase.PaymentType.STARS:
+        try:
+            purchase_refund(purchase=purchase, refund=lambda buyer_id, charge: refund_star_payment(buyer_id, charge, client=bot))
+        except ValidationError as exc:
+            log.error("refund of out-of-stock purchase %s failed: %s", purchase.pk, exc.messages)
+            staff.notify_staff(bot, staff.out_of_stock_alert(purchase, refunded=False, error=" ".join(exc.messages)))
+            bot.send_message(buyer, texts.out_of_stock_refund_pending(purchase.product.name))
+            return
+        staff.notify_staff(bot, staff.out_of_stock_alert(purchase, refunded=True))
+        price = format_price(purchase.price, purchase.currency)
+        bot.send_message(buyer, texts.out_of_stock_refunded(purchase.product.name, price))
+        return
+    staff.notify_staff(bot, staff.out_of_stock_alert(purchase, refunded=False))
+    bot.send_message(buyer, texts.out_of_stock_refund_pending(purchase.product.name))
 
 
 def on_refunded_payment(message: Message, bot: TeleBot) -> None:
@@ -137,6 +196,7 @@ def is_staff(message: Message) -> bool:
 def register(bot: TeleBot) -> None:
     bot.register_callback_query_handler(on_buy, func=callbacks.action_is("buy"), pass_bot=True)
     bot.register_callback_query_handler(on_open, func=callbacks.action_is("open"), pass_bot=True)
+    bot.register_callback_query_handler(on_notify, func=callbacks.action_is("notify"), pass_bot=True)
     bot.register_pre_checkout_query_handler(on_pre_checkout, func=lambda query: True, pass_bot=True)
     # Payments are handled wherever they happen (an invoice forwarded to a group can be paid there).
     bot.register_message_handler(on_successful_payment, content_types=["successful_payment"], pass_bot=True)

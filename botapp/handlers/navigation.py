@@ -8,7 +8,7 @@ from telebot import TeleBot
 from telebot.types import CallbackQuery
 
 from botapp import callbacks, screens, texts
-from botapp.handlers.common import catalog_screen, info_screen
+from botapp.handlers.common import card_screen, catalog_screen, info_screen
 from botapp.render import answer_callback, show
 from shop.models import BotText
 from shop.selectors.catalog import category_get_on_sale, product_get_for_user, product_list_on_sale
@@ -65,7 +65,17 @@ def on_product(call: CallbackQuery, bot: TeleBot) -> None:
     if product is None:
         _gone(bot, call)
         return
-    _show(bot, call, screens.product_card(product, owned=product.owned, back=parsed.back))
+    _show(bot, call, card_screen(product, back=parsed.back))
+
+
+def on_quantity(call: CallbackQuery, bot: TeleBot) -> None:
+    """Fewer or more on a card sold from stock: the same card with another quantity (kept within limits there)."""
+    parsed = callbacks.parse(call.data)
+    product = product_get_for_user(product_id=parsed.id, telegram_id=call.from_user.id)
+    if product is None:
+        _gone(bot, call)
+        return
+    _show(bot, call, card_screen(product, back=parsed.back, quantity=parsed.quantity))
 
 
 def on_noop(call: CallbackQuery, bot: TeleBot) -> None:
@@ -84,6 +94,7 @@ ROUTES = {
     "purchases": on_purchases,
     "category": on_category,
     "product": on_product,
+    "quantity": on_quantity,
     "noop": on_noop,
 }
 

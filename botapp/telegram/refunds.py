@@ -11,13 +11,14 @@ from botapp.telegram.errors import never_reached_telegram
 ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
 
 
-def refund_star_payment(telegram_id: int, payment_id: str) -> None:
-    """Give the Stars back; raises ValidationError with the reason if that did not happen.
+def refund_star_payment(telegram_id: int, payment_id: str, *, client=None) -> None:
+    """Give the Stars back (through `client`, by default the bare Bot API client); raises
+    ValidationError with the reason if that did not happen.
 
     Asking again is safe: a refund Telegram already made counts as done.
     """
     try:
-        api_client().refund_star_payment(telegram_id, payment_id)
+        (client or api_client()).refund_star_payment(telegram_id, payment_id)
     except ApiTelegramException as exc:
         if ALREADY_REFUNDED in (exc.description or ""):
             return  # refunded before (e.g. an earlier try whose answer was lost): record it now

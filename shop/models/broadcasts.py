@@ -43,6 +43,15 @@ class Broadcast(TimeStampedModel):
         verbose_name=_("product"),
         help_text=_("For “Buyers of a product”: customers who paid for it and were not refunded."),
     )
+    button_product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("button to a product"),
+        help_text=_("Optional: a button under the message opens this product's card in the bot."),
+    )
     selected_users = models.ManyToManyField(
         User,
         blank=True,

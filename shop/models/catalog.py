@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +14,8 @@ DESCRIPTION_MAX_LENGTH = 3000  # leaves room for name and price in a 4096-char c
 
 
 HIDDEN_CONTENT_MAX_LENGTH = 4000  # one Telegram message
+
+MAX_PER_ORDER = 100  # units one payment may buy, at most
 
 
 BOT_UPLOAD_LIMIT = 50 * 1024 * 1024  # what a bot may upload to Telegram
@@ -75,6 +78,34 @@ class Product(TimeStampedModel):
     is_active = models.BooleanField(
         _("on sale"), default=True, help_text=_("Untick to take the product off sale without deleting it.")
     )
+    # Stock of unique units (shop/stock): the product's own settings, on its row so a card needs no join.
+    sells_units = models.BooleanField(
+        _("sold from stock"),
+        default=False,
+        help_text=_(
+            "Each buyer receives their own units (keys, codes, accounts) from this product's stock, "
+            "as well as the hidden content and file, if any. Add units with “Add stock”."
+        ),
+    )
+    max_per_order = models.PositiveSmallIntegerField(
+        _("most units per order"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_PER_ORDER)],
+        help_text=_("For products sold from stock: how many units one payment may buy."),
+    )
+    low_stock_threshold = models.PositiveIntegerField(
+        _("low-stock alert at"),
+        default=0,
+        help_text=_("Staff are told once when the stock falls to this many units, and once when it runs out (0: only then)."),
+    )
+    stock_shown_up_to = models.PositiveIntegerField(
+        _("show the number in stock up to"),
+        default=100,
+        validators=[MinValueValidator(1)],
+        help_text=_("Above this many units the card says only “In stock”."),
+    )
+    # The last stock alert staff were sent ("low" or "out"), so each is sent once until stock is added.
+    stock_alert = models.CharField(max_length=8, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("product")
@@ -83,10 +114,16 @@ class Product(TimeStampedModel):
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_non_negative"),
             models.CheckConstraint(
-                condition=~Q(hidden_content="") | ~Q(file_id="") | ~Q(file=""),
+                condition=~Q(hidden_content="") | ~Q(file_id="") | ~Q(file="") | Q(sells_units=True),
                 name="product_delivers_something",
-                violation_error_message=_("A product must deliver something: hidden content, a file, or both."),
+                violation_error_message=_(
+                    "A product must deliver something: hidden content, a file, units from stock, or several of these."
+                ),
             ),
+            models.CheckConstraint(
+                condition=Q(max_per_order__gte=1, max_per_order__lte=MAX_PER_ORDER), name="product_max_per_order_valid"
+            ),
+            models.CheckConstraint(condition=Q(stock_alert__in=["", "low", "out"]), name="product_stock_alert_valid"),
         ]
         indexes = [models.Index(fields=["category", "is_active", "name"], name="product_category_listing")]
 

@@ -30,7 +30,8 @@ class Purchase(TimeStampedModel):
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="purchases", verbose_name=_("customer"))
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="purchases", verbose_name=_("product"))
-    price = models.PositiveIntegerField(_("price paid"))
+    price = models.PositiveIntegerField(_("price paid"), help_text=_("For all units together."))
+    quantity = models.PositiveIntegerField(_("quantity"), default=1, help_text=_("Units bought from stock (1 otherwise)."))
     currency = models.CharField(_("currency"), max_length=3)
     payment_type = models.CharField(_("payment type"), max_length=16, choices=PaymentType.choices)
     payment_id = models.CharField(_("payment id"), max_length=255, unique=True)
@@ -55,6 +56,7 @@ class Purchase(TimeStampedModel):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="purchase_price_non_negative"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="purchase_quantity_positive"),
             models.CheckConstraint(
                 condition=Q(payment_type__in=["stars", "provider", "free", "manual"]),
                 name="purchase_payment_type_valid",

@@ -15,16 +15,21 @@ sends nothing.
 import uuid
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from shop import signals
 from shop.models import Broadcast, BroadcastRecipient, Product, User
+from shop.money import format_price
 from shop.selectors.broadcasts import broadcast_audience
 from shop.services.customers import user_set_blocked
+from shop.stock.models import RestockRequest
+from shop.stock.selectors import stock_available_count
+from shop.telegram_html import escape
 
 # Longer than a live sender holds a claim (a batch of sends with 10 s timeouts, short 429 waits).
 BROADCAST_CLAIM_TIMEOUT = timedelta(minutes=5)
@@ -41,10 +46,11 @@ def broadcast_create(
     text: str,
     audience: str = Broadcast.Audience.ALL,
     product: Product | None = None,
-    selected_users: QuerySet[User] | list[User] | None = None,
+    selected_users: QuerySet[User] | list[User] | list[int] | None = None,
     created_by=None,
+    button_product: Product | None = None,
 ) -> Broadcast:
-    broadcast = Broadcast(text=text, audience=audience, product=product, created_by=created_by)
+    broadcast = Broadcast(text=text, audience=audience, product=product, created_by=created_by, button_product=button_product)
     broadcast.full_clean()
     with transaction.atomic():
         broadcast.save()
@@ -80,6 +86,31 @@ def broadcast_start(*, broadcast: Broadcast) -> int:
         signals.broadcast_started.send(Broadcast, broadcast_id=broadcast.pk)
     broadcast.refresh_from_db()
     return sum(1 for _user, blocked in audience if not blocked)
+
+
+def broadcast_restock(*, product_id: int) -> Broadcast | None:
+    """Tell everyone who asked that a product is back in stock: one broadcast (Telegram's pace, blocked
+    customers handled), with a button to the card; their requests are cleared with it. None if nobody
+    is waiting, or the product is off sale or sold out again (the requests then stay)."""
+    product = Product.objects.filter(pk=product_id, is_active=True, sells_units=True).first()
+    if product is None or not stock_available_count(product_id=product_id, up_to=1):
+        return None
+    with transaction.atomic():
+        waiting = list(RestockRequest.objects.select_for_update().filter(product=product).values_list("pk", "user_id"))
+        if not waiting:
+            return None
+        with translation.override(settings.LANGUAGE_CODE):
+            price = format_price(product.price, product.currency) if product.price else _("free")
+            text = _("🔔 Back in stock: <b>%(product)s</b> · %(price)s") % {"product": escape(product.name), "price": price}
+        broadcast = broadcast_create(
+            text=text,
+            audience=Broadcast.Audience.SELECTED,
+            selected_users=[user_id for _pk, user_id in waiting],
+            button_product=product,
+        )
+        RestockRequest.objects.filter(pk__in=[pk for pk, _user in waiting]).delete()
+        broadcast_start(broadcast=broadcast)
+    return broadcast
 
 
 def broadcast_cancel(*, broadcast: Broadcast) -> int:

@@ -6,12 +6,15 @@ workers that see the same payment deliver it once; a claim whose worker died run
 
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shop import signals
 from shop.models import Purchase
+from shop.stock.services import OutOfStock, stock_fill
 
 # A delivery that started this long ago without finishing is taken to have died with its process.
 DELIVERY_CLAIM_TIMEOUT = timedelta(minutes=5)
@@ -64,6 +67,13 @@ def purchase_request_delivery(*, purchase: Purchase) -> bool:
         return False
     again = purchase.delivered_at is not None
     with transaction.atomic():
+        try:
+            stock_fill(purchase=purchase)  # one recorded out of stock gets its units now, or stays as it is
+        except OutOfStock as short:
+            raise ValidationError(
+                _("Not enough stock to hand this purchase over (%(n)d available): add stock, or refund it.")
+                % {"n": short.available}
+            ) from short
         if purchase.review_reason:  # staff checked the payment: the buyer may have the content
             Purchase.objects.filter(pk=purchase.pk).update(review_reason="", updated_at=timezone.now())
         signals.delivery_requested.send(Purchase, purchase_id=purchase.pk, again=again)

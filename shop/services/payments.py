@@ -17,6 +17,11 @@ from shop.models.base import storable_text
 from shop.money import from_minor_units, to_minor_units
 from shop.selectors.catalog import products_with_ownership
 from shop.selectors.purchases import owned_by
+from shop.stock.selectors import stock_available_count
+from shop.stock.services import OutOfStock, stock_allocate, stock_hold
+
+# The review reason of a payment that came in when stock could not cover it: its money goes back.
+OUT_OF_STOCK = "out of stock"
 
 
 class CheckoutRefusal(TextChoices):
@@ -25,18 +30,47 @@ class CheckoutRefusal(TextChoices):
     UNAVAILABLE = "unavailable"
     PRICE_CHANGED = "price_changed"
     ALREADY_OWNED = "already_owned"
+    SOLD_OUT = "sold_out"
 
 
-def invoice_create(*, telegram_id: int, product: Product) -> tuple[InvoiceTerms, str]:
-    """The terms of an invoice for `product` at today's price, and the signed payload carrying them."""
+def _hold_key(terms: InvoiceTerms, payload: str) -> str:
+    """What a checkout's units are held under: the invoice's key (older invoices: their signature's end)."""
+    return terms.key or payload[-32:]
+
+
+def quantity_check(*, product: Product, quantity: int) -> None:
+    """Whether `quantity` units of the product may be bought now; ValidationError says why not."""
+    if not product.sells_units:
+        if quantity != 1:
+            raise ValidationError(_("This product is sold one at a time."))
+        return
+    if not 1 <= quantity <= product.max_per_order:
+        raise ValidationError(_("You can buy from 1 to %(max)d at a time.") % {"max": product.max_per_order}, code="quantity")
+    available = stock_available_count(product_id=product.pk, up_to=quantity)
+    if available == 0:
+        raise ValidationError(_("Sorry, this product is sold out."), code="sold_out")
+    if available < quantity:
+        raise ValidationError(
+            _("Only %(n)d left: choose fewer.") % {"n": available}, code="short", params={"available": available}
+        )
+
+
+def invoice_create(*, telegram_id: int, product: Product, quantity: int = 1) -> tuple[InvoiceTerms, str]:
+    """The terms of an invoice for `quantity` of `product` at today's price, and the signed payload carrying them."""
     if not product.is_active or product.price <= 0:
         raise ValidationError(_("This product cannot be bought."))
-    terms = InvoiceTerms(telegram_id=telegram_id, product_id=product.pk, price=product.price, currency=product.currency)
+    quantity_check(product=product, quantity=quantity)
+    terms = InvoiceTerms(
+        telegram_id=telegram_id, product_id=product.pk, price=product.price, currency=product.currency, quantity=quantity
+    )
     return terms, invoice_payload(terms)
 
 
 def checkout_check(*, telegram_id: int, payload: str, currency: str, total_amount: int) -> CheckoutRefusal | None:
-    """Whether Telegram may take the money (pre_checkout_query): None means yes."""
+    """Whether Telegram may take the money (pre_checkout_query): None means yes.
+
+    For a product sold from stock, yes also holds the units for this invoice (shop.stock.services).
+    """
     terms = invoice_terms(payload)
     if terms is None:
         return CheckoutRefusal.INVALID
@@ -49,11 +83,15 @@ def checkout_check(*, telegram_id: int, payload: str, currency: str, total_amoun
         terms.price != product.price
         or terms.currency != product.currency
         or currency != product.currency
-        or total_amount != to_minor_units(product.price, product.currency)
+        or total_amount != to_minor_units(product.price * terms.quantity, product.currency)
     ):
         return CheckoutRefusal.PRICE_CHANGED
-    if product.owned:
-        return CheckoutRefusal.ALREADY_OWNED
+    if not product.sells_units:
+        return CheckoutRefusal.ALREADY_OWNED if product.owned or terms.quantity != 1 else None
+    if not 1 <= terms.quantity <= product.max_per_order:
+        return CheckoutRefusal.INVALID
+    if not stock_hold(product=product, quantity=terms.quantity, key=_hold_key(terms, payload)):
+        return CheckoutRefusal.SOLD_OUT
     return None
 
 
@@ -71,6 +109,16 @@ class PaymentOutcome:
     purchase: Purchase | None  # None only for an unmatched payment
     created: bool  # False: this payment had been recorded before
     unmatched: UnmatchedPayment | None = None
+
+    @property
+    def out_of_stock(self) -> bool:
+        """Paid when stock could not cover it: the money is to go back (refund_due)."""
+        return self.purchase is not None and self.purchase.review_reason.startswith(OUT_OF_STOCK)
+
+
+def refund_due(purchase: Purchase) -> bool:
+    """A payment recorded out of stock and not refunded yet: its money is to go back."""
+    return purchase.status == Purchase.Status.PAID and purchase.review_reason.startswith(OUT_OF_STOCK)
 
 
 def purchase_record_payment(
@@ -115,14 +163,15 @@ def purchase_record_payment(
         problems.append(f"paid by {user.telegram_id}, invoice was for {terms.telegram_id}")
     if currency != terms.currency:
         problems.append(f"paid in {currency}, invoice was in {terms.currency}")
-    if remainder or price != terms.price:
-        problems.append(f"paid {total_amount} (smallest units), invoice was for {terms.price} {terms.currency}")
-    if product.owned:
+    if remainder or price != terms.total:
+        problems.append(f"paid {total_amount} (smallest units), invoice was for {terms.total} {terms.currency}")
+    if product.owned and not product.sells_units:
         problems.append("the buyer already owned this product: paid twice? consider a refund")
     purchase = Purchase(
         user=user,
         product=product,
         price=price,
+        quantity=terms.quantity if product.sells_units else 1,
         currency=storable_text(Purchase, "currency", currency),
         payment_type=Purchase.PaymentType.STARS if currency == "XTR" else Purchase.PaymentType.PROVIDER,
         payment_id=payment_id,
@@ -135,10 +184,26 @@ def purchase_record_payment(
     try:
         with transaction.atomic():
             purchase.save()
+            if product.sells_units:
+                _allocate_or_hold_back(purchase, key=_hold_key(terms, payload))
     except IntegrityError:
         # Recorded before (Telegram repeats updates) or by another worker just now: that record is the one.
         return PaymentOutcome(Purchase.objects.select_related("product", "user").get(payment_id=payment_id), False)
     return PaymentOutcome(purchase, created=True)
+
+
+def _allocate_or_hold_back(purchase: Purchase, *, key: str) -> None:
+    """The purchase's units; if stock cannot cover them, the payment is kept as out of stock (to be
+    refunded) instead: money taken is always recorded, and never for nothing."""
+    try:
+        stock_allocate(purchase=purchase, key=key)
+    except OutOfStock as short:
+        reason = f"{OUT_OF_STOCK}: paid for {purchase.quantity}, {short.available} available"
+        if purchase.review_reason:
+            reason += f"; {purchase.review_reason}"
+        purchase.review_reason = reason[:255]
+        purchase.delivery_claimed_at = None
+        Purchase.objects.filter(pk=purchase.pk).update(review_reason=purchase.review_reason, delivery_claimed_at=None)
 
 
 def _unmatched_payment_record(*, user: User, **fields) -> PaymentOutcome:
@@ -168,8 +233,12 @@ def purchase_get_free(*, user: User, product: Product) -> tuple[Purchase, bool]:
     try:
         with transaction.atomic():
             purchase.save()
+            if product.sells_units:
+                stock_allocate(purchase=purchase)
     except IntegrityError:
         return Purchase.objects.select_related("product", "user").get(payment_id=purchase.payment_id), False
+    except OutOfStock as short:
+        raise ValidationError(_("Sorry, this product is sold out."), code="sold_out") from short
     return purchase, True
 
 

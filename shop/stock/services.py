@@ -1,0 +1,335 @@
+"""Stock: adding units, holding them for a checkout, selling each to exactly one buyer.
+
+How a unit is never sold twice: units are taken by a conditional UPDATE that only touches units still
+unsold (and not held for another checkout), inside the transaction that records the purchase. On
+PostgreSQL the candidates are first locked with FOR UPDATE SKIP LOCKED, so concurrent buyers pick
+different units instead of waiting on each other; on SQLite write transactions run one at a time
+(`transaction_mode` IMMEDIATE). A purchase gets all of its units or none: a short take is rolled back
+to its savepoint, and the payment is then recorded as out of stock (its money goes back: see
+shop.services.payments).
+
+Holding: when Telegram asks whether a checkout may go ahead (pre-checkout), the units are held for
+the invoice's key for HOLD_TIME, so a payment that follows finds them. A hold that runs out puts the
+units back on sale by itself (nothing to clean up: "available" means not held, or held until the past).
+"""
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from shop import signals
+from shop.models import Product, Purchase
+from shop.models.base import storable_string
+from shop.stock.models import UNIT_MAX_LENGTH, RestockRequest, StockUnit
+from shop.stock.selectors import stock_available_count
+
+HOLD_TIME = timedelta(minutes=10)
+IMPORT_CHUNK = 2000  # units written (and checked for duplicates) per query
+REPORTED_DUPLICATES = 20  # line numbers named in the import report
+
+
+def unit_hash(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+# --- adding stock ------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    duplicate_lines: list[int] = field(default_factory=list)  # the first REPORTED_DUPLICATES
+    duplicates: int = 0
+
+    def __str__(self) -> str:
+        text = ngettext("%(n)d unit added", "%(n)d units added", self.added) % {"n": self.added}
+        if self.duplicates:
+            lines = ", ".join(str(n) for n in self.duplicate_lines)
+            if self.duplicates > len(self.duplicate_lines):
+                lines += ", …"
+            text += "; " + ngettext(
+                "%(n)d duplicate skipped (line %(lines)s)", "%(n)d duplicates skipped (lines %(lines)s)", self.duplicates
+            ) % {"n": self.duplicates, "lines": lines}
+        return text + "."
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    number: int  # in the file or text, from 1
+    content: str
+    file_id: str = ""
+
+
+def lines_from_text(text: str) -> Iterator[UnitLine]:
+    """One unit a line; empty lines skipped."""
+    for number, line in enumerate(io.StringIO(text), start=1):
+        if line.strip():
+            yield UnitLine(number, line.strip())
+
+
+def lines_from_file(binary, *, csv_columns: bool = False, header: bool = False) -> Iterator[UnitLine]:
+    """Units from an uploaded TXT (one a line) or CSV file, read as it streams (never whole in memory).
+
+    A CSV row's columns are the parts of one unit, joined by ":" (`login,password` → `login:password`);
+    with a header row, each part is named (`login: x`, then `password: y` on the next line), and a
+    column named `file_id` gives the unit a Telegram file instead.
+    """
+    text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict", newline="")
+    try:
+        if not csv_columns:
+            for number, line in enumerate(text, start=1):
+                if line.strip():
+                    yield UnitLine(number, line.strip())
+            return
+        reader = csv.reader(text, dialect=_dialect(text))
+        names = None
+        for row in reader:
+            number = reader.line_num
+            cells = [cell.strip() for cell in row]
+            if header and names is None:
+                names = [name.lower() for name in cells]
+                continue
+            if not any(cells):
+                continue
+            file_id = ""
+            if names and "file_id" in names:
+                index = names.index("file_id")
+                file_id = cells[index] if index < len(cells) else ""
+            parts = [
+                (names[i] if names and i < len(names) else "", cell)
+                for i, cell in enumerate(cells)
+                if cell and not (names and i < len(names) and names[i] == "file_id")
+            ]
+            if names:
+                content = "\n".join(f"{name}: {cell}" if name else cell for name, cell in parts)
+            else:
+                content = ":".join(cell for _name, cell in parts)
+            yield UnitLine(number, content or file_id, file_id)
+    except UnicodeDecodeError as exc:
+        raise ValidationError(_("The file is not UTF-8 text.")) from exc
+    finally:
+        text.detach()  # leave the upload open for its owner
+
+
+def _dialect(text: io.TextIOWrapper):
+    sample = text.read(8192)
+    text.seek(0)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
+def stock_add(*, product: Product, lines: Iterable[UnitLine]) -> ImportReport:
+    """Add units to a product's stock: all of them or, on any error, none.
+
+    A unit already in the product's stock (sold or not), or twice in the input, is skipped and
+    reported by line number (never by content: a unit is seen only where staff may see it). A line
+    too long to send is an error naming it. Read and written in chunks: memory stays flat for any size.
+    """
+    if not product.sells_units:
+        raise ValidationError(_("This product is not sold from stock: tick “sold from stock” first."))
+    report = ImportReport()
+    seen: set[bytes] = set()
+    with transaction.atomic():
+        chunk: list[StockUnit] = []
+        numbers: list[int] = []
+        for line in lines:
+            content = storable_string(line.content)
+            if len(content) > UNIT_MAX_LENGTH:
+                raise ValidationError(
+                    _("Line %(line)d is %(length)d characters long; a unit may have at most %(max)d.")
+                    % {"line": line.number, "length": len(content), "max": UNIT_MAX_LENGTH}
+                )
+            if len(line.file_id) > 255:
+                raise ValidationError(_("Line %(line)d: the file id is too long.") % {"line": line.number})
+            digest = unit_hash(content)
+            key = bytes.fromhex(digest)
+            if key in seen:
+                _count_duplicate(report, line.number)
+                continue
+            seen.add(key)
+            chunk.append(StockUnit(product=product, content=content, content_hash=digest, file_id=line.file_id))
+            numbers.append(line.number)
+            if len(chunk) >= IMPORT_CHUNK:
+                _write_chunk(product, chunk, numbers, report)
+                chunk, numbers = [], []
+        _write_chunk(product, chunk, numbers, report)
+        if report.added:
+            _after_stock_added(product)
+    return report
+
+
+def _count_duplicate(report: ImportReport, number: int) -> None:
+    report.duplicates += 1
+    if len(report.duplicate_lines) < REPORTED_DUPLICATES:
+        report.duplicate_lines.append(number)
+
+
+def _write_chunk(product: Product, chunk: list[StockUnit], numbers: list[int], report: ImportReport) -> None:
+    if not chunk:
+        return
+    existing = set(
+        StockUnit.objects.filter(
+            product=product, returned_at__isnull=True, content_hash__in=[unit.content_hash for unit in chunk]
+        ).values_list("content_hash", flat=True)
+    )
+    fresh = []
+    for unit, number in zip(chunk, numbers, strict=True):
+        if unit.content_hash in existing:
+            _count_duplicate(report, number)
+        else:
+            fresh.append(unit)
+    StockUnit.objects.bulk_create(fresh, batch_size=500)
+    report.added += len(fresh)
+
+
+def _after_stock_added(product: Product) -> None:
+    """Stock went up: alerts may be sent again; customers waiting for it are told (by the bot's task)."""
+    available = stock_available_count(product_id=product.pk, up_to=product.low_stock_threshold + 1)
+    if available > product.low_stock_threshold:
+        Product.objects.filter(pk=product.pk).exclude(stock_alert="").update(stock_alert="")
+    elif available:
+        Product.objects.filter(pk=product.pk, stock_alert="out").update(stock_alert="low")
+    if RestockRequest.objects.filter(product=product).exists():
+        signals.stock_added.send(Product, product_id=product.pk)
+
+
+def stock_remove_unsold(*, units) -> int:
+    """Remove units nobody bought (sold ones are kept with their purchase); returns how many."""
+    with transaction.atomic():
+        removed, _by_model = StockUnit.objects.filter(pk__in=[u.pk for u in units]).unsold().delete()
+    return removed
+
+
+# --- selling -----------------------------------------------------------------------------------
+
+
+def _take(product_id: int, quantity: int, **changes) -> int:
+    """Change up to `quantity` available units of the product (in the caller's transaction); how many."""
+    taken = 0
+    for _attempt in range(5):  # rows another buyer took between our read and our write: read again
+        now = timezone.now()
+        candidates = StockUnit.objects.filter(product_id=product_id).available(now).order_by("id")
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        ids = list(candidates.values_list("id", flat=True)[: quantity - taken])
+        if not ids:
+            break
+        taken += StockUnit.objects.filter(id__in=ids).available(now).update(**changes)
+        if taken >= quantity:
+            break
+    return taken
+
+
+def stock_hold(*, product: Product, quantity: int, key: str) -> bool:
+    """Hold `quantity` units for a checkout (the invoice's `key`) for HOLD_TIME; False if stock is short.
+
+    Asking again for the same invoice (Telegram repeats, the buyer pays again) holds what it already
+    holds, plus what is missing.
+    """
+    until = timezone.now() + HOLD_TIME
+    with transaction.atomic():
+        held = StockUnit.objects.filter(product=product, purchase__isnull=True, reservation=key).update(reserved_until=until)
+        if held >= quantity:
+            return True
+        with transaction.atomic():  # all or nothing
+            if _take(product.pk, quantity - held, reservation=key, reserved_until=until) < quantity - held:
+                transaction.set_rollback(True)
+                return False
+    return True
+
+
+class OutOfStock(Exception):
+    def __init__(self, available: int):
+        self.available = available
+
+
+def stock_allocate(*, purchase: Purchase, key: str = "", quantity: int | None = None) -> None:
+    """Give the purchase its units (`quantity`, by default all it paid for): those held for its
+    invoice's `key` first, then any available.
+
+    Call inside the transaction that records the purchase. All or nothing: raises OutOfStock (and
+    takes none) when stock cannot cover it.
+    """
+    quantity = purchase.quantity if quantity is None else quantity
+    now = timezone.now()
+    sold = {"purchase_id": purchase.pk, "sold_at": now, "reserved_until": None}
+    try:
+        with transaction.atomic():
+            taken = 0
+            if key:
+                held = StockUnit.objects.filter(product_id=purchase.product_id, purchase__isnull=True, reservation=key)
+                held_ids = list(held.order_by("id").values_list("id", flat=True)[:quantity])
+                if held_ids:
+                    taken = StockUnit.objects.filter(id__in=held_ids, purchase__isnull=True).update(**sold)
+            if taken < quantity:
+                taken += _take(purchase.product_id, quantity - taken, **sold)
+            if taken < quantity:
+                raise OutOfStock(available=0)  # rolls back what was taken
+    except OutOfStock as short:
+        short.available = stock_available_count(product_id=purchase.product_id, up_to=quantity)
+        raise
+    _check_stock_level(purchase.product)
+
+
+def stock_fill(*, purchase: Purchase) -> None:
+    """Give a purchase the units it is missing (one recorded out of stock that staff now hand over)."""
+    if not purchase.product.sells_units:
+        return
+    missing = purchase.quantity - purchase.units.filter(returned_at__isnull=True).count()
+    if missing > 0:
+        stock_allocate(purchase=purchase, quantity=missing)
+
+
+def _check_stock_level(product: Product) -> None:
+    """Alert staff once when stock falls to the product's threshold, and once when it runs out."""
+    available = stock_available_count(product_id=product.pk, up_to=product.low_stock_threshold + 1)
+    if available == 0:
+        level = "out"
+        changed = Product.objects.filter(pk=product.pk).exclude(stock_alert="out").update(stock_alert="out")
+    elif available <= product.low_stock_threshold:
+        level = "low"
+        changed = Product.objects.filter(pk=product.pk, stock_alert="").update(stock_alert="low")
+    else:
+        return
+    if changed:
+        signals.stock_low.send(Product, product_id=product.pk, level=level, available=available)
+
+
+def stock_return(*, purchase: Purchase) -> int:
+    """Put a refunded purchase's units back on sale (staff's choice: a unit the buyer saw may be burnt).
+
+    The sold units stay with the purchase, marked returned (history is never changed); a copy of each
+    goes on sale. Returns how many went back.
+    """
+    if purchase.status != Purchase.Status.REFUNDED:
+        raise ValidationError(_("Only the units of a refunded purchase can go back in stock."))
+    now = timezone.now()
+    with transaction.atomic():
+        units = list(StockUnit.objects.select_for_update().filter(purchase=purchase, returned_at__isnull=True))
+        StockUnit.objects.filter(pk__in=[u.pk for u in units]).update(returned_at=now)
+        StockUnit.objects.bulk_create(
+            [StockUnit(product_id=u.product_id, content=u.content, content_hash=u.content_hash, file_id=u.file_id) for u in units]
+        )
+        if units:
+            _after_stock_added(purchase.product)
+    return len(units)
+
+
+# --- waiting for stock -------------------------------------------------------------------------
+
+
+def restock_request_add(*, user, product: Product) -> bool:
+    """The customer wants to hear when the product is back; False if they had asked already."""
+    _request, created = RestockRequest.objects.get_or_create(user=user, product=product)
+    return created
