@@ -172,6 +172,10 @@ def product_form(category, **overrides) -> dict:
         "description": "Thirty <b>filters</b>.",
         "hidden_content": '<a href="https://example.com/f">download</a>',
         "file_id": "",
+        # the stock settings, as the form shows them pre-filled
+        "max_per_order": "10",
+        "low_stock_threshold": "0",
+        "stock_shown_up_to": "100",
     }
     return {**data, **overrides}
 
@@ -397,16 +401,9 @@ def test_uploading_a_file_with_a_typed_file_id_keeps_the_typed_one(admin_client,
 
 
 def test_product_with_only_an_uploaded_file_is_accepted(admin_client, media, category):
-    data = {
-        "name": "Wallpapers",
-        "category": category.pk,
-        "price": "5",
-        "is_active": "on",
-        "description": "",
-        "hidden_content": "",
-        "file_id": "",
-        "file": SimpleUploadedFile("walls.zip", b"PK-zip"),
-    }
+    data = product_form(
+        category, name="Wallpapers", price="5", description="", hidden_content="", file=SimpleUploadedFile("walls.zip", b"PK-zip")
+    )
 
     response = admin_client.post(url("product_add"), data)
 
