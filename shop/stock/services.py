@@ -13,6 +13,7 @@ the invoice's key for HOLD_TIME, so a payment that follows finds them. A hold th
 units back on sale by itself (nothing to clean up: "available" means not held, or held until the past).
 """
 
+import bisect
 import csv
 import hashlib
 import io
@@ -170,9 +171,10 @@ def stock_add(*, product: Product, lines: Iterable[UnitLine]) -> ImportReport:
 
 
 def _count_duplicate(report: ImportReport, number: int) -> None:
+    """Count it; keep the first REPORTED_DUPLICATES line numbers, in order (found in and out of order)."""
     report.duplicates += 1
-    if len(report.duplicate_lines) < REPORTED_DUPLICATES:
-        report.duplicate_lines.append(number)
+    bisect.insort(report.duplicate_lines, number)
+    del report.duplicate_lines[REPORTED_DUPLICATES:]
 
 
 def _write_chunk(product: Product, chunk: list[StockUnit], numbers: list[int], report: ImportReport) -> None:

@@ -12,6 +12,8 @@ from factory.django import DjangoModelFactory
 
 from shop.models import Broadcast, Category, Product, Purchase, User
 from shop.services.broadcasts import broadcast_create, broadcast_start
+from shop.stock.models import StockUnit
+from shop.stock.services import unit_hash
 
 
 class UserFactory(DjangoModelFactory):
@@ -40,6 +42,27 @@ class ProductFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Product {n}")
     price = 10
     hidden_content = "KEY"
+
+
+class StockProductFactory(ProductFactory):
+    """A product sold from stock: each buyer gets their own units (`stocked(product, n)` adds them)."""
+
+    sells_units = True
+    hidden_content = ""
+
+
+class StockUnitFactory(DjangoModelFactory):
+    class Meta:
+        model = StockUnit
+
+    product = factory.SubFactory(StockProductFactory)
+    content = factory.Sequence(lambda n: f"KEY-{n:05d}")
+    content_hash = factory.LazyAttribute(lambda unit: unit_hash(unit.content))
+
+
+def stocked(product: Product, count: int, *, prefix: str = "KEY") -> list[StockUnit]:
+    """`count` fresh units added to the product's stock (`{prefix}-1`, `{prefix}-2`...)."""
+    return [StockUnitFactory(product=product, content=f"{prefix}-{n}") for n in range(1, count + 1)]
 
 
 class PurchaseFactory(DjangoModelFactory):

@@ -8,9 +8,9 @@ from shop.models import Product, Purchase, User
 from shop.services.payments import PaymentOutcome, invoice_create, purchase_record_payment
 
 
-def payload_for(user: User, product: Product) -> str:
-    """The signed payload of the invoice the bot would send `user` for `product` today."""
-    return invoice_create(telegram_id=user.telegram_id, product=product)[1]
+def payload_for(user: User, product: Product, quantity: int = 1) -> str:
+    """The signed payload of the invoice the bot would send `user` for `quantity` of `product` today."""
+    return invoice_create(telegram_id=user.telegram_id, product=product, quantity=quantity)[1]
 
 
 def pay(
