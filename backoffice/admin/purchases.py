@@ -135,17 +135,29 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             message = ngettext("%(count)d payment refunded.", "%(count)d payments refunded.", refunded)
             self.message_user(request, message % {"count": refunded}, messages.SUCCESS)
 
+    def get_fields(self, request, obj=None):
+        units = "units" if may_see_units(request) else "units_hidden"
+        return [units if field == "units" else field for field in self.fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.fields, "units_hidden"]
+
+    @admin.display(description=_("units from stock"))
+    def units_hidden(self, obj):
+        count = obj.units.count()
+        if not count:
+            return "-"
+        return ngettext(
+            "%(n)d unit (shown to staff who may change products)",
+            "%(n)d units (shown to staff who may change products)",
+            count,
+        ) % {"n": count}
+
     @admin.display(description=_("units from stock"))
     def units(self, obj):
         units = list(obj.units.order_by("id"))
         if not units:
             return "-"
-        if not may_see_units(self._request):
-            return ngettext(
-                "%(n)d unit (shown to staff who may change products)",
-                "%(n)d units (shown to staff who may change products)",
-                len(units),
-            ) % {"n": len(units)}
         return format_html_join(
             mark_safe("<br>"),
             '<a href="{}"><code>{}</code></a>{}',
@@ -158,13 +170,6 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 for unit in units
             ),
         )
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        self._request = request  # `units` decides by who is looking
-        try:
-            return super().change_view(request, object_id, form_url, extra_context)
-        finally:
-            self._request = None
 
     @admin.action(description=_("Put the units of selected refunded purchases back in stock"), permissions=["staff_action"])
     def return_units(self, request, queryset):

@@ -115,8 +115,16 @@ class StockUnitAdmin(admin.ModelAdmin):
     list_select_related = ["product"]
     search_fields = ["=product__name"]
     search_help_text = _("Paste a unit exactly as it was added to find it (and who bought it).")
-    readonly_fields = ["product", "unit_content", "file_id", "state_display", "purchase_link", "created_at", "sold_at"]
-    fields = readonly_fields
+    readonly_fields = [
+        "product",
+        "unit_content",
+        "unit_content_hidden",
+        "file_id",
+        "state_display",
+        "purchase_link",
+        "created_at",
+        "sold_at",
+    ]
     actions = ["remove_unsold"]
     show_full_result_count = False
 
@@ -142,19 +150,19 @@ class StockUnitAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)  # it would try sold units too: "remove_unsold" skips them
         return actions
 
+    def get_fields(self, request, obj=None):
+        content = "unit_content" if may_see_units(request) else "unit_content_hidden"
+        return [
+            field for field in self.readonly_fields if field not in ("unit_content", "unit_content_hidden") or field == content
+        ]
+
     @admin.display(description=_("content"))
     def unit_content(self, obj):
-        request = getattr(self, "_request", None)
-        if request is None or not may_see_units(request):
-            return _("Hidden: only staff who may change products see units.")
         return format_html("<code>{}</code>", obj.content)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        self._request = request  # unit_content decides by who is looking
-        try:
-            return super().change_view(request, object_id, form_url, extra_context)
-        finally:
-            self._request = None
+    @admin.display(description=_("content"))
+    def unit_content_hidden(self, obj):
+        return _("Hidden: only staff who may change products see units.")
 
     @admin.display(description=_("state"))
     def state_display(self, obj):
