@@ -6,7 +6,7 @@ from telebot import TeleBot
 from telebot.types import Message
 
 from botapp import screens, texts
-from botapp.handlers.common import catalog_screen, info_screen, sync_sender
+from botapp.handlers.common import card_screen, catalog_screen, info_screen, sync_sender
 from botapp.render import show
 from shop.models import BotText
 from shop.selectors.catalog import product_get_for_user
@@ -24,7 +24,7 @@ def on_start(message: Message, bot: TeleBot) -> None:
     if match:
         product = product_get_for_user(product_id=int(match[1]), telegram_id=sender.id)
         if product is not None:
-            show(bot, message.chat.id, screens.product_card(product, owned=product.owned))
+            show(bot, message.chat.id, card_screen(product))
         else:
             show(bot, message.chat.id, catalog_screen(notice=texts.no_longer_available()))
         return

@@ -199,7 +199,7 @@ def test_shared_content_and_units_come_together(buy_and_pay, keys):
     keys.hidden_content = "Activate at <b>example.com/redeem</b>"
     keys.save()
     _invoice, calls = buy_and_pay(keys)
-    text = [c for c in calls if c.method == "sendMessage" and c.params["chat_id"] == "42"][0].params["text"]
+    text = next(c for c in calls if c.method == "sendMessage" and c.params["chat_id"] == "42").params["text"]
     assert text.index("example.com/redeem") < text.index("<code>KEY-1</code>")
 
 
