@@ -72,7 +72,8 @@ class StockUnit(models.Model):
         indexes = [
             # what is left to sell, in the order it is sold: flat in the size of the sold history
             models.Index(fields=["product", "id"], condition=Q(purchase__isnull=True), name="stockunit_unsold"),
-            models.Index(fields=["reservation"], condition=Q(purchase__isnull=True) & ~Q(reservation=""), name="stockunit_held"),
+            # the units held for a checkout (queries name `purchase IS NULL`, as SQLite needs to use it)
+            models.Index(fields=["product", "reservation"], condition=Q(purchase__isnull=True), name="stockunit_held"),
         ]
 
     def __str__(self):
