@@ -6,6 +6,7 @@ Phases (each bounded in time, all traffic on 127.0.0.1):
 3. The webhook behind gunicorn (1 and 4 workers) on PostgreSQL, if PostgreSQL is reachable.
 4. Scaling: catalog/category/product card with 10, 1 000, 10 000 products; the admin purchase list
    with 100 000 purchases.
+5. Stock: selling units with 10 to 1 000 000 in stock; importing 100 000 units (bench/stock.py).
 """
 
 import argparse
@@ -180,13 +181,17 @@ def postgres_reachable() -> bool:
         return False
 
 
-def webhook_phase(args, tmp: Path, workers: int) -> dict:
+def recreate_postgres_database(name: str) -> None:
     import psycopg
 
-    name = "shop_bench"
     with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
+
+
+def webhook_phase(args, tmp: Path, workers: int) -> dict:
+    name = "shop_bench"
+    recreate_postgres_database(name)
     with FakeBotAPI() as api:
         env = base_env(f"{POSTGRES}/{name}", api, args.workers)
         ids = prepare_database(env, args.products)
@@ -237,12 +242,38 @@ def scale_phase(tmp: Path) -> dict:
         return json.loads(out.stdout.decode().strip().splitlines()[-1])
 
 
+def stock_phase(tmp: Path, database_url: str) -> dict:
+    """bench/stock.py on a fresh database: importing 100 000 units, selling from 10 to 1 000 000 in stock."""
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "LOG_LEVEL": "WARNING"}
+    out = subprocess.run([PY, "bench/stock.py", "--migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
+    return json.loads(out.stdout.decode().strip().splitlines()[-1])
+
+
+def print_stock(label: str, stock: dict) -> None:
+    imported = stock["import"]
+    print(f"\nStock on {label}: selling 2 units (median of 15; queries on the stock / of the whole payment)")
+    for row in stock["allocation"]:
+        print(f"  {row['units']:>9} units: {row['ms']:6.2f} ms, {row['stock_queries']} / {row['payment_queries']} queries")
+    print(
+        f"  importing {imported['lines']} units from a file: {imported['seconds']:.1f} s, "
+        f"Python peak {imported['python_peak_mb']} MB, RSS +{imported['rss_growth_mb']} MB"
+    )
+
+
 def line(label: str, result: workload.Result) -> str:
     p = result.percentiles()
     return (
         f"  {label:<34} {result.per_second:7.1f} updates/s   p50 {p['p50']:6.1f} ms   p95 {p['p95']:6.1f} ms   "
         f"p99 {p['p99']:6.1f} ms   ({result.updates} updates, {result.errors} errors)"
     )
+
+
+def stock_figures(tmp: Path) -> None:
+    print_stock("SQLite", stock_phase(tmp, f"sqlite:///{tmp / 'stock.sqlite3'}"))
+    if postgres_reachable():
+        url = f"{POSTGRES}/shop_bench_stock"
+        recreate_postgres_database("shop_bench_stock")
+        print_stock("PostgreSQL", stock_phase(tmp, url))
 
 
 def main() -> None:
@@ -252,6 +283,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="BOT_WORKERS of runbot (and the echo bot's threads)")
     parser.add_argument("--products", type=int, default=20)
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-stock", action="store_true")
+    parser.add_argument("--stock-only", action="store_true", help="only the stock figures (bench/stock.py)")
     parser.add_argument("--skip-webhook", action="store_true")
     parser.add_argument("--skip-floors", action="store_true", help="runbot only (for A/B comparisons of its code)")
     parser.add_argument("--profile", action="store_true", help="sample runbot with py-spy and print where its time goes")
@@ -268,6 +301,9 @@ def main() -> None:
         f"({' → '.join(workload.STEPS)}), {args.concurrency} at once, BOT_WORKERS={args.workers}\n"
     )
     try:
+        if args.stock_only:
+            stock_figures(tmp)
+            return
         polling = polling_phase(args, tmp)
         print("Throughput and latency (update pushed → the bot's reply reaches the Bot API)")
         print(line("runbot, polling, SQLite", polling["result"]))
@@ -309,6 +345,8 @@ def main() -> None:
             print("\nAdmin purchase list (median of 15, server time; target < 300 ms with constant queries)")
             for total, figures in scale["admin_purchases"].items():
                 print(f"  {int(total):>7} purchases: {figures['ms']:7.1f} ms, {figures['queries']} queries")
+        if not args.skip_stock:
+            stock_figures(tmp)
     finally:
         if args.keep:
             print(f"\nLogs and databases kept in {tmp}")

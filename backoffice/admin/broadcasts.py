@@ -25,8 +25,8 @@ class BroadcastAdmin(admin.ModelAdmin):
     list_filter = ["status", "audience"]
     list_select_related = ["created_by"]
     search_fields = ["text"]
-    fields = ["text", "audience", "product", "selected_users"]
-    autocomplete_fields = ["product", "selected_users"]
+    fields = ["text", "button_product", "audience", "product", "selected_users"]
+    autocomplete_fields = ["product", "button_product", "selected_users"]
     change_form_template = "admin/shop/broadcast/change_form.html"
 
     def get_queryset(self, request):

@@ -5,6 +5,8 @@ Updates go through botapp.dispatch.process_update to a real TeleBot talking HTTP
 """
 
 import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from botapp import callbacks
 from botapp.testing import updates
@@ -275,3 +277,41 @@ def test_staff_are_alerted_when_stock_runs_low_and_out(buy_and_pay, fake_api, ke
     run_due_tasks()
     assert len(sent_to(fake_api, STAFF, containing="Game key is out of stock.")) == 1
     assert len(sent_to(fake_api, STAFF, containing="only 2 left")) == 1
+
+
+def test_a_payment_provider_payment_out_of_stock_is_left_to_staff(settings, fake_api, press, pay, category):
+    settings.SHOP_CURRENCY, settings.PAYMENT_PROVIDER_TOKEN = "RUB", "provider-token"
+    product = StockProductFactory(category=category, name="Voucher", price=100)
+    stocked(product, 1)
+    invoice = next(c for c in press(callbacks.buy(product.pk)) if c.method == "sendInvoice")
+    StockUnit.objects.all().delete()
+    mark = fake_api.mark()
+    pay(invoice)
+    assert [c for c in fake_api.calls[mark:] if c.method == "refundStarPayment"] == []
+    purchase = Purchase.objects.get()
+    assert purchase.status == Purchase.Status.PAID and purchase.review_reason.startswith("out of stock")
+    assert sent_to(fake_api, 42, after=mark, containing="Staff have been told and will refund your payment")
+    assert sent_to(fake_api, STAFF, after=mark, containing="Refund it with the payment provider")
+
+
+def test_a_free_stock_product_gives_one_unit_once(press, fake_api, category):
+    product = StockProductFactory(category=category, name="Free code", price=0)
+    stocked(product, 2)
+    first = press(callbacks.buy(product.pk))
+    again = press(callbacks.buy(product.pk))
+    assert "<code>KEY-1</code>" in body(next(c for c in first if c.method == "sendMessage"))
+    assert "KEY-2" not in " ".join(body(c) for c in first + again if c.method == "sendMessage")
+    assert Purchase.objects.get().units.count() == 1
+
+
+def test_units_held_up_by_telegram_arrive_with_the_background_retry(settings, buy_and_pay, fake_api, keys, run_due_tasks):
+    settings.ADMIN_IDS = []
+    fake_api.fail_next("sendMessage", 502, "Bad Gateway", times=2)  # the delivery, and the "it is coming" note
+    buy_and_pay(keys, 2)
+    purchase = Purchase.objects.get()
+    assert purchase.delivered_at is None and purchase.units.count() == 2
+    DBTaskResult.objects.update(run_after=timezone.now())  # the retry's time has come
+    mark = fake_api.mark()
+    run_due_tasks()
+    delivered = sent_to(fake_api, 42, after=mark, containing="<code>KEY-1</code>")
+    assert len(delivered) == 1 and "<code>KEY-2</code>" in body(delivered[0])

@@ -87,7 +87,9 @@ def checkout_check(*, telegram_id: int, payload: str, currency: str, total_amoun
     ):
         return CheckoutRefusal.PRICE_CHANGED
     if not product.sells_units:
-        return CheckoutRefusal.ALREADY_OWNED if product.owned or terms.quantity != 1 else None
+        if terms.quantity != 1:
+            return CheckoutRefusal.INVALID
+        return CheckoutRefusal.ALREADY_OWNED if product.owned else None
     if not 1 <= terms.quantity <= product.max_per_order:
         return CheckoutRefusal.INVALID
     if not stock_hold(product=product, quantity=terms.quantity, key=_hold_key(terms, payload)):
