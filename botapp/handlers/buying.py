@@ -43,9 +43,10 @@ def on_buy(call: CallbackQuery, bot: TeleBot) -> None:
         answer_callback(bot, call.id, texts.no_longer_available())
         show(bot, sender.id, catalog_screen(notice=texts.no_longer_available()))
         return
-    if product.owned and not product.sells_units:
+    if product.owned and (not product.sells_units or product.price == 0):  # one each: theirs again
         answer_callback(bot, call.id, texts.already_owned())
-        send_content(bot, sender.id, product)
+        units = units_owned(telegram_id=sender.id, product_id=product.pk) if product.sells_units else ()
+        send_content(bot, sender.id, product, units=units)
         return
     if not product.is_active:  # bought from stock before, off sale now: the card still opens theirs
         answer_callback(bot, call.id, texts.no_longer_available())

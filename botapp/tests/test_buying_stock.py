@@ -300,6 +300,8 @@ def test_a_free_stock_product_gives_one_unit_once(press, fake_api, category):
     first = press(callbacks.buy(product.pk))
     again = press(callbacks.buy(product.pk))
     assert "<code>KEY-1</code>" in body(next(c for c in first if c.method == "sendMessage"))
+    assert callback_answers(again) == ["You already own this product."]
+    assert "<code>KEY-1</code>" in body(next(c for c in again if c.method == "sendMessage"))  # theirs again
     assert "KEY-2" not in " ".join(body(c) for c in first + again if c.method == "sendMessage")
     assert Purchase.objects.get().units.count() == 1
 
