@@ -85,8 +85,10 @@ def category_button(name: str, count: int) -> str:
 
 
 def product_button(product: Product) -> str:
+    """"Name · ⭐ 120" (the name shortened, never the price), as every product button reads."""
     price = format_price(product.price, product.currency) if product.price else _("free")
-    return shorten(f"{product.name} — {price}", BUTTON_TEXT_LIMIT)
+    suffix = f" · {price}"
+    return shorten(product.name, BUTTON_TEXT_LIMIT - len(suffix)) + suffix
 
 
 def product_card(product: Product, *, owned: bool, description: str | None = None, available: int | None = None) -> str:

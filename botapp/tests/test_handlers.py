@@ -165,7 +165,7 @@ def test_category_lists_its_products_on_sale_only(press_for_screen, category):
 
     assert "<b>Keys</b>" in screen.params["text"]
     assert buttons(screen) == [
-        ("Alpha — ⭐ 5", callbacks.product(a.id, callbacks.Back("category", category.id, 1))),
+        ("Alpha · ⭐ 5", callbacks.product(a.id, callbacks.Back("category", category.id, 1))),
         ("« Back", callbacks.catalog()),
     ]
 
@@ -188,7 +188,7 @@ def test_category_pages_and_the_product_back_button_returns_to_the_same_page(pre
     first_items = [text for text, data in buttons(first) if data.startswith("prod:")]
     second_items = [text for text, data in buttons(second) if data.startswith("prod:")]
     assert len(first_items) == screens.PAGE_SIZE
-    assert second_items == ["Item 08 — ⭐ 10", "Item 09 — ⭐ 10"]
+    assert second_items == ["Item 08 · ⭐ 10", "Item 09 · ⭐ 10"]
     assert button_data(first, "Next") == callbacks.category(category.id, 2)
     assert button_data(second, "Previous") == callbacks.category(category.id, 1)
     assert "Page 2 of 2" in second.params["text"]

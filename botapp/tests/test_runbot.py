@@ -41,9 +41,9 @@ def test_customer_browses_the_shop_through_runbot(api, runbot):
 
     # Category, first page, then the next page
     page1 = api.wait_for("editMessageText", after=queue_press(api, ann, button_data(catalog, "Keys")))
-    assert "Key 00" in [t.split(" — ")[0] for t, _ in buttons(page1)]
+    assert "Key 00" in [t.split(" · ")[0] for t, _ in buttons(page1)]
     page2 = api.wait_for("editMessageText", after=queue_press(api, ann, button_data(page1, "Next")))
-    page2_names = [t.split(" — ")[0] for t, _ in buttons(page2) if t.startswith("Key")]
+    page2_names = [t.split(" · ")[0] for t, _ in buttons(page2) if t.startswith("Key")]
     assert page2_names == [f"Key {i:02d}" for i in range(PAGE_SIZE, PAGE_SIZE + 3)]
 
     # Product card: name, price in Stars, no hidden content before buying
@@ -54,7 +54,7 @@ def test_customer_browses_the_shop_through_runbot(api, runbot):
 
     # Back returns to page 2 of the category
     back = api.wait_for("editMessageText", after=queue_press(api, ann, button_data(card, "Back")))
-    assert [t.split(" — ")[0] for t, _ in buttons(back) if t.startswith("Key")] == page2_names
+    assert [t.split(" · ")[0] for t, _ in buttons(back) if t.startswith("Key")] == page2_names
 
     # My purchases: empty at first, then shows a purchase
     mark = api.mark()

@@ -139,10 +139,11 @@ def test_button_texts_stay_short():
     product = ProductFactory.build(name="N" * 128, price=123456)
 
     assert len(texts.product_button(product)) <= texts.BUTTON_TEXT_LIMIT
+    assert texts.product_button(product).endswith("… · ⭐ 123456")  # a long name is cut, never the price
     assert len(texts.category_button("C" * 100, 12345)) <= texts.BUTTON_TEXT_LIMIT
     assert len(texts.purchase_button("N" * 128, "12/31/2025")) <= texts.BUTTON_TEXT_LIMIT
-    assert texts.product_button(ProductFactory.build(name="Guide", price=0)) == "Guide — free"
-    assert texts.product_button(ProductFactory.build(name="Editor", price=50)) == "Editor — ⭐ 50"
+    assert texts.product_button(ProductFactory.build(name="Guide", price=0)) == "Guide · free"
+    assert texts.product_button(ProductFactory.build(name="Editor", price=50)) == "Editor · ⭐ 50"
 
 
 # --- every language ---
