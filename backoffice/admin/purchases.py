@@ -207,8 +207,18 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(UnmatchedPayment)
 class UnmatchedPaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "telegram_id", "amount", "currency", "reason", "payment_id"]
+    list_display = ["created_at", "telegram_id", "amount", "currency", "reason", "payment_id", "refunded_at"]
     search_fields = ["payment_id", "=telegram_id"]
     list_filter = ["currency"]
-    fields = ["created_at", "telegram_id", "amount", "currency", "payment_id", "provider_payment_id", "payload", "reason"]
+    fields = [
+        "created_at",
+        "telegram_id",
+        "amount",
+        "currency",
+        "payment_id",
+        "provider_payment_id",
+        "payload",
+        "reason",
+        "refunded_at",
+    ]
     readonly_fields = fields

@@ -24,6 +24,7 @@ from shop.services.payments import (
     purchase_refund,
     quantity_check,
     refund_due,
+    unmatched_payment_mark_refunded,
 )
 from shop.stock.selectors import units_owned
 from shop.stock.services import restock_request_add
@@ -181,7 +182,11 @@ def on_refunded_payment(message: Message, bot: TeleBot) -> None:
     payment_id = message.refunded_payment.telegram_payment_charge_id
     purchase, changed = purchase_mark_refunded(payment_id=payment_id)
     if purchase is None:
-        log.warning("refund of an unknown payment %s", payment_id)
+        unmatched, _changed = unmatched_payment_mark_refunded(payment_id=payment_id)
+        if unmatched is None:
+            log.warning("refund of an unknown payment %s", payment_id)
+        else:
+            log.info("refund of unmatched payment %s recorded", payment_id)
     elif changed:  # Telegram may send the same update twice: tell the buyer once
         bot.send_message(message.from_user.id, texts.refunded_notice(purchase.product.name))
 

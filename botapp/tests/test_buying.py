@@ -691,6 +691,21 @@ def test_refund_of_an_unknown_payment_changes_nothing(send, fake_api, bought, cu
     assert bought.status == Purchase.Status.PAID
 
 
+def test_refund_of_an_unmatched_payment_is_recorded_on_it_once(send, fake_api, customer, product):
+    unmatched = UnmatchedPayment.objects.create(
+        telegram_id=42, payment_id="lost-1", amount=50, currency="XTR", payload="x", reason="the product no longer exists"
+    )
+    update = updates.refunded_payment(customer, total_amount=50, charge_id="lost-1")
+    send(update)
+    unmatched.refresh_from_db()
+    first = unmatched.refunded_at
+    assert first is not None
+    send(update)  # Telegram repeats it: recorded once, nobody told anything
+    unmatched.refresh_from_db()
+    assert unmatched.refunded_at == first
+    assert sent_to(fake_api, 42) == []
+
+
 def test_after_a_refund_the_product_is_for_sale_again_and_no_longer_opens(send, press, card, fake_api, bought, customer, product):
     send(updates.refunded_payment(customer, total_amount=50, charge_id=bought.payment_id))
     mark = fake_api.mark()

@@ -8,6 +8,7 @@ from shop.models.catalog import (
     HIDDEN_CONTENT_MAX_LENGTH,
     MAX_PER_ORDER,
     Category,
+    FileKind,
     Product,
     validate_bot_upload_size,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "Broadcast",
     "BroadcastRecipient",
     "Category",
+    "FileKind",
     "Product",
     "Purchase",
     "PurchaseQuerySet",

@@ -38,6 +38,17 @@ class Category(TimeStampedModel):
         return self.category_name
 
 
+class FileKind(models.TextChoices):
+    """The kinds of file Telegram sends, each with its own Bot API method (sendDocument, sendPhoto...)."""
+
+    DOCUMENT = "document", _("Document")
+    PHOTO = "photo", _("Photo")
+    VIDEO = "video", _("Video")
+    AUDIO = "audio", _("Audio")
+    VOICE = "voice", _("Voice message")
+    ANIMATION = "animation", _("Animation (GIF)")
+
+
 class Product(TimeStampedModel):
     name = models.CharField(_("name"), max_length=128)
     description = models.TextField(
@@ -67,6 +78,13 @@ class Product(TimeStampedModel):
             "The file as Telegram knows it. Filled in after the first delivery of an uploaded file; "
             "or paste one here (send the file to the bot from a staff account to get its id)."
         ),
+    )
+    file_kind = models.CharField(
+        _("file kind"),
+        max_length=16,
+        choices=FileKind.choices,
+        default=FileKind.DOCUMENT,
+        help_text=_("How the buyer receives the file: a photo, a video... shows in the chat; a document is a download."),
     )
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category"))
     hidden_content = models.TextField(
@@ -124,6 +142,7 @@ class Product(TimeStampedModel):
                 condition=Q(max_per_order__gte=1, max_per_order__lte=MAX_PER_ORDER), name="product_max_per_order_valid"
             ),
             models.CheckConstraint(condition=Q(stock_alert__in=["", "low", "out"]), name="product_stock_alert_valid"),
+            models.CheckConstraint(condition=Q(file_kind__in=FileKind.values), name="product_file_kind_valid"),
         ]
         indexes = [models.Index(fields=["category", "is_active", "name"], name="product_category_listing")]
 

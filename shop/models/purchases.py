@@ -94,6 +94,9 @@ class UnmatchedPayment(TimeStampedModel):
     currency = models.CharField(_("currency"), max_length=3)
     payload = models.CharField(_("invoice payload"), max_length=255)
     reason = models.CharField(_("reason"), max_length=255)
+    refunded_at = models.DateTimeField(
+        _("refunded"), null=True, blank=True, help_text=_("When Telegram told the bot the payment was given back.")
+    )
 
     class Meta:
         verbose_name = _("unmatched payment")

@@ -279,3 +279,12 @@ def purchase_mark_refunded(*, payment_id: str) -> tuple[Purchase | None, bool]:
         status=Purchase.Status.REFUNDED, refunded_at=timezone.now(), updated_at=timezone.now()
     )
     return Purchase.objects.filter(payment_id=payment_id).select_related("product").first(), bool(changed)
+
+
+def unmatched_payment_mark_refunded(*, payment_id: str) -> tuple[UnmatchedPayment | None, bool]:
+    """Telegram gave back a payment kept as unmatched (staff refunded it): recorded on it, so staff see it
+    went through. Returns it (None if unknown) and whether this call marked it."""
+    changed = UnmatchedPayment.objects.filter(payment_id=payment_id, refunded_at__isnull=True).update(
+        refunded_at=timezone.now(), updated_at=timezone.now()
+    )
+    return UnmatchedPayment.objects.filter(payment_id=payment_id).first(), bool(changed)
