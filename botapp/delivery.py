@@ -10,6 +10,8 @@ import io
 import logging
 import os
 import time
+from collections.abc import Callable
+from functools import partial
 
 import requests
 from django.conf import settings
@@ -19,10 +21,10 @@ from telebot import TeleBot
 from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import InputFile
 
-from botapp import staff, texts
+from botapp import screens, staff, texts
 from botapp.telegram.errors import retry_after_seconds
 from botapp.texts import language_for
-from shop.models import Product
+from shop.models import FileKind, Product
 from shop.services.catalog import product_set_file_id
 from shop.services.customers import user_set_blocked
 from shop.services.delivery import (
@@ -98,50 +100,69 @@ def _failed(bot: TeleBot, purchase, error: str) -> Delivery:
     return Delivery.FAILED
 
 
+# One message of a delivery: called with `reply_markup=` its buttons, or None.
+Send = Callable[..., object]
+
+
 def send_content(bot: TeleBot, chat_id: int, product: Product, *, heading=texts.reopen_heading, units=()) -> None:
     """The hidden content, the buyer's own units (if sold from stock) and the file, in as few messages
-    as Telegram's limits allow."""
+    as Telegram's limits allow; the last one ends with buttons to My purchases and the menu."""
     title = heading(product.name)
     text = f"{title}\n\n{product.hidden_content}" if product.hidden_content else title
     protect = settings.DELIVERY_PROTECT_CONTENT
     text_units = [unit for unit in units if not unit.file_id]
+    sends: list[Send] = []
     if text_units:
-        _send_with_units(bot, chat_id, product, text, text_units, protect)
+        sends += _unit_sends(bot, chat_id, product, text, text_units, protect)
         if product.has_file:
-            _send_file(bot, chat_id, product, caption=title, protect=protect)
+            sends.append(partial(_send_file, bot, chat_id, product, caption=title, protect=protect))
     elif product.has_file:
         caption_fits = visible_length(text) <= CAPTION_LIMIT
         if not caption_fits:
-            _send_text(bot, chat_id, text, protect)
-        _send_file(bot, chat_id, product, caption=text if caption_fits else title, protect=protect)
+            sends += _text_sends(bot, chat_id, text, protect)
+        sends.append(partial(_send_file, bot, chat_id, product, caption=text if caption_fits else title, protect=protect))
     else:
-        _send_text(bot, chat_id, text, protect)
+        sends += _text_sends(bot, chat_id, text, protect)
     for unit in units:
         if unit.file_id:  # a unit with its own file: the file, its text as the caption
-            _patiently(bot.send_document, chat_id, unit.file_id, caption=texts.unit_code(unit.content), protect_content=protect)
+            caption = texts.unit_code(unit.content)
+            sends.append(partial(_message, bot.send_document, chat_id, unit.file_id, caption=caption, protect_content=protect))
+    for send in sends[:-1]:
+        send(reply_markup=None)
+    sends[-1](reply_markup=screens.after_content())
+
+
+def _message(method, *args, **kwargs):
+    """A Bot API call of a delivery (`Send`: its buttons come as the `reply_markup` keyword)."""
+    return _patiently(method, *args, **kwargs)
 
 
 MAX_UNIT_MESSAGES = 3  # more than this many messages of units: the units go in a file instead
 
 
-def _send_with_units(bot: TeleBot, chat_id: int, product: Product, text: str, units, protect: bool) -> None:
+def _unit_sends(bot: TeleBot, chat_id: int, product: Product, text: str, units, protect: bool) -> list[Send]:
     """The text, then each unit ready to copy (in <code>), packed into messages up to Telegram's limit."""
     head = [text] if visible_length(text) <= texts.MESSAGE_LIMIT else list(text.partition("\n\n")[::2])
     lines = [texts.unit_line(number, unit.content, numbered=len(units) > 1) for number, unit in enumerate(units, 1)]
     messages = _packed([*head, "\n" + texts.units_heading(len(units)), *lines])
-    if len(messages) - len(_packed(head)) > MAX_UNIT_MESSAGES:
-        for message in _packed([*head, "\n" + texts.units_in_file(len(units))]):
-            _patiently(bot.send_message, chat_id, message, protect_content=protect)
-        listing = "\n".join(unit.content.replace("\n", " | ") for unit in units) + "\n"
-        _patiently(
+    if len(messages) - len(_packed(head)) <= MAX_UNIT_MESSAGES:
+        return [partial(_message, bot.send_message, chat_id, message, protect_content=protect) for message in messages]
+    sends = [
+        partial(_message, bot.send_message, chat_id, message, protect_content=protect)
+        for message in _packed([*head, "\n" + texts.units_in_file(len(units))])
+    ]
+    listing = ("\n".join(unit.content.replace("\n", " | ") for unit in units) + "\n").encode()
+    name = f"{slugify(product.name) or 'items'}.txt"
+    sends.append(
+        lambda reply_markup: _patiently(
             bot.send_document,
             chat_id,
-            InputFile(io.BytesIO(listing.encode()), file_name=f"{slugify(product.name) or 'items'}.txt"),
+            InputFile(io.BytesIO(listing), file_name=name),
             protect_content=protect,
+            reply_markup=reply_markup,
         )
-        return
-    for message in messages:
-        _patiently(bot.send_message, chat_id, message, protect_content=protect)
+    )
+    return sends
 
 
 def _packed(blocks: list[str]) -> list[str]:
@@ -156,30 +177,52 @@ def _packed(blocks: list[str]) -> list[str]:
     return messages
 
 
-def _send_text(bot: TeleBot, chat_id: int, text: str, protect: bool) -> None:
+def _text_sends(bot: TeleBot, chat_id: int, text: str, protect: bool) -> list[Send]:
     if visible_length(text) <= texts.MESSAGE_LIMIT:
-        _patiently(bot.send_message, chat_id, text, protect_content=protect)
-        return
+        return [partial(_message, bot.send_message, chat_id, text, protect_content=protect)]
     # heading and content apart; each fits (the admin caps hidden content at one message)
     title, _, content = text.partition("\n\n")
-    _patiently(bot.send_message, chat_id, title, protect_content=protect)
-    _patiently(bot.send_message, chat_id, content, protect_content=protect)
+    return [partial(_message, bot.send_message, chat_id, part, protect_content=protect) for part in (title, content)]
 
 
-def _send_file(bot: TeleBot, chat_id: int, product: Product, *, caption: str, protect: bool) -> None:
+# The Bot API method for each kind of file, and where its answer carries the file
+FILE_METHODS = {
+    FileKind.DOCUMENT: "send_document",
+    FileKind.PHOTO: "send_photo",
+    FileKind.VIDEO: "send_video",
+    FileKind.AUDIO: "send_audio",
+    FileKind.VOICE: "send_voice",
+    FileKind.ANIMATION: "send_animation",
+}
+
+
+def _send_file(bot: TeleBot, chat_id: int, product: Product, reply_markup=None, *, caption: str, protect: bool) -> None:
+    """The product's file, as its kind (a photo shows as a photo...), sent by Telegram's file id once it has one."""
+    send = getattr(bot, FILE_METHODS.get(product.file_kind, "send_document"))
     if product.file_id:
-        _patiently(bot.send_document, chat_id, product.file_id, caption=caption, protect_content=protect)
+        _patiently(send, chat_id, product.file_id, caption=caption, protect_content=protect, reply_markup=reply_markup)
         return
     with product.file.open("rb") as upload:  # an upload is not repeated inline: a 429 retries it later
-        message = bot.send_document(
+        message = send(
             chat_id,
             InputFile(_readable(upload), file_name=os.path.basename(product.file.name)),
             caption=caption,
             protect_content=protect,
+            reply_markup=reply_markup,
         )
     # Upload once: later deliveries send Telegram's file id.
-    product_set_file_id(product_id=product.pk, file_id=message.document.file_id)
-    product.file_id = message.document.file_id
+    file_id = _sent_file_id(message, product.file_kind)
+    if file_id:
+        product_set_file_id(product_id=product.pk, file_id=file_id)
+        product.file_id = file_id
+
+
+def _sent_file_id(message, kind: str) -> str:
+    """Telegram's id of the file a message carries (a photo: its largest size)."""
+    sent = getattr(message, kind, None) or message.document
+    if isinstance(sent, list):
+        sent = sent[-1] if sent else None
+    return sent.file_id if sent else ""
 
 
 def _readable(field_file) -> io.IOBase:

@@ -129,6 +129,11 @@ def _stock_rows(product, available: int, quantity: int, back: callbacks.Back) ->
     return rows
 
 
+def after_content() -> InlineKeyboardMarkup:
+    """Under a delivery (and Open): back to My purchases or the menu."""
+    return _keyboard([[_button(texts.button_purchases(), callbacks.purchases()), _button(texts.button_menu(), callbacks.menu())]])
+
+
 def purchases(page: Page) -> Screen:
     """`page`: the customer's purchases, each with its product."""
     if not page.object_list:

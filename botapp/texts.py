@@ -85,7 +85,7 @@ def category_button(name: str, count: int) -> str:
 
 
 def product_button(product: Product) -> str:
-    """"Name · ⭐ 120" (the name shortened, never the price), as every product button reads."""
+    """ "Name · ⭐ 120" (the name shortened, never the price), as every product button reads."""
     price = format_price(product.price, product.currency) if product.price else _("free")
     suffix = f" · {price}"
     return shorten(product.name, BUTTON_TEXT_LIMIT - len(suffix)) + suffix

@@ -81,7 +81,7 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     actions = ["put_on_sale", "take_off_sale"]
     fieldsets = [
         (None, {"fields": ["name", "category", "price", "is_active", "description"]}),
-        (_("What the buyer receives"), {"fields": ["hidden_content", "file", "file_id", "sells_units"]}),
+        (_("What the buyer receives"), {"fields": ["hidden_content", "file", "file_id", "file_kind", "sells_units"]}),
         (
             _("Stock"),
             {

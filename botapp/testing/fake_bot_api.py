@@ -272,6 +272,41 @@ class FakeBotAPI:
             msg["caption"] = params["caption"]
         return msg
 
+    def _send_media(self, params, kind: str):
+        """sendPhoto, sendVideo, sendAudio, sendVoice, sendAnimation: the file by its id, or an upload."""
+        media = params.get(kind)
+        if isinstance(media, Upload):
+            self.uploads.append(media)
+            file_id = f"uploaded-{len(self.uploads)}-{media.filename}"
+        else:
+            file_id = media
+        file = {"file_id": file_id, "file_unique_id": f"u-{file_id}"}
+        if kind == "photo":  # Telegram answers with the photo's sizes, largest last
+            msg = self._message(params, photo=[{**file, "width": 90, "height": 90}, {**file, "width": 800, "height": 800}])
+        else:
+            msg = self._message(
+                params,
+                **{kind: {**file, "duration": 1} if kind != "animation" else {**file, "duration": 1, "width": 1, "height": 1}},
+            )
+        if params.get("caption"):
+            msg["caption"] = params["caption"]
+        return msg
+
+    def api_sendPhoto(self, params):
+        return self._send_media(params, "photo")
+
+    def api_sendVideo(self, params):
+        return self._send_media(params, "video")
+
+    def api_sendAudio(self, params):
+        return self._send_media(params, "audio")
+
+    def api_sendVoice(self, params):
+        return self._send_media(params, "voice")
+
+    def api_sendAnimation(self, params):
+        return self._send_media(params, "animation")
+
     def api_editMessageText(self, params):
         msg = self._message(params, text=params.get("text", ""))
         msg["message_id"] = int(params.get("message_id") or msg["message_id"])

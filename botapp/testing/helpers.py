@@ -22,7 +22,18 @@ from shop.testing.factories import ProductFactory
 
 WEBHOOK_URL = "/telegram/webhook/"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-SENDS = ("sendMessage", "sendDocument", "sendInvoice", "editMessageText")  # what puts something into a chat
+# what puts something into a chat
+SENDS = (
+    "sendMessage",
+    "sendDocument",
+    "sendPhoto",
+    "sendVideo",
+    "sendAudio",
+    "sendVoice",
+    "sendAnimation",
+    "sendInvoice",
+    "editMessageText",
+)
 SCREENS = ("sendMessage", "editMessageText")
 
 Send = Callable[[dict], bool]

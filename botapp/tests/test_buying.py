@@ -781,3 +781,57 @@ def test_an_invoice_paid_in_a_group_is_recorded_and_delivered_privately(send, fa
     assert purchase.delivered_at is not None
     content = [c for c in fake_api.calls_of("sendMessage") if "KEY-123" in c.params["text"]]
     assert content[-1].params["chat_id"] == str(customer["id"])  # in private, not in the group
+
+
+# --- what a delivery ends with, and files of every kind ---
+
+AFTER_CONTENT = [("📦 My purchases", callbacks.purchases()), ("« Menu", callbacks.menu())]
+
+
+def test_the_delivery_and_open_end_with_buttons_to_my_purchases_and_the_menu(buy, pay, press, fake_api, product):
+    mark = fake_api.mark()
+    pay(buy(product))
+    delivered = sent_to(fake_api, 42, after=mark, method="sendMessage")
+    assert SECRET in body(delivered[-1]) and buttons(delivered[-1]) == AFTER_CONTENT
+    opened = [c for c in press(callbacks.open_(product.pk)) if c.method == "sendMessage"]
+    assert buttons(opened[-1]) == AFTER_CONTENT
+
+
+def test_only_the_last_message_of_a_delivery_carries_the_buttons(buy, pay, fake_api, category):
+    item = ProductFactory(category=category, price=5, hidden_content="x" * 1500, file_id="BQAC-file")
+    mark = fake_api.mark()
+    pay(buy(item))
+    sent = sent_to(fake_api, 42, after=mark, method=("sendMessage", "sendDocument"))
+    assert [c.method for c in sent] == ["sendMessage", "sendDocument"]  # too long for a caption: text, then file
+    assert "reply_markup" not in sent[0].params and buttons(sent[1]) == AFTER_CONTENT
+
+
+@pytest.mark.parametrize(
+    ("kind", "method"),
+    [
+        ("photo", "sendPhoto"),
+        ("video", "sendVideo"),
+        ("audio", "sendAudio"),
+        ("voice", "sendVoice"),
+        ("animation", "sendAnimation"),
+    ],
+)
+def test_a_file_of_any_kind_is_sent_with_its_own_method(buy, pay, fake_api, category, kind, method):
+    item = ProductFactory(category=category, price=5, hidden_content="Enjoy", file_id=f"{kind}-file-id", file_kind=kind)
+    mark = fake_api.mark()
+    pay(buy(item))
+    (sent,) = sent_to(fake_api, 42, after=mark, method=method)
+    assert sent.params[kind] == f"{kind}-file-id" and "Enjoy" in sent.params["caption"]
+    assert sent.status == 200
+
+
+def test_an_uploaded_photo_is_sent_as_a_photo_and_its_file_id_kept(settings, tmp_path, buy, pay, fake_api, category):
+    settings.MEDIA_ROOT = tmp_path
+    item = ProductFactory(
+        category=category, price=5, hidden_content="", file_kind="photo", file=ContentFile(b"\x89PNG...", name="cover.png")
+    )
+    pay(buy(item))
+    (sent,) = [c for c in fake_api.calls if c.method == "sendPhoto"]
+    assert sent.status == 200 and [u.content for u in fake_api.uploads] == [b"\x89PNG..."]
+    item.refresh_from_db()
+    assert item.file_id == f"uploaded-1-{fake_api.uploads[0].filename}"

@@ -172,6 +172,7 @@ def product_form(category, **overrides) -> dict:
         "description": "Thirty <b>filters</b>.",
         "hidden_content": '<a href="https://example.com/f">download</a>',
         "file_id": "",
+        "file_kind": "document",
         # the stock settings, as the form shows them pre-filled
         "max_per_order": "10",
         "low_stock_threshold": "0",
