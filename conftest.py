@@ -22,6 +22,15 @@ if os.environ.get("CI"):
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with nothing cached (screens are cached under a catalog version the test's
+    rolled-back database may give again)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fresh_flood_gate():
     """Flood control remembers users per process: each test starts with nobody remembered."""
     from botapp import flood

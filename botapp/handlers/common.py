@@ -1,11 +1,14 @@
 """Small pieces several handlers share: the sender as a customer, and the screens more than one handler shows."""
 
+from collections.abc import Callable
+
+from django.core.cache import cache
 from django.utils import translation
 from telebot.types import User as TelegramUser
 
 from botapp import callbacks, screens
 from shop.models import Product, User
-from shop.selectors.catalog import category_list_on_sale
+from shop.selectors.catalog import catalog_version, category_get_on_sale, category_list_on_sale, product_list_on_sale
 from shop.selectors.content import bot_text_get
 from shop.services.customers import user_sync_from_telegram
 from shop.stock.selectors import stock_available_count
@@ -22,8 +25,40 @@ def sync_sender(sender: TelegramUser) -> User:
     )
 
 
+# Screens that are the same for every customer, cached under the catalog's version: a change bumps
+# it, so nobody sees an old screen; this only bounds how long unused ones take space in the cache.
+SCREEN_CACHE_SECONDS = 600
+
+
+def cached_screen(kind: str, *key, build: Callable[[], screens.Screen | None]) -> screens.Screen | None:
+    """`build()`'s screen, from the cache while the catalog has not changed (None is not cached)."""
+    cache_key = f"screen:{kind}:{catalog_version()}:{translation.get_language()}:{':'.join(map(str, key))}"
+    screen = cache.get(cache_key)
+    if screen is None:
+        screen = build()
+        if screen is not None:
+            cache.set(cache_key, screen, SCREEN_CACHE_SECONDS)
+    return screen
+
+
 def catalog_screen(page_number: int = 1, notice: str = "") -> screens.Screen:
-    return screens.catalog(screens.page(category_list_on_sale(), page_number), notice=notice)
+    if notice:  # one with a notice is shown rarely: not worth a place in the cache
+        return screens.catalog(screens.page(category_list_on_sale(), page_number), notice=notice)
+    return cached_screen(
+        "catalog", page_number, build=lambda: screens.catalog(screens.page(category_list_on_sale(), page_number))
+    )
+
+
+def category_screen(category_id: int, page_number: int = 1) -> screens.Screen | None:
+    """A category's page of products on sale; None if the category has none on sale (or is gone)."""
+
+    def build() -> screens.Screen | None:
+        category = category_get_on_sale(category_id=category_id)
+        if category is None:
+            return None
+        return screens.category(category, screens.page(product_list_on_sale(category_id=category.id), page_number))
+
+    return cached_screen("category", category_id, page_number, build=build)
 
 
 def info_screen(key: str) -> screens.Screen:

@@ -8,10 +8,10 @@ from telebot import TeleBot
 from telebot.types import CallbackQuery
 
 from botapp import callbacks, screens, texts
-from botapp.handlers.common import card_screen, catalog_screen, info_screen
+from botapp.handlers.common import card_screen, catalog_screen, category_screen, info_screen
 from botapp.render import answer_callback, show
 from shop.models import BotText
-from shop.selectors.catalog import category_get_on_sale, product_get_for_user, product_list_on_sale
+from shop.selectors.catalog import product_get_for_user
 from shop.selectors.purchases import purchase_list_for_user
 
 
@@ -52,11 +52,11 @@ def on_purchases(call: CallbackQuery, bot: TeleBot) -> None:
 
 def on_category(call: CallbackQuery, bot: TeleBot) -> None:
     parsed = callbacks.parse(call.data)
-    category = category_get_on_sale(category_id=parsed.id)
-    if category is None:
+    screen = category_screen(parsed.id, parsed.page)
+    if screen is None:
         _gone(bot, call)
         return
-    _show(bot, call, screens.category(category, screens.page(product_list_on_sale(category_id=category.id), parsed.page)))
+    _show(bot, call, screen)
 
 
 def on_product(call: CallbackQuery, bot: TeleBot) -> None:

@@ -3,12 +3,16 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from botapp import callbacks, screens
 from botapp.testing import updates
 from botapp.testing.helpers import button_data, buttons, only_screen
 from shop.models import BotText, Product, User
+from shop.selectors.catalog import catalog_version
+from shop.services.catalog import catalog_changed, product_set_on_sale
 from shop.testing.factories import CategoryFactory, ProductFactory, PurchaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -212,6 +216,60 @@ def test_category_taken_off_sale_meanwhile_sends_the_customer_to_the_catalog(pre
 
     assert fake_api.calls_of("answerCallbackQuery")[0].params["text"] == NO_LONGER_AVAILABLE
     assert screen.params["text"].startswith(NO_LONGER_AVAILABLE)
+
+
+# --- screens the same for everyone: cached until the catalog changes ---
+
+
+def screen_queries(press_for_screen, data: str) -> tuple[object, int]:
+    with CaptureQueriesContext(connection) as queries:
+        screen = press_for_screen(data)
+    return screen, len(queries)
+
+
+@pytest.mark.parametrize("data", [callbacks.catalog(), "category"])
+def test_catalog_and_category_screens_are_served_from_the_cache_in_one_query_at_any_size(press_for_screen, category, data):
+    data = callbacks.category(category.id) if data == "category" else data
+    ProductFactory.create_batch(3, category=category)
+    first, _queries = screen_queries(press_for_screen, data)
+    again, few = screen_queries(press_for_screen, data)
+    assert again.params["text"] == first.params["text"] and buttons(again) == buttons(first)
+    Product.objects.bulk_create(Product(category=category, name=f"Bulk {n:03d}", price=1, hidden_content="x") for n in range(200))
+    catalog_changed()  # as every write to the catalog does (bulk writes call it themselves)
+    screen_queries(press_for_screen, data)
+    _screen, many = screen_queries(press_for_screen, data)
+    assert many == few <= 2  # the catalog's version (and the customer's own record, if it changed)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda product: Product.objects.filter(pk=product.pk).get().delete(),
+        lambda product: product_set_on_sale(products=Product.objects.filter(pk=product.pk), on_sale=False),
+        lambda product: ProductFactory(category=product.category, name="Newcomer"),
+        lambda product: Product.objects.get(pk=product.pk).save(),
+    ],
+    ids=["deleted", "taken off sale", "added", "saved"],
+)
+def test_any_change_to_the_catalog_shows_at_once(press_for_screen, category, change):
+    product = ProductFactory(category=category, name="Original")
+    ProductFactory(category=category, name="Other")
+    before = press_for_screen(callbacks.category(category.id))
+    version = catalog_version()
+    change(product)
+    assert catalog_version() > version
+    after = press_for_screen(callbacks.category(category.id))
+    names = [text.split(" · ")[0] for text, _data in buttons(after)]
+    expected = set(Product.objects.filter(category=category, is_active=True).values_list("name", flat=True))
+    assert set(names) - {"« Back"} == expected
+    assert before.params["text"] and after is not before
+
+
+def test_a_renamed_category_shows_its_new_name_in_the_catalog(press_for_screen, product):
+    press_for_screen(callbacks.catalog())
+    product.category.category_name = "Renamed"
+    product.category.save()
+    assert buttons(press_for_screen(callbacks.catalog()))[0][0].startswith("Renamed")
 
 
 # --- product card ---

@@ -169,3 +169,16 @@ class Product(TimeStampedModel):
     @property
     def has_file(self) -> bool:
         return bool(self.file_id or self.file)
+
+
+class CatalogVersion(models.Model):
+    """One row: a number every change of categories and products bumps (shop.services.catalog.catalog_changed).
+
+    Screens that are the same for every customer (the catalog, a category's page) are cached under it
+    by the bot, so a change made anywhere (the admin is another process) shows at once.
+    """
+
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return str(self.version)

@@ -2,8 +2,13 @@
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from shop.models import Category, Product
+from shop.models import CatalogVersion, Category, Product
 from shop.selectors.purchases import owned_by
+
+
+def catalog_version() -> int:
+    """The number every catalog change bumps (one primary-key read): what cached screens are keyed by."""
+    return CatalogVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
 
 
 def category_list_on_sale() -> QuerySet[Category]:

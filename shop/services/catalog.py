@@ -1,15 +1,33 @@
 """Writes to the catalog."""
 
-from django.db import transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from shop.models import Category, Product
+from shop.models import CatalogVersion, Category, Product
+
+
+def catalog_changed(**_signal) -> None:
+    """Categories or products changed: screens cached under the old catalog version are not used again.
+
+    Connected to every save and delete of a category or product (shop/apps.py); writes that bypass
+    them (QuerySet.update, bulk_create) call it themselves.
+    """
+    if CatalogVersion.objects.filter(pk=1).update(version=F("version") + 1):
+        return
+    try:
+        with transaction.atomic():
+            CatalogVersion.objects.create(pk=1, version=1)
+    except IntegrityError:  # created just now by another writer
+        CatalogVersion.objects.filter(pk=1).update(version=F("version") + 1)
 
 
 def product_set_on_sale(*, products: QuerySet[Product], on_sale: bool) -> int:
     """Put products on sale or take them off sale; returns how many changed."""
-    return products.exclude(is_active=on_sale).update(is_active=on_sale, updated_at=timezone.now())
+    changed = products.exclude(is_active=on_sale).update(is_active=on_sale, updated_at=timezone.now())
+    if changed:
+        catalog_changed()
+    return changed
 
 
 def product_set_file_id(*, product_id: int, file_id: str) -> None:
