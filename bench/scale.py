@@ -21,6 +21,7 @@ from botapp.dispatch import process_update  # noqa: E402
 from botapp.testing import updates  # noqa: E402
 from botapp.testing.fake_bot_api import FakeBotAPI  # noqa: E402
 from shop.models import Category, Product, Purchase, User  # noqa: E402
+from shop.services.catalog import catalog_changed  # noqa: E402
 
 REPEAT = 15
 
@@ -46,6 +47,7 @@ def catalog_scaling(api) -> list[dict]:
         Product.objects.bulk_create(
             Product(category=category, name=f"P{i:06d}", price=10, hidden_content="x") for i in range(made, size)
         )
+        catalog_changed()  # as an import through the shop's services does
         made = size
         product = Product.objects.filter(category=category).order_by("-id").first()
         row = {"products": size}

@@ -11,6 +11,7 @@ from bootstrap import setup_django
 setup_django()
 
 from shop.models import Category, Product, Purchase  # noqa: E402
+from shop.services.catalog import catalog_changed  # noqa: E402
 
 
 def seed(products: int) -> dict:
@@ -19,6 +20,7 @@ def seed(products: int) -> dict:
     Product.objects.bulk_create(
         Product(category=category, name=f"Key {i:05d}", price=50, hidden_content=f"KEY-{i:05d}") for i in range(products)
     )
+    catalog_changed()
     first = Product.objects.filter(category=category).order_by("name", "id").first()
     return {"category_id": category.pk, "product_id": first.pk}
 
