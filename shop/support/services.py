@@ -24,7 +24,9 @@ def support_wait_start(*, telegram_id: int) -> None:
 
 def support_wait_cancel(*, telegram_id: int) -> bool:
     """The customer changed their mind (Cancel, or any command); False if nothing was waiting."""
-    return SupportWait.objects.filter(telegram_id=telegram_id).delete()[0] > 0
+    waiting = SupportWait.objects.filter(telegram_id=telegram_id)
+    # Usually nothing waits: a read then, so commands never queue for SQLite's write lock.
+    return waiting.exists() and waiting.delete()[0] > 0
 
 
 def support_wait_use(*, telegram_id: int, media_group_id: str = "") -> bool:
