@@ -11,6 +11,7 @@ from botapp.handlers.common import show_in_place, support_can_write, sync_sender
 from botapp.handlers.fallback import CONTENT_TYPES
 from botapp.render import answer_callback, show
 from botapp.support import RELAYED, relay_answer, relay_to_staff, tell
+from shop.support.models import SupportMessage
 from shop.support.selectors import support_message_for_staff_message, support_wait_accepts
 from shop.support.services import support_wait_cancel, support_wait_start, support_wait_use
 
@@ -61,7 +62,7 @@ def on_message_to_support(message: Message, bot: TeleBot) -> None:
         tell(bot, message.chat.id, done.text, markup=done.markup)
 
 
-def _answered(message: Message):
+def _answered(message: Message) -> SupportMessage | None:
     return support_message_for_staff_message(staff_chat_id=message.chat.id, staff_message_id=message.reply_to_message.message_id)
 
 
