@@ -44,7 +44,8 @@ demo: $(VENV)/.installed
 
 # Needs GNU gettext (apt-get install gettext); the compiled .mo files are committed.
 messages: $(VENV)/.installed
-	cd shop && ../$(PY) ../manage.py makemessages -l ru --no-obsolete
+	cd shop && ../$(PY) ../manage.py makemessages -l ru --no-obsolete --ignore 'support/*'
+	cd shop/support && ../../$(PY) ../../manage.py makemessages -l ru --no-obsolete
 	cd botapp && ../$(PY) ../manage.py makemessages -l ru --no-obsolete
 	cd backoffice && ../$(PY) ../manage.py makemessages -l ru --no-obsolete
 	$(PY) manage.py compilemessages --ignore .venv

@@ -35,7 +35,7 @@ def fresh_flood_gate():
     """Flood control remembers users per process: each test starts with nobody remembered."""
     from botapp import flood
 
-    flood._gate = None
+    flood._gates.clear()
 
 
 @pytest.fixture
@@ -81,11 +81,12 @@ def bot(fake_api):
 
 
 @pytest.fixture
-def send(bot):
+def send(bot, fake_api):
     """Feed one update (a dict as Telegram sends it) to the bot, as polling and the webhook do; returns
     what `process_update` returned (False: it must be handled again)."""
 
     def _send(update: dict) -> bool:
+        fake_api.note(update)  # Telegram has the user's message (the bot may copy it)
         outcome = process_update(bot, Update.de_json(update))
         assert outcome in (True, False)
         return outcome

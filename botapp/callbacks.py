@@ -82,6 +82,14 @@ def noop() -> str:
     return "noop"
 
 
+def support() -> str:
+    return "support"
+
+
+def support_cancel() -> str:
+    return "support:cancel"
+
+
 @dataclass(frozen=True)
 class Parsed:
     action: str
@@ -95,6 +103,8 @@ _PATTERNS = [
     (re.compile(r"menu"), lambda m: Parsed("menu")),
     (re.compile(r"help"), lambda m: Parsed("help")),
     (re.compile(r"noop"), lambda m: Parsed("noop")),
+    (re.compile(r"support"), lambda m: Parsed("support")),
+    (re.compile(r"support:cancel"), lambda m: Parsed("support_cancel")),
     (re.compile(rf"cats:({_INT})"), lambda m: Parsed("catalog", page=int(m[1]))),
     (re.compile(rf"cat:({_INT}):({_INT})"), lambda m: Parsed("category", id=int(m[1]), page=int(m[2]))),
     (re.compile(rf"my:({_INT})"), lambda m: Parsed("purchases", page=int(m[1]))),

@@ -16,6 +16,7 @@ from telebot.types import Update
 
 from botapp import texts
 from botapp.flood import flood_gate
+from botapp.private_chat import pressed_outside_private, process_in_private
 from botapp.render import answer_callback
 from botapp.set_aside import is_strict_json
 from botapp.telegram.errors import is_transient
@@ -113,7 +114,10 @@ def process_update(bot: TeleBot, update: Update) -> bool:
     queries = QueryCounter()
     with connection.execute_wrapper(queries), translation.override(language_for(getattr(sender, "language_code", None))):
         try:
-            bot.process_new_updates([update])
+            if pressed_outside_private(update):
+                process_in_private(bot, update)
+            else:
+                bot.process_new_updates([update])
         except Exception as exc:
             retry = must_not_be_lost(update) or is_transient(exc)
             outcome = RETRY if retry else "failed"

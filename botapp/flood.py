@@ -5,6 +5,8 @@ Payment updates are never dropped. Where the buckets live follows the cache (CAC
 Django's Redis cache every process and host of the shop shares each user's bucket (SharedFloodGate,
 one atomic script per update); otherwise they live in the process (FloodGate), which is right for
 one `runbot` and, with several webhook workers, still bounds a flooder to a few times the rate.
+
+Messages to support have a budget of their own (support_gate): each one reaches every staff member.
 """
 
 import logging
@@ -20,6 +22,9 @@ from django.core.cache.backends.redis import RedisCache
 log = logging.getLogger(__name__)
 
 IDLE_FORGET = 120.0  # seconds after which an idle user's bucket is dropped
+# Messages to support: a few at once, then one a minute.
+SUPPORT_BURST = 5
+SUPPORT_RATE = 1 / 60
 
 
 @dataclass
@@ -99,8 +104,10 @@ class SharedFloodGate:
     stop the shop.
     """
 
-    def __init__(self, rate: float, burst: int, cache: RedisCache, *, clock: Callable[[], float] | None = None):
-        self.rate, self.burst, self.cache = rate, burst, cache
+    def __init__(
+        self, rate: float, burst: int, cache: RedisCache, *, clock: Callable[[], float] | None = None, name: str = "flood"
+    ):
+        self.rate, self.burst, self.cache, self.name = rate, burst, cache, name
         self.clock = clock  # None: Redis's own clock, the same for every host (tests pass one)
         self._script = None
         self._last_error_logged = 0.0
@@ -108,7 +115,7 @@ class SharedFloodGate:
     def allow(self, user_id: int) -> tuple[bool, bool]:
         if self.rate <= 0:
             return True, False
-        key = self.cache.make_and_validate_key(f"flood:{user_id}")
+        key = self.cache.make_and_validate_key(f"{self.name}:{user_id}")
         try:
             client = self.cache._cache.get_client(key, write=True)
             if self._script is None:
@@ -124,17 +131,26 @@ class SharedFloodGate:
         return bool(allowed), bool(warn)
 
 
-_gate: FloodGate | SharedFloodGate | None = None
-_gate_settings: tuple | None = None
+_gates: dict[str, tuple[tuple, FloodGate | SharedFloodGate]] = {}
+
+
+def _gate(name: str, rate: float, burst: int) -> FloodGate | SharedFloodGate:
+    """The process's gate called `name`, rebuilt when the settings change (as tests do)."""
+    configured = settings.CACHES["default"]
+    wanted = (rate, burst, configured["BACKEND"], configured.get("LOCATION"))
+    built = _gates.get(name)
+    if built is None or built[0] != wanted:
+        cache = caches["default"]
+        gate = SharedFloodGate(rate, burst, cache, name=name) if isinstance(cache, RedisCache) else FloodGate(rate, burst)
+        built = _gates[name] = (wanted, gate)
+    return built[1]
 
 
 def flood_gate() -> FloodGate | SharedFloodGate:
-    """The process's gate, rebuilt when the settings change (as tests do)."""
-    global _gate, _gate_settings
-    configured = settings.CACHES["default"]
-    wanted = (settings.FLOOD_RATE, settings.FLOOD_BURST, configured["BACKEND"], configured.get("LOCATION"))
-    if _gate is None or _gate_settings != wanted:
-        rate, burst, cache = settings.FLOOD_RATE, settings.FLOOD_BURST, caches["default"]
-        _gate = SharedFloodGate(rate, burst, cache) if isinstance(cache, RedisCache) else FloodGate(rate, burst)
-        _gate_settings = wanted
-    return _gate
+    """Every update of a user (FLOOD_RATE, FLOOD_BURST)."""
+    return _gate("flood", settings.FLOOD_RATE, settings.FLOOD_BURST)
+
+
+def support_gate() -> FloodGate | SharedFloodGate:
+    """A user's messages to support; off when flood control is (FLOOD_RATE=0)."""
+    return _gate("support", SUPPORT_RATE if settings.FLOOD_RATE > 0 else 0, SUPPORT_BURST)

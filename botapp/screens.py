@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.utils import formats
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from botapp import callbacks, texts
@@ -150,7 +149,7 @@ def purchases(page: Page) -> Screen:
     rows = [
         [
             _button(
-                texts.purchase_button(p.product.name, formats.date_format(p.created_at, "SHORT_DATE_FORMAT")),
+                texts.purchase_button(p.product.name, texts.short_date(p.created_at)),
                 callbacks.product(p.product_id, back),
             )
         ]
@@ -171,3 +170,44 @@ def info(key: str, staff_text: str | None) -> Screen:
     """Help, terms or payment support: the staff's text if they wrote one, else the built-in one."""
     text = staff_text or _DEFAULT_TEXTS[key]()
     return Screen(text, _keyboard([[_button(texts.button_menu(), callbacks.menu())]]))
+
+
+# --- Support ---
+
+
+def _support_button() -> InlineKeyboardButton:
+    return _button(texts.button_write_to_support(), callbacks.support())
+
+
+def with_support(screen: Screen, *, can_write: bool, contact: str) -> Screen:
+    """`screen` (help, payment support, "not understood") with the way to reach a person: the Write to support
+    button when staff can answer, the shop's contact when set and the text does not name it already."""
+    contact = "" if escape(contact) in screen.text else contact
+    hint = texts.support_hint(can_write=can_write, contact=contact)
+    text = screen.text
+    if hint and visible_length(f"{text}\n\n{hint}") <= texts.MESSAGE_LIMIT:
+        text = f"{text}\n\n{hint}"
+    rows = list(screen.markup.inline_keyboard) if screen.markup else []
+    if can_write:
+        back_to_menu = bool(rows) and rows[-1][0].callback_data == callbacks.menu()
+        at = len(rows) - 1 if back_to_menu else len(rows)  # « Menu stays last
+        rows.insert(at, [_support_button()])
+    return Screen(text, _keyboard(rows) if rows else None)
+
+
+def not_understood(*, can_write: bool, contact: str) -> Screen:
+    return with_support(main_menu(texts.not_understood()), can_write=can_write, contact=contact)
+
+
+def support_prompt() -> Screen:
+    return Screen(texts.support_prompt(), _keyboard([[_button(texts.button_cancel(), callbacks.support_cancel())]]))
+
+
+def support_done(text: str) -> Screen:
+    """After writing to support (or cancelling): what happened, and the main menu."""
+    return main_menu(text)
+
+
+def write_to_support_markup() -> InlineKeyboardMarkup:
+    """The button under a staff member's answer: the customer can write back."""
+    return _keyboard([[_support_button()]])

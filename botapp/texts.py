@@ -1,10 +1,13 @@
 """Everything the bot says, in one place. Called while the user's language is active."""
 
-from django.conf import settings
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+import datetime
 
-from shop.models import Product
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
+
+from shop.models import FileKind, Product, Purchase, User
 from shop.money import format_price
 from shop.telegram_html import escape
 
@@ -143,7 +146,7 @@ def no_longer_available() -> str:
 
 
 def not_understood() -> str:
-    return _("Sorry, I did not understand that. Please use the buttons below.")
+    return _("Sorry, I did not understand that. Please use the buttons below, or see /help.")
 
 
 def help_default() -> str:
@@ -316,3 +319,176 @@ def file_id_for_staff(file_id: str) -> str:
     return _("File id, ready to paste into the product's «Telegram file id» field:\n<code>%(file_id)s</code>") % {
         "file_id": escape(file_id)
     }
+
+
+# --- Dates ---
+
+
+def _month_abbreviation(month: int) -> str:
+    return [
+        pgettext("month of a date", "Jan"),
+        pgettext("month of a date", "Feb"),
+        pgettext("month of a date", "Mar"),
+        pgettext("month of a date", "Apr"),
+        pgettext("month of a date", "May"),
+        pgettext("month of a date", "Jun"),
+        pgettext("month of a date", "Jul"),
+        pgettext("month of a date", "Aug"),
+        pgettext("month of a date", "Sep"),
+        pgettext("month of a date", "Oct"),
+        pgettext("month of a date", "Nov"),
+        pgettext("month of a date", "Dec"),
+    ][month - 1]
+
+
+def short_date(moment: datetime.datetime | datetime.date) -> str:
+    """Day first, in TIME_ZONE: 2 Dec 2026 (Russian: 2 дек 2026)."""
+    if isinstance(moment, datetime.datetime):
+        moment = timezone.localtime(moment)
+    return f"{moment.day} {_month_abbreviation(moment.month)} {moment.year}"
+
+
+# --- Support ---
+
+
+def button_write_to_support() -> str:
+    return _("✉️ Write to support")
+
+
+def button_cancel() -> str:
+    return _("✖️ Cancel")
+
+
+def support_hint(*, can_write: bool, contact: str) -> str:
+    """Where a person can be reached: the button below (when staff are there), the shop's contact (when set)."""
+    if can_write and contact:
+        return _("A question for a person? Press «Write to support» below, or write to %(contact)s.") % {
+            "contact": escape(contact)
+        }
+    if can_write:
+        return _("A question for a person? Press «Write to support» below.")
+    if contact:
+        return _("A question for a person? Write to %(contact)s.") % {"contact": escape(contact)}
+    return ""
+
+
+def support_prompt() -> str:
+    return _(
+        "✉️ <b>Write to support</b>\n\n"
+        "Send your question in one message: text, a photo, a video, a voice message or a file. "
+        "A person from the shop will answer here.\n\n"
+        "Changed your mind? Press Cancel."
+    )
+
+
+def support_cancelled() -> str:
+    return _("Cancelled: nothing was sent to support.")
+
+
+def support_sent() -> str:
+    return _("✅ Sent to support. The answer will come here.")
+
+
+def support_not_sent(contact: str) -> str:
+    text = _("Sorry, support could not be reached just now. Please try again later.")
+    if contact:
+        text += "\n" + _("You can also write to %(contact)s.") % {"contact": escape(contact)}
+    return text
+
+
+def support_unavailable(contact: str) -> str:
+    """The answer to a press of «Write to support» when no staff are there any more (at most 200 characters)."""
+    if contact:
+        return shorten(_("Support is not available in this chat. Write to %(contact)s.") % {"contact": contact}, 200)
+    return _("Support is not available in this chat.")
+
+
+def support_kind_not_taken() -> str:
+    return _("Support takes text, photos, videos, voice and audio messages and files. Please send one of these, or press Cancel.")
+
+
+def support_too_many() -> str:
+    return _(
+        "You have written to support several times in a short while. Please wait for the answer, or write again in a few minutes."
+    )
+
+
+# --- Support, as staff see it ---
+
+
+def support_header(customer: User, purchases: list[Purchase]) -> str:
+    """Above a customer's message in a staff chat: who wrote, what they bought lately, how to answer."""
+    name = " ".join(part for part in (customer.first_name, customer.last_name) if part) or str(customer.telegram_id)
+    handle = f"@{escape(customer.username)}, " if customer.username else ""
+    who = f"{escape(name)} ({handle}<code>{customer.telegram_id}</code>)"
+    lines = [_("✉️ <b>To support</b> from %(customer)s") % {"customer": who}]
+    if purchases:
+        lines.append(_("Latest purchases:"))
+        lines += [f"• {_purchase_line(purchase)}" for purchase in purchases]
+    else:
+        lines.append(_("No purchases yet."))
+    lines += ["", _("Reply to the customer's message to answer them.")]
+    return "\n".join(lines)
+
+
+def _purchase_line(purchase: Purchase) -> str:
+    price = format_price(purchase.price, purchase.currency) if purchase.price else _("free")
+    line = f"{escape(shorten(purchase.product.name, BUTTON_TEXT_LIMIT))} — {price} — {short_date(purchase.created_at)}"
+    if purchase.status == Purchase.Status.REFUNDED:
+        line += " — " + _("refunded")
+    elif purchase.review_reason:
+        line += " — " + _("needs review")
+    elif purchase.delivered_at is None:
+        line += " — " + _("not delivered yet")
+    return line
+
+
+def support_answer_sent(customer: User) -> str:
+    return _("✅ Sent to %(customer)s.") % {"customer": escape(str(customer))}
+
+
+def support_answer_blocked(customer: User) -> str:
+    return _("⚠️ Not delivered: %(customer)s has blocked the bot.") % {"customer": escape(str(customer))}
+
+
+def support_answer_refused(customer: User, reason: str) -> str:
+    return _("⚠️ Not delivered to %(customer)s: Telegram refused it (%(reason)s).") % {
+        "customer": escape(str(customer)),
+        "reason": escape(reason),
+    }
+
+
+# --- Staff: file ids ---
+
+
+def file_kind(kind: str) -> str:
+    return {
+        "document": _("📄 Document"),
+        "photo": _("🖼 Photo"),
+        "video": _("🎬 Video"),
+        "audio": _("🎵 Audio"),
+        "voice": _("🎤 Voice message"),
+        "animation": _("🎞 Animation (GIF)"),
+    }[kind]
+
+
+def file_id_of_kind(kind: str, file_id: str) -> str:
+    """A file staff sent the bot: its kind and its id, and the product's file kind that sends it as such."""
+    text = file_kind(kind) + "\n" + file_id_for_staff(file_id)
+    if kind == "document":
+        return text
+    return text + "\n\n" + _("Set the product's «file kind» to “%(kind)s” too.") % {"kind": FileKind(kind).label}
+
+
+# --- Buttons pressed outside the private chat ---
+
+
+def continued_in_private() -> str:
+    return _("Opened in your private chat with me.")
+
+
+def open_the_bot_first(bot_username: str | None) -> str:
+    """At most 200 characters (a button's answer)."""
+    if not bot_username:
+        return _("To see this, open a private chat with me, press Start, then press the button again.")
+    return _("To see this, open @%(bot)s, press Start, then press the button again.") % {"bot": bot_username}

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "shop",
     "shop.stock",
+    "shop.support",
     "botapp",
     "backoffice",
 ]

@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from backoffice.admin.broadcasts import BroadcastActionMixin
 from backoffice.admin.common import ProtectedDeleteMixin, ReadOnlyAdminMixin, money_lines
@@ -64,10 +65,11 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
         "last_name",
         "language_code",
         "grant_link",
+        "support_link",
         "created_at",
         "updated_at",
     ]
-    fields = [*readonly_fields[:5], "is_blocked", "grant_link", "created_at", "updated_at"]
+    fields = [*readonly_fields[:5], "is_blocked", "grant_link", "support_link", "created_at", "updated_at"]
     inlines = [PurchaseInline]
 
     def get_urls(self):
@@ -78,6 +80,8 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
         fields = super().get_fields(request, obj)
         if not request.user.has_perm("shop.change_purchase"):
             fields = [f for f in fields if f != "grant_link"]
+        if not request.user.has_perm("support.view_supportmessage"):
+            fields = [f for f in fields if f != "support_link"]
         return fields
 
     @admin.display(description=_("grant"))
@@ -85,6 +89,15 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
         if not obj.pk:
             return "-"
         return format_html('<a href="{}">{}</a>', reverse("admin:shop_user_grant", args=[obj.pk]), _("Grant a product…"))
+
+    @admin.display(description=_("support"))
+    def support_link(self, obj):
+        if not obj.pk:
+            return "-"
+        count = obj.support_messages.count()
+        url = reverse("admin:support_supportmessage_changelist") + f"?customer__id__exact={obj.pk}"
+        text = ngettext("%(count)d message", "%(count)d messages", count) % {"count": count}
+        return format_html('<a href="{}">{}</a>', url, text)
 
     def grant_view(self, request, object_id):
         if not request.user.has_perm("shop.change_purchase"):

@@ -2,12 +2,14 @@
 
 from telebot import TeleBot
 
-from botapp.handlers import buying, commands, fallback, membership, navigation
+from botapp.handlers import buying, commands, fallback, membership, navigation, staff, support
 
 
 def register_handlers(bot: TeleBot) -> None:
     buying.register(bot)  # first: payment service messages must never reach another handler
     commands.register(bot)
+    support.register(bot)  # before staff: a staff member's reply to a customer, or their own message to support
+    staff.register(bot)
     navigation.register(bot)
     membership.register(bot)
     fallback.register(bot)  # last: catches whatever nothing else understood

@@ -1,4 +1,4 @@
-"""Buying: the Buy/Get/Open buttons, pre-checkout, successful and refunded payments, staff file ids."""
+"""Buying: the Buy/Get/Open buttons, pre-checkout, successful and refunded payments."""
 
 import logging
 
@@ -191,14 +191,6 @@ def on_refunded_payment(message: Message, bot: TeleBot) -> None:
         bot.send_message(message.from_user.id, texts.refunded_notice(purchase.product.name))
 
 
-def on_staff_document(message: Message, bot: TeleBot) -> None:
-    bot.reply_to(message, texts.file_id_for_staff(message.document.file_id))
-
-
-def is_staff(message: Message) -> bool:
-    return message.from_user is not None and message.from_user.id in settings.ADMIN_IDS
-
-
 def register(bot: TeleBot) -> None:
     bot.register_callback_query_handler(on_buy, func=callbacks.action_is("buy"), pass_bot=True)
     bot.register_callback_query_handler(on_open, func=callbacks.action_is("open"), pass_bot=True)
@@ -208,6 +200,3 @@ def register(bot: TeleBot) -> None:
     bot.register_message_handler(on_successful_payment, content_types=["successful_payment"], pass_bot=True)
     # content type set by botapp.dispatch (telebot leaves it None)
     bot.register_message_handler(on_refunded_payment, content_types=["refunded_payment"], pass_bot=True)
-    bot.register_message_handler(
-        on_staff_document, content_types=["document"], func=is_staff, chat_types=["private"], pass_bot=True
-    )

@@ -1,5 +1,6 @@
 """Slash commands: /start (with deep links), /catalog, /purchases, /help, /paysupport, /terms."""
 
+import functools
 import re
 
 from telebot import TeleBot
@@ -11,6 +12,7 @@ from botapp.render import show
 from shop.models import BotText
 from shop.selectors.catalog import product_get_for_user
 from shop.selectors.purchases import purchase_list_for_user
+from shop.support.services import support_wait_cancel
 
 PRIVATE = ["private"]
 PRODUCT_DEEP_LINK = re.compile(r"p([1-9][0-9]{0,17})")
@@ -46,9 +48,19 @@ def _info(key: str):
     return handler
 
 
+def _ending_support_wait(handler):
+    """A command means the customer moved on: «Write to support» no longer waits for their message."""
+
+    @functools.wraps(handler)
+    def handle(message: Message, bot: TeleBot) -> None:
+        support_wait_cancel(telegram_id=message.from_user.id)
+        handler(message, bot)
+
+    return handle
+
+
 def register(bot: TeleBot) -> None:
-    bot.register_message_handler(on_start, commands=["start"], chat_types=PRIVATE, pass_bot=True)
-    bot.register_message_handler(on_catalog, commands=["catalog"], chat_types=PRIVATE, pass_bot=True)
-    bot.register_message_handler(on_purchases, commands=["purchases"], chat_types=PRIVATE, pass_bot=True)
-    for key in BotText.Key:
-        bot.register_message_handler(_info(key), commands=[key.value], chat_types=PRIVATE, pass_bot=True)
+    handlers = {"start": on_start, "catalog": on_catalog, "purchases": on_purchases}
+    handlers |= {key.value: _info(key) for key in BotText.Key}
+    for name, handler in handlers.items():
+        bot.register_message_handler(_ending_support_wait(handler), commands=[name], chat_types=PRIVATE, pass_bot=True)

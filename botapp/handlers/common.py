@@ -2,12 +2,16 @@
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
+from telebot import TeleBot
+from telebot.types import CallbackQuery
 from telebot.types import User as TelegramUser
 
 from botapp import callbacks, screens
-from shop.models import Product, User
+from botapp.render import answer_callback, show
+from shop.models import BotText, Product, User
 from shop.selectors.catalog import catalog_version, category_get_on_sale, category_list_on_sale, product_list_on_sale
 from shop.selectors.content import bot_text_get
 from shop.services.customers import user_sync_from_telegram
@@ -22,6 +26,19 @@ def sync_sender(sender: TelegramUser) -> User:
         first_name=sender.first_name,
         last_name=sender.last_name,
         language_code=sender.language_code,
+    )
+
+
+def show_in_place(bot: TeleBot, call: CallbackQuery, screen: screens.Screen, notice: str | None = None) -> None:
+    """Answer the press, then show `screen` in place of the message the button was under."""
+    # A button under a message the bot can no longer see arrives without that message.
+    message = call.message if call.message and getattr(call.message, "date", 0) else None
+    answer_callback(bot, call.id, notice)
+    show(
+        bot,
+        message.chat.id if message else call.from_user.id,
+        screen,
+        message_id=message.message_id if message else None,
     )
 
 
@@ -61,9 +78,18 @@ def category_screen(category_id: int, page_number: int = 1) -> screens.Screen | 
     return cached_screen("category", category_id, page_number, build=build)
 
 
+def support_can_write() -> bool:
+    """Someone reads what customers write to support."""
+    return bool(settings.ADMIN_IDS)
+
+
 def info_screen(key: str) -> screens.Screen:
-    """Help, terms or payment support, in the language of the update."""
-    return screens.info(key, bot_text_get(key=key, language=translation.get_language()))
+    """Help, terms or payment support, in the language of the update; help and payment support say how to
+    reach a person."""
+    screen = screens.info(key, bot_text_get(key=key, language=translation.get_language()))
+    if key == BotText.Key.TERMS:
+        return screen
+    return screens.with_support(screen, can_write=support_can_write(), contact=settings.SHOP_SUPPORT_CONTACT)
 
 
 def card_screen(product: Product, *, back: callbacks.Back = callbacks.CATALOG_BACK, quantity: int = 1) -> screens.Screen:

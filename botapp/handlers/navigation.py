@@ -8,46 +8,33 @@ from telebot import TeleBot
 from telebot.types import CallbackQuery
 
 from botapp import callbacks, screens, texts
-from botapp.handlers.common import card_screen, catalog_screen, category_screen, info_screen
-from botapp.render import answer_callback, show
+from botapp.handlers.common import card_screen, catalog_screen, category_screen, info_screen, show_in_place
+from botapp.render import answer_callback
 from shop.models import BotText
 from shop.selectors.catalog import product_get_for_user
 from shop.selectors.purchases import purchase_list_for_user
 
 
-def _show(bot: TeleBot, call: CallbackQuery, screen: screens.Screen, notice: str | None = None) -> None:
-    """Answer the press, then show `screen` in place of the message the button was under."""
-    # A button under a message the bot can no longer see arrives without that message.
-    message = call.message if call.message and getattr(call.message, "date", 0) else None
-    answer_callback(bot, call.id, notice)
-    show(
-        bot,
-        message.chat.id if message else call.from_user.id,
-        screen,
-        message_id=message.message_id if message else None,
-    )
-
-
 def _gone(bot: TeleBot, call: CallbackQuery) -> None:
     notice = texts.no_longer_available()
-    _show(bot, call, catalog_screen(notice=notice), notice)
+    show_in_place(bot, call, catalog_screen(notice=notice), notice)
 
 
 def on_menu(call: CallbackQuery, bot: TeleBot) -> None:
-    _show(bot, call, screens.main_menu())
+    show_in_place(bot, call, screens.main_menu())
 
 
 def on_help(call: CallbackQuery, bot: TeleBot) -> None:
-    _show(bot, call, info_screen(BotText.Key.HELP))
+    show_in_place(bot, call, info_screen(BotText.Key.HELP))
 
 
 def on_catalog(call: CallbackQuery, bot: TeleBot) -> None:
-    _show(bot, call, catalog_screen(callbacks.parse(call.data).page))
+    show_in_place(bot, call, catalog_screen(callbacks.parse(call.data).page))
 
 
 def on_purchases(call: CallbackQuery, bot: TeleBot) -> None:
     page = screens.page(purchase_list_for_user(telegram_id=call.from_user.id), callbacks.parse(call.data).page)
-    _show(bot, call, screens.purchases(page))
+    show_in_place(bot, call, screens.purchases(page))
 
 
 def on_category(call: CallbackQuery, bot: TeleBot) -> None:
@@ -56,7 +43,7 @@ def on_category(call: CallbackQuery, bot: TeleBot) -> None:
     if screen is None:
         _gone(bot, call)
         return
-    _show(bot, call, screen)
+    show_in_place(bot, call, screen)
 
 
 def on_product(call: CallbackQuery, bot: TeleBot) -> None:
@@ -65,7 +52,7 @@ def on_product(call: CallbackQuery, bot: TeleBot) -> None:
     if product is None:
         _gone(bot, call)
         return
-    _show(bot, call, card_screen(product, back=parsed.back))
+    show_in_place(bot, call, card_screen(product, back=parsed.back))
 
 
 def on_quantity(call: CallbackQuery, bot: TeleBot) -> None:
@@ -75,7 +62,7 @@ def on_quantity(call: CallbackQuery, bot: TeleBot) -> None:
     if product is None:
         _gone(bot, call)
         return
-    _show(bot, call, card_screen(product, back=parsed.back, quantity=parsed.quantity))
+    show_in_place(bot, call, card_screen(product, back=parsed.back, quantity=parsed.quantity))
 
 
 def on_noop(call: CallbackQuery, bot: TeleBot) -> None:

@@ -2,9 +2,11 @@
 
 The bot is pointed at it with TELEGRAM_API_URL. It hands out queued updates through
 getUpdates (with offsets confirmed as Telegram does), answers sends with plausible
-results, records every call, and can be told to fail the next calls of a method. Like Telegram,
-it answers 400 to what Telegram refuses (broken HTML, text over 4096 or captions over 1024
-characters, button data over 64 bytes, invoices outside their limits: botapp/testing/telegram_rules.py).
+results, remembers the messages of each chat (so copyMessage and forwardMessage copy what is
+really there, or are refused as Telegram refuses them), records every call, and can be told to
+fail the next calls of a method. Like Telegram, it answers 400 to what Telegram refuses (broken
+HTML, text over 4096 or captions over 1024 characters, button data over 64 bytes, invoices
+outside their limits: botapp/testing/telegram_rules.py).
 """
 
 import email.policy
@@ -31,6 +33,7 @@ class Call:
     params: dict
     at: float = field(default_factory=time.monotonic)
     status: int | None = None  # the HTTP status answered; None while pending or if dropped
+    result: object = None  # what a successful call returned (a sent message, a MessageId...)
 
     def json(self, name: str):
         """A parameter telebot sent as JSON (reply_markup, prices, ...)."""
@@ -75,10 +78,21 @@ class Failure:
     retry_after: int | None = None
 
 
+class Refused(Exception):
+    """A call Telegram answers with 400 and this description (it depends on what the fake has seen)."""
+
+
+# What a message holds besides its envelope: what copyMessage copies. A message with none of these
+# (a payment, an invoice, a member joining...) cannot be copied or forwarded.
+CONTENT = ("text", "photo", "document", "video", "audio", "voice", "animation", "video_note", "sticker", "location", "venue")
+CONTENT_EXTRAS = ("entities", "caption", "caption_entities", "has_media_spoiler")
+
+
 class FakeBotAPI:
     def __init__(self, token: str = TOKEN):
         self.token = token
         self.calls: list[Call] = []
+        self.unauthorized: list[str] = []  # methods called with another token (answered 401, as Telegram does)
         self.webhook_url = ""
         self.uploads: list[Upload] = []
         self.listeners: list = []  # called with every Call (benchmarks follow replies with these)
@@ -86,6 +100,7 @@ class FakeBotAPI:
         self._confirmed_below = 0
         self._failures: dict[str, list[Failure]] = {}
         self._message_ids = itertools.count(5000)
+        self._messages: dict[tuple[int, int], dict] = {}  # (chat id, message id): messages users and the bot sent
         self._cond = threading.Condition()
         self._closing = False
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
@@ -118,10 +133,24 @@ class FakeBotAPI:
 
     # --- what tests do ---
     def push(self, update: dict) -> dict:
+        self.note(update)
         with self._cond:
             self._updates.append(update)
             self._cond.notify_all()
         return update
+
+    def note(self, update: dict) -> None:
+        """Telegram knows the messages users send: remember the update's, so the bot can copy it
+        (`push` does this; tests that hand updates to the bot directly call it)."""
+        message = update.get("message") or update.get("edited_message")
+        if message and message.get("chat"):
+            with self._cond:
+                self._messages[(message["chat"]["id"], message["message_id"])] = message
+
+    def message(self, chat_id: int, message_id: int) -> dict | None:
+        """A message in a chat, as the fake knows it (sent by a user, sent or copied by the bot)."""
+        with self._cond:
+            return self._messages.get((chat_id, message_id))
 
     def fail_next(self, method: str, code: int, description: str, *, retry_after=None, times: int = 1) -> None:
         with self._cond:
@@ -200,10 +229,13 @@ class FakeBotAPI:
         handler = getattr(self, f"api_{method}", None)
         try:
             result = handler(params) if handler else True
+        except Refused as exc:
+            call.status = 400
+            return 400, {"ok": False, "error_code": 400, "description": str(exc)}
         except (KeyError, TypeError, ValueError):  # a missing or malformed chat_id, message_id...
             call.status = 400
             return 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
-        call.status = 200
+        call.status, call.result = 200, result
         return 200, {"ok": True, "result": result}
 
     def api_getMe(self, params):
@@ -245,6 +277,8 @@ class FakeBotAPI:
         }
         if params.get("reply_markup"):
             msg["reply_markup"] = json.loads(params["reply_markup"])
+        with self._cond:
+            self._messages[(chat_id, msg["message_id"])] = msg
         return msg
 
     def api_sendMessage(self, params):
@@ -307,9 +341,36 @@ class FakeBotAPI:
     def api_sendAnimation(self, params):
         return self._send_media(params, "animation")
 
+    def _original(self, params) -> dict:
+        """The message copyMessage or forwardMessage is asked to take, refused as Telegram refuses it."""
+        original = self.message(int(params["from_chat_id"]), int(params["message_id"]))
+        if original is None:
+            raise Refused("Bad Request: message to copy not found")
+        if not any(key in original for key in CONTENT):
+            raise Refused("Bad Request: message can't be copied")
+        return original
+
+    def api_copyMessage(self, params):
+        """A new message with the original's content (a new caption if given), without its sender; the
+        result is only its MessageId."""
+        original = self._original(params)
+        content = {key: original[key] for key in (*CONTENT, *CONTENT_EXTRAS) if key in original}
+        if "caption" in params and "text" not in content:
+            content["caption"] = params["caption"]
+        return {"message_id": self._message(params, **content)["message_id"]}
+
+    def api_forwardMessage(self, params):
+        original = self._original(params)
+        content = {key: original[key] for key in (*CONTENT, *CONTENT_EXTRAS) if key in original}
+        origin = {"type": "user", "sender_user": original.get("from"), "date": original.get("date")}
+        return self._message(params, forward_origin=origin, **content)
+
     def api_editMessageText(self, params):
         msg = self._message(params, text=params.get("text", ""))
-        msg["message_id"] = int(params.get("message_id") or msg["message_id"])
+        with self._cond:  # the message edited, not a new one
+            del self._messages[(msg["chat"]["id"], msg["message_id"])]
+            msg["message_id"] = int(params.get("message_id") or msg["message_id"])
+            self._messages[(msg["chat"]["id"], msg["message_id"])] = msg
         return msg
 
     # --- HTTP ---
@@ -340,6 +401,7 @@ class FakeBotAPI:
                     return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
                 token, method = segments[0][3:], segments[1]
                 if token != api.token:
+                    api.unauthorized.append(method)
                     return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
                 status, payload = api._dispatch(method, params)
                 if status is None:  # a dropped connection

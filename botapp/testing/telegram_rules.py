@@ -2,7 +2,7 @@
 
 Written apart from the shop's own validation (shop/telegram_html.py), so a test catches a message
 that Telegram would reject even when the shop's checks are wrong. Sources: core.telegram.org/bots/api
-("Formatting options", sendMessage, sendDocument, answerCallbackQuery, InlineKeyboardButton,
+("Formatting options", sendMessage, sendDocument, copyMessage, answerCallbackQuery, InlineKeyboardButton,
 sendInvoice). Lengths are counted after the HTML is parsed, in UTF-16 code units, as Telegram counts.
 """
 
@@ -159,7 +159,7 @@ def refusal(method: str, params: dict) -> str | None:
     error = None
     if method in ("sendMessage", "editMessageText"):
         error = _text_refusal(params.get("text"), parse_mode, limit=TEXT_LIMIT, allow_empty=False, what="message text")
-    elif method in ("sendDocument", "sendPhoto", "sendVideo", "sendAudio", "sendAnimation", "sendVoice"):
+    elif method in ("sendDocument", "sendPhoto", "sendVideo", "sendAudio", "sendAnimation", "sendVoice", "copyMessage"):
         error = _text_refusal(params.get("caption"), parse_mode, limit=CAPTION_LIMIT, allow_empty=True, what="caption")
     elif method == "answerCallbackQuery":
         text = params.get("text") or ""

@@ -44,17 +44,60 @@ def message(user: dict, text: str | None = None, *, chat: dict | None = None, up
     return {"update_id": update_id or next(_update_ids), "message": msg}
 
 
-def callback(user: dict, data: str, *, message_id: int = 1, update_id=None, with_message=True) -> dict:
+def callback(
+    user: dict,
+    data: str,
+    *,
+    message_id: int = 1,
+    update_id=None,
+    with_message=True,
+    chat: dict | None = None,
+    inline_message_id: str | None = None,
+) -> dict:
+    """A press of a button under the bot's message `message_id` in `user`'s private chat (or in `chat`); or,
+    with `inline_message_id`, on an inline message (which comes without a message)."""
     query = {"id": str(next(_update_ids) * 7919), "from": user, "chat_instance": "ci", "data": data}
-    if with_message:
+    if inline_message_id is not None:
+        query["inline_message_id"] = inline_message_id
+    elif with_message:
         query["message"] = {
             "message_id": message_id,
             "from": dict(BOT_USER),
-            "chat": private_chat(user),
+            "chat": chat or private_chat(user),
             "date": int(time.time()),
             "text": "…",
         }
     return {"update_id": update_id or next(_update_ids), "callback_query": query}
+
+
+def reply(user: dict, text: str | None, to_message_id: int, *, update_id=None, **extra) -> dict:
+    """`user` replies (Telegram's reply) to the bot's message `to_message_id` in their private chat."""
+    replied = {
+        "message_id": to_message_id,
+        "from": dict(BOT_USER),
+        "chat": private_chat(user),
+        "date": int(time.time()),
+        "text": "…",
+    }
+    return message(user, text, update_id=update_id, reply_to_message=replied, **extra)
+
+
+def media(user: dict, kind: str, file_id: str = "FILE-1", *, caption: str | None = None, update_id=None, **extra) -> dict:
+    """A photo, video, audio, voice message, animation or document from `user` (`kind` as Telegram names it)."""
+    item = {"file_id": file_id, "file_unique_id": f"u-{file_id}"}
+    content = {
+        "photo": [{**item, "file_id": f"{file_id}-small", "width": 90, "height": 90}, {**item, "width": 1280, "height": 960}],
+        "video": {**item, "width": 640, "height": 360, "duration": 5},
+        "audio": {**item, "duration": 120},
+        "voice": {**item, "duration": 3},
+        "animation": {**item, "width": 320, "height": 240, "duration": 2},
+        "document": {**item, "file_name": "manual.pdf"},
+    }[kind]
+    if kind == "animation":  # Telegram sends an animation as a document too
+        extra["document"] = {**item, "file_name": "funny.gif.mp4"}
+    if caption is not None:
+        extra["caption"] = caption
+    return message(user, update_id=update_id, **{kind: content}, **extra)
 
 
 def my_chat_member(user: dict, status: str, *, old_status: str = "member", update_id=None) -> dict:

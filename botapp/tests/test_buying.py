@@ -718,27 +718,6 @@ def test_after_a_refund_the_product_is_for_sale_again_and_no_longer_opens(send, 
     assert "Editor Pro" not in repr(my_purchases.params)
 
 
-# --- staff ---
-
-
-def test_staff_document_gets_its_file_id_back(settings, send, fake_api, customer):
-    settings.ADMIN_IDS = [42]
-
-    send(updates.document(customer, "BQACAgIAAxkBAAIBQ2"))
-
-    [reply] = sent_to(fake_api, 42)
-    assert "<code>BQACAgIAAxkBAAIBQ2</code>" in reply.params["text"]
-    assert reply.params["parse_mode"] == "HTML"
-
-
-def test_document_from_a_customer_is_not_understood_and_gets_no_file_id(send, fake_api, customer):
-    send(updates.document(customer, "BQACAgIAAxkBAAIBQ2"))
-
-    [reply] = sent_to(fake_api, 42)
-    assert reply.params["text"].startswith(NOT_UNDERSTOOD)
-    assert leaks(fake_api, "BQACAgIAAxkBAAIBQ2") == []
-
-
 # --- configuration ---
 
 

@@ -6,6 +6,7 @@ from telebot.apihelper import ApiTelegramException
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice
 
 from botapp.telegram.client import new_client
+from botapp.testing import updates
 
 CHAT = 42
 
@@ -102,3 +103,50 @@ def test_invoices_outside_telegrams_limits_are_refused(client, changes, reason):
 def test_a_stars_invoice_within_the_limits_is_sent(client, fake_api):
     client.send_invoice(CHAT, "x" * 32, "y" * 255, "z" * 128, provider_token="", currency="XTR", prices=[LabeledPrice("x", 1)])
     assert fake_api.calls_of("sendInvoice")[-1].status == 200
+
+
+# --- copyMessage and forwardMessage: only what is really in the chat ---
+
+
+def test_copy_message_copies_what_the_user_sent(client, fake_api):
+    user = updates.tg_user(CHAT)
+    sent = fake_api.push(updates.media(user, "photo", "PHOTO-1", caption="The error"))["message"]
+
+    copy = client.copy_message(777, CHAT, sent["message_id"])
+
+    copied = fake_api.message(777, copy.message_id)
+    assert copied["photo"] == sent["photo"] and copied["caption"] == "The error"
+    assert copied["chat"]["id"] == 777 and copied["from"]["is_bot"] is True  # the bot's message, not the user's
+    assert fake_api.calls_of("copyMessage")[-1].result == {"message_id": copy.message_id}
+
+
+def test_copy_message_refuses_a_message_that_is_not_there(client, fake_api):
+    fake_api.push(updates.message(updates.tg_user(CHAT), "hello"))
+
+    assert refused(lambda: client.copy_message(777, CHAT, 99999)) == "Bad Request: message to copy not found"
+    assert refused(lambda: client.copy_message(777, 43, 99999)) == "Bad Request: message to copy not found"
+
+
+def test_copy_message_refuses_a_payment(client, fake_api):
+    payment = updates.successful_payment(updates.tg_user(CHAT), "payload", total_amount=5, charge_id="c-1")
+    fake_api.push(payment)
+
+    assert refused(lambda: client.copy_message(777, CHAT, payment["message"]["message_id"])) == (
+        "Bad Request: message can't be copied"
+    )
+
+
+def test_copy_message_refuses_a_caption_telegram_would(client, fake_api):
+    sent = fake_api.push(updates.media(updates.tg_user(CHAT), "document"))["message"]
+
+    assert "caption is too long" in refused(lambda: client.copy_message(777, CHAT, sent["message_id"], caption="x" * 1025))
+
+
+def test_forward_message_names_where_it_came_from(client, fake_api):
+    user = updates.tg_user(CHAT)
+    sent = fake_api.push(updates.message(user, "hello"))["message"]
+
+    forwarded = client.forward_message(777, CHAT, sent["message_id"])
+
+    assert forwarded.text == "hello"
+    assert forwarded.forward_origin.sender_user.id == CHAT

@@ -1,6 +1,6 @@
 """What a customer sees: commands and buttons, fed through the bot to the fake Bot API."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -354,6 +354,27 @@ def test_purchases_are_listed_newest_first(command, category):
     assert "You have 3 purchases" in sent.params["text"]
 
 
+@pytest.mark.parametrize(
+    ("language", "time_zone", "bought_at", "shown"),
+    [
+        ("en", "UTC", datetime(2026, 12, 2, 9, 30, tzinfo=UTC), "2 Dec 2026"),
+        ("ru", "UTC", datetime(2026, 12, 2, 9, 30, tzinfo=UTC), "2 дек 2026"),
+        ("ru", "UTC", datetime(2026, 5, 9, 9, 30, tzinfo=UTC), "9 мая 2026"),
+        ("en", "Europe/Moscow", datetime(2026, 12, 1, 22, 30, tzinfo=UTC), "2 Dec 2026"),  # already the 2nd in Moscow
+    ],
+)
+def test_purchase_dates_are_day_first_in_the_customers_language_and_the_shops_time_zone(
+    settings, command, category, language, time_zone, bought_at, shown
+):
+    settings.TIME_ZONE = time_zone
+    ann = UserFactory(telegram_id=42)
+    PurchaseFactory(user=ann, product=ProductFactory(category=category, name="Guide"), created_at=bought_at)
+
+    sent = command("/purchases", user=updates.tg_user(42, language_code=language))
+
+    assert f"Guide · {shown}" in [text for text, _ in buttons(sent)]
+
+
 def test_purchases_are_paginated_and_back_from_a_purchase_returns_to_the_same_page(press_for_screen, category):
     ann, now = UserFactory(telegram_id=42), timezone.now()
     for n in range(screens.PAGE_SIZE + 2):
@@ -480,6 +501,30 @@ def test_anything_not_understood_gets_a_hint_and_the_main_menu(send, fake_api, c
     sent = only_screen(fake_api)
     assert sent.method == "sendMessage"
     assert sent.params["text"].startswith(NOT_UNDERSTOOD)
+    assert buttons(sent) == MAIN_MENU
+
+
+def test_not_understood_points_to_the_menu_help_and_support(settings, send, fake_api, customer, db):
+    settings.ADMIN_IDS = [777]
+    settings.SHOP_SUPPORT_CONTACT = "@shop_help"
+
+    send(updates.message(customer, "where is my key??"))
+
+    sent = only_screen(fake_api)
+    assert "/help" in sent.params["text"]
+    assert "Press «Write to support» below, or write to @shop_help." in sent.params["text"]
+    assert buttons(sent) == [*MAIN_MENU, ("✉️ Write to support", callbacks.support())]
+
+
+def test_not_understood_without_staff_names_the_contact_and_offers_no_support_button(settings, send, fake_api, customer, db):
+    settings.ADMIN_IDS = []
+    settings.SHOP_SUPPORT_CONTACT = "support@example.com"
+
+    send(updates.message(customer, "hello?"))
+
+    sent = only_screen(fake_api)
+    assert "/help" in sent.params["text"]
+    assert "Write to support@example.com." in sent.params["text"]
     assert buttons(sent) == MAIN_MENU
 
 

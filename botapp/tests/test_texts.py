@@ -1,5 +1,6 @@
 """What the bot says: within Telegram's limits, escaped where a person typed it, valid HTML in every language."""
 
+import datetime
 import re
 
 import pytest
@@ -8,7 +9,7 @@ from django.utils import translation
 from botapp import screens, texts
 from shop.models import DESCRIPTION_MAX_LENGTH, Product
 from shop.telegram_html import validate_telegram_html, visible_length, visible_text
-from shop.testing.factories import ProductFactory
+from shop.testing.factories import ProductFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -169,6 +170,20 @@ def _all_texts() -> dict[str, str]:
         "terms": texts.terms_default(),
         "paysupport": texts.paysupport_default(),
         "something_went_wrong": texts.something_went_wrong(),
+        "support_hint": texts.support_hint(can_write=True, contact="<@shop & help>"),
+        "support_hint_contact": texts.support_hint(can_write=False, contact="@shop_help"),
+        "support_prompt": texts.support_prompt(),
+        "support_cancelled": texts.support_cancelled(),
+        "support_sent": texts.support_sent(),
+        "support_not_sent": texts.support_not_sent("<@shop & help>"),
+        "support_kind_not_taken": texts.support_kind_not_taken(),
+        "support_too_many": texts.support_too_many(),
+        "support_header": texts.support_header(UserFactory.build(first_name="<Ann>", username="a_b", telegram_id=42), []),
+        "support_answer_sent": texts.support_answer_sent("<Ann>"),
+        "support_answer_blocked": texts.support_answer_blocked("<Ann>"),
+        "support_answer_refused": texts.support_answer_refused("<Ann>", "400 Bad Request: <what>"),
+        "file_id_of_photo": texts.file_id_of_kind("photo", "<id>"),
+        "file_id_of_document": texts.file_id_of_kind("document", "<id>"),
     }
 
 
@@ -190,6 +205,40 @@ def test_translations_keep_the_values_they_show(language):
         assert "Keys" in texts.category("Keys", 1, 1)
         assert re.search(r"\b2\b.*\b3\b", texts.page_suffix(2, 3))
         assert "5" in texts.purchases(5, 1, 1)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_button_answers_fit_telegrams_200_characters(language):
+    with translation.override(language):
+        answers = [
+            texts.continued_in_private(),
+            texts.open_the_bot_first("a" * 32),
+            texts.open_the_bot_first(None),
+            texts.support_unavailable(""),
+            texts.support_unavailable("x" * 300),
+        ]
+
+    assert all(0 < len(answer) <= 200 for answer in answers), answers
+
+
+@pytest.mark.parametrize(
+    ("language", "moment", "shown"),
+    [
+        ("en", datetime.date(2026, 12, 2), "2 Dec 2026"),
+        ("ru", datetime.date(2026, 12, 2), "2 дек 2026"),
+        ("ru", datetime.date(2026, 5, 31), "31 мая 2026"),
+        ("en", datetime.datetime(2026, 1, 1, 0, 30, tzinfo=datetime.UTC), "1 Jan 2026"),
+    ],
+)
+def test_dates_are_day_first(language, moment, shown):
+    with translation.override(language):
+        assert texts.short_date(moment) == shown
+
+
+def test_dates_follow_the_shops_time_zone(settings):
+    settings.TIME_ZONE = "America/New_York"
+
+    assert texts.short_date(datetime.datetime(2026, 1, 1, 0, 30, tzinfo=datetime.UTC)) == "31 Dec 2025"
 
 
 def test_russian_interface_is_translated():
