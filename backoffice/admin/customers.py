@@ -1,5 +1,7 @@
 """Customers: everyone who started the bot, what they bought and spent; granting a product."""
 
+import uuid
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
@@ -18,12 +20,24 @@ from shop.money import format_price
 from shop.selectors.purchases import user_spent_by_currency
 from shop.services.payments import purchase_grant
 
+OUT_OF_DATE = _("This form is out of date: open the grant page again.")
+
 
 class GrantForm(forms.Form):
     product = forms.ModelChoiceField(
         queryset=Product.objects.select_related("category").order_by("category__category_name", "name"),
         label=_("product"),
     )
+    # Made when the form is shown: sending the same form twice makes one grant (see purchase_grant).
+    token = forms.RegexField(
+        regex=r"\A[0-9a-f]{32}\Z",
+        widget=forms.HiddenInput,
+        error_messages={"required": OUT_OF_DATE, "invalid": OUT_OF_DATE},
+    )
+
+    @classmethod
+    def new(cls) -> "GrantForm":
+        return cls(initial={"token": uuid.uuid4().hex})
 
 
 class PurchaseInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -90,19 +104,21 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
         if not request.user.has_perm("shop.change_purchase"):
             raise PermissionDenied
         customer = get_object_or_404(User, pk=object_id)
-        form = GrantForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
+        form = GrantForm(request.POST) if request.method == "POST" else GrantForm.new()
+        if form.is_bound and form.is_valid():
             try:
-                purchase = purchase_grant(user=customer, product=form.cleaned_data["product"])
+                purchase, created = purchase_grant(
+                    user=customer, product=form.cleaned_data["product"], token=form.cleaned_data["token"]
+                )
             except ValidationError as exc:
                 form.add_error("product", exc)
             else:
-                self.message_user(
-                    request,
-                    _("%(product)s granted to %(customer)s; the bot delivers it within seconds.")
-                    % {"product": purchase.product, "customer": customer},
-                    messages.SUCCESS,
-                )
+                done = {"product": purchase.product, "customer": customer}
+                if created:
+                    message = _("%(product)s granted to %(customer)s; the bot delivers it within seconds.")
+                else:
+                    message = _("Already granted: %(product)s to %(customer)s (this form was sent twice; it counts once).")
+                self.message_user(request, message % done, messages.SUCCESS)
                 return redirect("admin:shop_user_change", customer.pk)
         context = {
             **self.admin_site.each_context(request),
