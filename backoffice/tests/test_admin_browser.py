@@ -1,10 +1,12 @@
-"""The admin in a real browser (Playwright driving Debian's Chromium), with `runbot` running
-against the fake Bot API: staff create a product and broadcast; a customer sees and receives them.
+"""The admin in a real browser (Playwright driving Debian's Chromium): with `runbot` running
+against the fake Bot API, staff create a product and broadcast and a customer sees and receives
+them; and what staff see on their screen: warnings only when true, lists that fit a laptop.
 
 Needs /usr/bin/chromium (`.ci/run` installs it with apt-get). Screenshots of failures go to
 test-artifacts/.
 """
 
+import datetime
 import re
 import shutil
 from pathlib import Path
@@ -12,10 +14,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import timezone
 
 from botapp.testing import updates
 from botapp.testing.helpers import button_data, buttons
 from shop.models import Broadcast, Product, Purchase, User
+from shop.testing.factories import broadcast_started
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
@@ -139,3 +144,29 @@ def test_staff_create_a_product_and_broadcast_while_a_customer_shops(
 
     assert not Purchase.objects.exists()
     assert bot.stop()[0] == 0
+
+
+def test_the_broadcast_page_warns_of_a_stalled_sender_only_when_nothing_was_sent_for_a_minute(browser_page, live_server, staff):
+    page = browser_page
+    long_ago = timezone.now() - datetime.timedelta(minutes=10)
+    finished = broadcast_started(2)
+    finished.recipients.update(status="sent", claimed_at=long_ago, sent_at=long_ago)
+    Broadcast.objects.filter(pk=finished.pk).update(status="done", started_at=long_ago, finished_at=long_ago)
+    stalled = broadcast_started(2)  # no bot running: nobody has claimed a recipient for ten minutes
+    Broadcast.objects.filter(pk=stalled.pk).update(started_at=long_ago)
+    just_started = broadcast_started(2)
+    log_in(page, live_server)
+
+    def warning_shown(broadcast: Broadcast) -> bool:
+        page.goto(live_server.url + reverse("admin:shop_broadcast_change", args=[broadcast.pk]))
+        page.locator("#broadcast-progress").wait_for()
+        return page.locator("#broadcast-stalled").is_visible()
+
+    assert not warning_shown(finished)
+    assert warning_shown(stalled)
+    assert not warning_shown(just_started)  # 0 s after the start
+    with page.expect_response(lambda response: "/status/" in response.url):
+        pass  # the page's own refresh, which shows or hides the warning again
+    page.wait_for_timeout(100)
+    assert not page.locator("#broadcast-stalled").is_visible()
+    assert page.locator("#broadcast-waiting").is_visible()  # behind the stalled one: said so, calmly
