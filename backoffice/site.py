@@ -5,6 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.dashboard import dashboard_get
 
+# The sidebar's and index's sections: the shop first, the machinery last; any other in between.
+SECTION_ORDER = {"shop": 0, "botapp": 1, "auth": 8, "django_tasks_database": 9}
+
 
 class ShopAdminSite(admin.AdminSite):
     site_header = _("Shop administration")
@@ -17,3 +20,6 @@ class ShopAdminSite(admin.AdminSite):
         if request.user.has_perm("shop.view_purchase") or request.user.has_perm("shop.change_purchase"):  # the shop's money
             context["dashboard"] = dashboard_get()
         return super().index(request, context)
+
+    def get_app_list(self, request, app_label=None):
+        return sorted(super().get_app_list(request, app_label), key=lambda app: SECTION_ORDER.get(app["app_label"], 5))
