@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from backoffice.admin.common import ProtectedDeleteMixin, money_lines
+from backoffice.permissions import may_see_revenue
 from botapp import texts
 from shop.models import Category, Product, Purchase
 from shop.money import format_price
@@ -85,6 +86,13 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
 
     class Media:
         css = {"all": ["backoffice/admin.css"]}
+
+    def get_fieldsets(self, request, obj=None):
+        if may_see_revenue(request):
+            return self.fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "revenue"]}) for name, options in self.fieldsets
+        ]
 
     def get_queryset(self, request):
         sold = Count("purchases", filter=Q(purchases__status=Purchase.Status.PAID))  # a refund is not a sale

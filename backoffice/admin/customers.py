@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.admin.broadcasts import BroadcastActionMixin
 from backoffice.admin.common import ProtectedDeleteMixin, ReadOnlyAdminMixin, money_lines
+from backoffice.permissions import may_see_revenue
 from shop.models import Product, Purchase, User
 from shop.money import format_price
 from shop.selectors.purchases import user_spent_by_currency
@@ -135,6 +136,15 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
     def get_changelist(self, request, **kwargs):
         return CustomerChangeList
 
+    def get_list_display(self, request):
+        if may_see_revenue(request):
+            return self.list_display
+        return [
+            column if column != "purchases_link" else "purchase_count_display"
+            for column in self.list_display
+            if column != "spent"
+        ]
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(purchase_count=Count("purchases"))
 
@@ -142,6 +152,10 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
     def purchases_link(self, obj):
         url = reverse("admin:shop_purchase_changelist") + f"?user__id__exact={obj.pk}"
         return format_html('<a href="{}">{}</a>', url, obj.purchase_count)
+
+    @admin.display(description=_("purchases"), ordering="purchase_count")
+    def purchase_count_display(self, obj):
+        return obj.purchase_count
 
     @admin.display(description=_("spent"))
     def spent(self, obj):
@@ -153,6 +167,8 @@ class CustomerChangeList(ChangeList):
 
     def get_results(self, request):
         super().get_results(request)
+        if "spent" not in self.list_display:
+            return
         spent = user_spent_by_currency(user_ids=[user.pk for user in self.result_list])
         for user in self.result_list:
             user.spent = spent.get(user.pk, [])

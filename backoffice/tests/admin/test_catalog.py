@@ -4,7 +4,16 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from backoffice.admin.catalog import ProductAdmin
-from backoffice.testing import QUERY_BUDGET, bulk_products, change_form_data, changelist_form_data, count_queries, result_pks, url
+from backoffice.testing import (
+    QUERY_BUDGET,
+    bulk_products,
+    change_form_data,
+    changelist_form_data,
+    count_queries,
+    result_pks,
+    staff_client,
+    url,
+)
 from shop.models import Category, Product, Purchase
 from shop.testing.factories import CategoryFactory, ProductFactory, PurchaseFactory
 
@@ -459,6 +468,19 @@ def test_product_page_shows_units_sold_and_revenue_per_currency(admin_client, bu
 
     assert '<div class="readonly">2</div>' in response.text  # the refund is not a sale
     assert '<div class="readonly"><span class="nowrap">⭐ 50</span><br><span class="nowrap">990 ₽</span></div>' in (response.text)
+
+
+def test_staff_who_may_not_see_purchases_do_not_see_a_products_revenue(buyer, product):
+    PurchaseFactory(user=buyer, product=product, in_roubles=True)
+    catalog = staff_client("catalog", "view_product", "change_product")
+
+    page = catalog.get(url("product_change", product.pk))
+
+    assert page.status_code == 200
+    assert "field-sold" in page.text  # units sold are the catalog's business; the money is not
+    assert "field-revenue" not in page.text and "990 ₽" not in page.text
+    accountant = staff_client("accountant", "view_product", "view_purchase")
+    assert "990 ₽" in accountant.get(url("product_change", product.pk)).text
 
 
 def test_product_list_sold_column_excludes_refunds(admin_client, buyer, product):

@@ -12,6 +12,7 @@ from backoffice.testing import (
     delivery_tasks,
     messages_of,
     result_pks,
+    staff_client,
     url,
 )
 from shop.models import Purchase, User
@@ -135,6 +136,24 @@ def test_customer_list_shows_spent_per_currency(admin_client, buyer, bob, produc
     assert '<span class="nowrap">⭐ 100</span><br><span class="nowrap">990 ₽</span>' in response.text
     assert f'<a href="{PURCHASES}?user__id__exact={buyer.pk}">3</a>' in response.text
     assert 'class="field-is_blocked"' in response.text
+
+
+def test_staff_who_may_not_see_purchases_do_not_see_what_customers_spent(buyer, product):
+    PurchaseFactory(user=buyer, product=product)
+    support = staff_client("support", "view_user", "change_user")
+
+    listing = support.get(url("user_changelist"))
+    page = support.get(url("user_change", buyer.pk))
+
+    assert listing.status_code == page.status_code == 200
+    assert "⭐" not in listing.text and "spent" not in listing.text.lower()
+    assert "ann" in listing.text and '<td class="field-purchase_count_display">1</td>' in listing.text
+    assert PURCHASES not in listing.text  # no link to a list they may not open
+    assert "ann" in page.text and "⭐" not in page.text
+
+    accountant = staff_client("accountant", "view_user", "view_purchase")
+    assert '<span class="nowrap">⭐ 50</span>' in accountant.get(url("user_changelist")).text
+    assert "⭐ 50" in accountant.get(url("user_change", buyer.pk)).text
 
 
 def test_customer_list_queries_do_not_grow_with_customers(admin_client, product):
