@@ -159,6 +159,7 @@ LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["market.formats"]  # dates day first, in every language
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default="") or BASE_DIR / "staticfiles")

@@ -47,6 +47,9 @@ class CategoryAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     search_fields = ["category_name"]
     inlines = [ProductInline]
 
+    class Media:
+        css = {"all": ["backoffice/admin.css"]}
+
     def get_queryset(self, request):
         return (
             super()

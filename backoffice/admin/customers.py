@@ -62,9 +62,7 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
     list_display = [
         "telegram_id",
         "username",
-        "first_name",
-        "last_name",
-        "language_code",
+        "name",
         "is_blocked",
         "purchases_link",
         "spent",
@@ -84,6 +82,9 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
     ]
     fields = [*readonly_fields[:5], "is_blocked", "grant_link", "created_at", "updated_at"]
     inlines = [PurchaseInline]
+
+    class Media:
+        css = {"all": ["backoffice/admin.css"]}
 
     def get_urls(self):
         grant = path("<int:object_id>/grant/", self.admin_site.admin_view(self.grant_view), name="shop_user_grant")
@@ -147,6 +148,10 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(purchase_count=Count("purchases"))
+
+    @admin.display(description=_("name"), ordering="first_name")
+    def name(self, obj):
+        return " ".join(part for part in (obj.first_name, obj.last_name) if part) or "-"
 
     @admin.display(description=_("purchases"), ordering="purchase_count")
     def purchases_link(self, obj):

@@ -20,7 +20,7 @@ from django.utils import timezone
 from botapp.testing import updates
 from botapp.testing.helpers import button_data, buttons
 from shop.models import Broadcast, Product, Purchase, User
-from shop.testing.factories import broadcast_started
+from shop.testing.factories import CategoryFactory, ProductFactory, PurchaseFactory, UserFactory, broadcast_started
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
@@ -170,3 +170,64 @@ def test_the_broadcast_page_warns_of_a_stalled_sender_only_when_nothing_was_sent
     page.wait_for_timeout(100)
     assert not page.locator("#broadcast-stalled").is_visible()
     assert page.locator("#broadcast-waiting").is_visible()  # behind the stalled one: said so, calmly
+
+
+LAPTOP = {"width": 1366, "height": 768}
+
+
+def a_shop_with_long_names() -> CategoryFactory:
+    category = CategoryFactory(category_name="Software licences")
+    for i in range(3):
+        buyer = UserFactory(
+            username=f"a_rather_long_telegram_username_{i}", first_name="Alexandra", last_name="Konstantinopolskaya"
+        )
+        product = ProductFactory(
+            category=category,
+            name=f"Professional photo editor licence, lifetime edition {i}",
+            price=1500,
+            hidden_content="KEY-" + "X" * 300,
+        )
+        PurchaseFactory(user=buyer, product=product, payment_id=f"stars-{i}-" + "x" * 60)
+        PurchaseFactory(user=buyer, product=product, in_roubles=True, refunded=True, review_reason="paid twice")
+    return category
+
+
+CLIPPED_COLUMNS = """() => {
+    const table = document.querySelector("#result_list");
+    const box = table.parentElement.getBoundingClientRect();
+    const clipped = [...table.querySelectorAll("thead th")]
+        .filter(th => th.getBoundingClientRect().right > box.right + 1)
+        .map(th => th.innerText.trim());
+    return {clipped, tableWidth: table.scrollWidth, room: table.parentElement.clientWidth};
+}"""
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_on_a_1366_px_screen_no_column_of_the_purchases_or_customers_list_is_cut_off(browser_page, live_server, staff, language):
+    page = browser_page
+    page.set_viewport_size(LAPTOP)
+    page.set_extra_http_headers({"Accept-Language": language})
+    a_shop_with_long_names()
+    log_in(page, live_server)
+
+    for changelist in ("admin:shop_purchase_changelist", "admin:shop_user_changelist"):
+        page.goto(live_server.url + reverse(changelist))
+        seen = page.evaluate(CLIPPED_COLUMNS)
+
+        assert seen["clipped"] == [], f"{changelist}: {seen}"
+        assert seen["tableWidth"] <= seen["room"], f"{changelist}: {seen}"
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= LAPTOP["width"]
+
+
+def test_on_a_1366_px_screen_the_category_page_does_not_stretch_past_the_screen(browser_page, live_server, staff):
+    page = browser_page
+    page.set_viewport_size(LAPTOP)
+    category = a_shop_with_long_names()
+    log_in(page, live_server)
+
+    page.goto(live_server.url + reverse("admin:shop_category_change", args=[category.pk]))
+
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= LAPTOP["width"]
+    products = page.locator(".inline-group table")
+    assert products.evaluate("table => table.scrollWidth <= table.parentElement.clientWidth")
+    assert page.locator(".inline-group td.field-name input").first.is_visible()
