@@ -4,6 +4,10 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.dashboard import dashboard_get
+from backoffice.permissions import may_see_revenue
+
+# The sidebar's and index's sections: the shop first, the machinery last; any other in between.
+SECTION_ORDER = {"shop": 0, "botapp": 1, "auth": 8, "django_tasks_database": 9}
 
 
 class ShopAdminSite(admin.AdminSite):
@@ -14,6 +18,9 @@ class ShopAdminSite(admin.AdminSite):
 
     def index(self, request, extra_context=None):
         context = dict(extra_context or {})
-        if request.user.has_perm("shop.view_purchase") or request.user.has_perm("shop.change_purchase"):  # the shop's money
+        if may_see_revenue(request):
             context["dashboard"] = dashboard_get()
         return super().index(request, context)
+
+    def get_app_list(self, request, app_label=None):
+        return sorted(super().get_app_list(request, app_label), key=lambda app: SECTION_ORDER.get(app["app_label"], 5))

@@ -6,6 +6,7 @@ Single objects come from the shop's factories (`shop.testing.factories`).
 
 import datetime
 import itertools
+import re
 
 from django import forms
 from django.contrib.auth.models import Permission
@@ -39,6 +40,14 @@ def count_queries(client, page: str) -> int:
 def result_pks(response) -> set[int]:
     """The rows a changelist shows."""
     return {obj.pk for obj in response.context["cl"].result_list}
+
+
+def table_rows(html: str, after: str) -> list[str]:
+    """The text of each body row of the first table after `after` on the page, as a person reads it."""
+    table = html[html.index(after) :]
+    table = table[: table.index("</table>")]
+    body = table[table.index("<tbody") :]
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in re.findall(r"<tr.*?</tr>", body, flags=re.S)]
 
 
 def messages_of(response) -> list[tuple[str, str]]:

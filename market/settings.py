@@ -3,6 +3,7 @@
 Every setting is documented in `.env.example`.
 """
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -35,9 +36,29 @@ def _secret_key() -> str:
         )
     # Development: a random key kept in a git-ignored file, so the admin and the bot share it
     # and no key is ever a constant in the repository.
-    key_file = BASE_DIR / ".dev-secret-key"
+    return dev_secret_key(BASE_DIR / ".dev-secret-key")
+
+
+def dev_secret_key(key_file: Path) -> str:
+    """The key in `key_file`, created on first use, readable by its owner only (0600).
+
+    Processes starting at once must all read one complete key: the key is written to a private
+    temporary file beside it, which is then linked into place only if no key is there yet
+    (os.link fails rather than overwrite). Nobody ever sees a half-written key, and the first
+    process to link wins for everyone.
+    """
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
+        fd, temporary = tempfile.mkstemp(dir=key_file.parent, prefix=f"{key_file.name}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(50))
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, key_file)
+        finally:
+            os.unlink(temporary)
+    elif key_file.stat().st_mode & 0o077:
+        with contextlib.suppress(OSError):  # a key made world-readable by an older version
+            key_file.chmod(0o600)
     return key_file.read_text().strip()
 
 
@@ -140,6 +161,7 @@ LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["market.formats"]  # dates day first, in every language
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default="") or BASE_DIR / "staticfiles")

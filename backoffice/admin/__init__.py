@@ -1,3 +1,14 @@
 """The ModelAdmins, one module per domain; importing them registers them with the admin site."""
 
-from backoffice.admin import broadcasts, catalog, content, customers, purchases, stock, support, updates  # noqa: F401
+from backoffice.admin import (  # noqa: F401
+    broadcasts,
+    catalog,
+    content,
+    customers,
+    purchases,
+    staff,
+    stock,
+    support,
+    system,
+    updates,
+)

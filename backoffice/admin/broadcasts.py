@@ -166,6 +166,7 @@ class BroadcastAdmin(admin.ModelAdmin):
                 "remaining": progress.remaining,
                 "percent": progress.percent,
                 "stalled": progress.stalled,
+                "waiting": progress.waiting,
                 "duration_seconds": None if duration is None else round(duration.total_seconds()),
             }
         )

@@ -3,7 +3,10 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import Count, Q
+from django.contrib.admin import helpers
+from django.contrib.admin.actions import delete_selected
+from django.db.models import Count, Exists, OuterRef, Q
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +14,7 @@ from django.utils.translation import ngettext
 
 from backoffice.admin.common import ProtectedDeleteMixin, money_lines
 from backoffice.admin.stock import stock_import_view, units_url
+from backoffice.permissions import may_see_revenue
 from botapp import texts
 from shop.models import Category, Product, Purchase
 from shop.money import format_price
@@ -46,6 +50,9 @@ class CategoryAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     search_fields = ["category_name"]
     inlines = [ProductInline]
 
+    class Media:
+        css = {"all": ["backoffice/admin.css"]}
+
     def get_queryset(self, request):
         return (
             super()
@@ -78,7 +85,10 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     list_select_related = ["category"]
     search_fields = ["name", "description", "category__category_name"]
     readonly_fields = ["deep_link", "sold", "revenue", "card_preview", "created_at", "updated_at", "stock_figures"]
-    actions = ["put_on_sale", "take_off_sale"]
+    actions = ["delete_selected", "put_on_sale", "take_off_sale"]
+    # Sold products cannot be deleted (purchases keep them): these pages say so and offer taking them off sale.
+    delete_confirmation_template = "admin/shop/product/delete_confirmation.html"
+    sold_delete_selected_template = "admin/shop/product/delete_selected_sold.html"
     fieldsets = [
         (None, {"fields": ["name", "category", "price", "is_active", "description"]}),
         (_("What the buyer receives"), {"fields": ["hidden_content", "file", "file_id", "file_kind", "sells_units"]}),
@@ -95,6 +105,13 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
 
     class Media:
         css = {"all": ["backoffice/admin.css"]}
+
+    def get_fieldsets(self, request, obj=None):
+        if may_see_revenue(request):
+            return self.fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "revenue"]}) for name, options in self.fieldsets
+        ]
 
     def get_queryset(self, request):
         sold = Count("purchases", filter=Q(purchases__status=Purchase.Status.PAID))  # a refund is not a sale
@@ -164,14 +181,47 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
             return format_html("{}<br><small>{}</small>", link, _("Set TELEGRAM_BOT_USERNAME to get a ready-to-share link."))
         return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', link)
 
-    @admin.action(description=_("Put selected products on sale"))
+    @admin.action(description=_("Put selected products on sale"), permissions=["change"])
     def put_on_sale(self, request, queryset):
-        self._report(request, product_set_on_sale(products=queryset, on_sale=True))
+        changed = product_set_on_sale(products=queryset, on_sale=True)
+        message = ngettext("%(count)d product put on sale.", "%(count)d products put on sale.", changed)
+        self.message_user(request, message % {"count": changed}, messages.SUCCESS)
 
-    @admin.action(description=_("Take selected products off sale"))
+    @admin.action(description=_("Take selected products off sale"), permissions=["change"])
     def take_off_sale(self, request, queryset):
-        self._report(request, product_set_on_sale(products=queryset, on_sale=False))
+        changed = product_set_on_sale(products=queryset, on_sale=False)
+        message = ngettext(
+            "%(count)d product taken off sale: customers no longer see it; its buyers keep it.",
+            "%(count)d products taken off sale: customers no longer see them; their buyers keep them.",
+            changed,
+        )
+        self.message_user(request, message % {"count": changed}, messages.SUCCESS)
 
-    def _report(self, request, changed: int):
-        message = ngettext("%(count)d product changed.", "%(count)d products changed.", changed) % {"count": changed}
-        self.message_user(request, message, messages.SUCCESS)
+    @admin.action(description=delete_selected.short_description, permissions=["delete"])
+    def delete_selected(self, request, queryset):
+        """Django's, unless some were sold: then which ones, and taking them off sale instead."""
+        sold = list(
+            queryset.filter(Exists(Purchase.objects.filter(product=OuterRef("pk")))).annotate(purchase_count=Count("purchases"))
+        )
+        if not sold:
+            return delete_selected(self, request, queryset)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Cannot delete sold products"),
+            "opts": self.opts,
+            "sold": sold,
+            "on_sale": [product for product in sold if product.is_active],
+            "unsold": list(queryset.exclude(pk__in=[product.pk for product in sold])),
+            "can_change": self.has_change_permission(request),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, self.sold_delete_selected_template, context)
+
+    def render_delete_form(self, request, context):
+        product = context.get("object")
+        if context.get("protected") and product is not None:
+            context["purchase_count"] = product.purchases.count()
+            context["on_sale"] = [product] if product.is_active else []
+            context["can_change"] = self.has_change_permission(request, product)
+            context["action_checkbox_name"] = helpers.ACTION_CHECKBOX_NAME
+        return super().render_delete_form(request, context)

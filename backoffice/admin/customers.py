@@ -1,5 +1,7 @@
 """Customers: everyone who started the bot, what they bought and spent; granting a product."""
 
+import uuid
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
@@ -14,10 +16,13 @@ from django.utils.translation import ngettext
 
 from backoffice.admin.broadcasts import BroadcastActionMixin
 from backoffice.admin.common import ProtectedDeleteMixin, ReadOnlyAdminMixin, money_lines
+from backoffice.permissions import may_see_revenue
 from shop.models import Product, Purchase, User
 from shop.money import format_price
 from shop.selectors.purchases import user_spent_by_currency
 from shop.services.payments import purchase_grant
+
+OUT_OF_DATE = _("This form is out of date: open the grant page again.")
 
 
 class GrantForm(forms.Form):
@@ -25,6 +30,16 @@ class GrantForm(forms.Form):
         queryset=Product.objects.select_related("category").order_by("category__category_name", "name"),
         label=_("product"),
     )
+    # Made when the form is shown: sending the same form twice makes one grant (see purchase_grant).
+    token = forms.RegexField(
+        regex=r"\A[0-9a-f]{32}\Z",
+        widget=forms.HiddenInput,
+        error_messages={"required": OUT_OF_DATE, "invalid": OUT_OF_DATE},
+    )
+
+    @classmethod
+    def new(cls) -> "GrantForm":
+        return cls(initial={"token": uuid.uuid4().hex})
 
 
 class PurchaseInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -48,9 +63,7 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
     list_display = [
         "telegram_id",
         "username",
-        "first_name",
-        "last_name",
-        "language_code",
+        "name",
         "is_blocked",
         "purchases_link",
         "spent",
@@ -71,6 +84,9 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
     ]
     fields = [*readonly_fields[:5], "is_blocked", "grant_link", "support_link", "created_at", "updated_at"]
     inlines = [PurchaseInline]
+
+    class Media:
+        css = {"all": ["backoffice/admin.css"]}
 
     def get_urls(self):
         grant = path("<int:object_id>/grant/", self.admin_site.admin_view(self.grant_view), name="shop_user_grant")
@@ -103,19 +119,21 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
         if not request.user.has_perm("shop.change_purchase"):
             raise PermissionDenied
         customer = get_object_or_404(User, pk=object_id)
-        form = GrantForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
+        form = GrantForm(request.POST) if request.method == "POST" else GrantForm.new()
+        if form.is_bound and form.is_valid():
             try:
-                purchase = purchase_grant(user=customer, product=form.cleaned_data["product"])
+                purchase, created = purchase_grant(
+                    user=customer, product=form.cleaned_data["product"], token=form.cleaned_data["token"]
+                )
             except ValidationError as exc:
                 form.add_error("product", exc)
             else:
-                self.message_user(
-                    request,
-                    _("%(product)s granted to %(customer)s; the bot delivers it within seconds.")
-                    % {"product": purchase.product, "customer": customer},
-                    messages.SUCCESS,
-                )
+                done = {"product": purchase.product, "customer": customer}
+                if created:
+                    message = _("%(product)s granted to %(customer)s; the bot delivers it within seconds.")
+                else:
+                    message = _("Already granted: %(product)s to %(customer)s (this form was sent twice; it counts once).")
+                self.message_user(request, message % done, messages.SUCCESS)
                 return redirect("admin:shop_user_change", customer.pk)
         context = {
             **self.admin_site.each_context(request),
@@ -132,13 +150,30 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
     def get_changelist(self, request, **kwargs):
         return CustomerChangeList
 
+    def get_list_display(self, request):
+        if may_see_revenue(request):
+            return self.list_display
+        return [
+            column if column != "purchases_link" else "purchase_count_display"
+            for column in self.list_display
+            if column != "spent"
+        ]
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(purchase_count=Count("purchases"))
+
+    @admin.display(description=_("name"), ordering="first_name")
+    def name(self, obj):
+        return " ".join(part for part in (obj.first_name, obj.last_name) if part) or "-"
 
     @admin.display(description=_("purchases"), ordering="purchase_count")
     def purchases_link(self, obj):
         url = reverse("admin:shop_purchase_changelist") + f"?user__id__exact={obj.pk}"
         return format_html('<a href="{}">{}</a>', url, obj.purchase_count)
+
+    @admin.display(description=_("purchases"), ordering="purchase_count")
+    def purchase_count_display(self, obj):
+        return obj.purchase_count
 
     @admin.display(description=_("spent"))
     def spent(self, obj):
@@ -150,6 +185,8 @@ class CustomerChangeList(ChangeList):
 
     def get_results(self, request):
         super().get_results(request)
+        if "spent" not in self.list_display:
+            return
         spent = user_spent_by_currency(user_ids=[user.pk for user in self.result_list])
         for user in self.result_list:
             user.spent = spent.get(user.pk, [])

@@ -9,10 +9,12 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from backoffice import charts
+from backoffice.display import purchase_status
 from shop.money import currency_symbol, format_price
 
 register = template.Library()
 register.filter("currency_symbol", currency_symbol)
+register.filter("purchase_status", purchase_status)
 
 
 @register.filter

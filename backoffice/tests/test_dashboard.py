@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.dashboard import dashboard_get, sales_by_day, start_of_day
-from backoffice.testing import bulk_sales, count_queries, url
+from backoffice.testing import bulk_sales, count_queries, table_rows, url
 from shop.models import Purchase, User
 from shop.money import Money
 from shop.testing.factories import ProductFactory, PurchaseFactory, UserFactory
@@ -195,6 +195,25 @@ def test_recent_purchases_are_the_last_ten_with_links(admin_client, product):
     for purchase in recent:
         assert f'href="{url("purchase_change", purchase.pk)}"' in response.text
     assert f'href="{url("purchase_change", old.pk)}"' not in response.text
+
+
+def test_recent_purchases_show_day_first_dates_and_the_status_in_the_status_column(admin_client, russian, buyer, product):
+    on = datetime.datetime(2025, 12, 2, 14, 56, tzinfo=datetime.UTC)
+    PurchaseFactory(user=buyer, product=product, delivered_at=on, created_at=on)
+    PurchaseFactory(user=buyer, product=product, refunded=True, created_at=on + datetime.timedelta(seconds=1))
+    PurchaseFactory(
+        user=buyer, product=product, in_roubles=True, review_reason="paid twice", created_at=on + datetime.timedelta(seconds=2)
+    )
+
+    english = table_rows(admin_client.get(INDEX).text, "Recent purchases")
+    in_russian = table_rows(russian.get(INDEX, HTTP_ACCEPT_LANGUAGE="ru").text, "Последние покупки")
+
+    assert english == [
+        "2 Dec 2025, 14:56 @ann Editor Pro 990 ₽ Payment provider Paid needs review",
+        "2 Dec 2025, 14:56 @ann Editor Pro ⭐ 50 Telegram Stars Refunded",
+        "2 Dec 2025, 14:56 @ann Editor Pro ⭐ 50 Telegram Stars Paid",
+    ]
+    assert in_russian[2] == "2 дек 2025, 14:56 @ann Editor Pro ⭐ 50 Звёзды Telegram Оплачено"
 
 
 def test_period_cards_link_to_the_matching_purchases(admin_client, product):

@@ -1,6 +1,8 @@
 """The admin site as a whole: every domain's pages, query counts that do not grow, Russian, who sees the dashboard."""
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.contrib.auth.models import User as StaffUser
 from django.urls import reverse
 
 from backoffice.testing import QUERY_BUDGET, bulk_bot_texts, bulk_purchases, count_queries, staff_client, url
@@ -76,3 +78,48 @@ def test_staff_who_may_not_see_purchases_get_the_plain_front_page(db):
     assert "dashboard" not in response.context
     assert 'id="shop-dashboard"' not in response.text
     assert url("product_changelist") in response.text
+
+
+# --- Sections: the shop's first, staff logins and customers named apart, the machinery for superusers ---
+
+
+def sections(response) -> list[tuple[str, list[str]]]:
+    return [(str(app["name"]), [str(model["name"]) for model in app["models"]]) for app in response.context["app_list"]]
+
+
+def test_the_owner_sees_the_shop_first_and_staff_accounts_apart_from_customers(admin_client):
+    response = admin_client.get(reverse("admin:index"))
+
+    shop = ["Bot texts", "Broadcasts", "Categories", "Customers (Telegram)", "Products", "Purchases", "Unmatched payments"]
+    assert sections(response) == [
+        ("Shop", shop),
+        ("Telegram bot", ["Updates set aside"]),
+        ("Staff", ["Groups", "Staff accounts"]),
+        ("System", ["Background tasks"]),
+    ]
+    sidebar = admin_client.get(url("product_changelist")).context["available_apps"]
+    assert [str(app["name"]) for app in sidebar] == ["Shop", "Telegram bot", "Staff", "System"]
+    staff_list = admin_client.get(reverse("admin:auth_user_changelist"))
+    assert "Select staff account to change" in staff_list.text
+
+
+def test_in_russian_too(russian):
+    response = russian.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="ru")
+
+    names = dict(sections(response))
+    assert "Покупатели (Telegram)" in names["Магазин"]
+    assert names["Сотрудники"] == ["Группы", "Учётные записи сотрудников"]
+    assert names["Система"] == ["Фоновые задачи"]
+
+
+def test_staff_who_are_not_superusers_never_see_the_background_tasks(db):
+    client = staff_client("manager", "view_purchase", "view_product", "view_user")
+    StaffUser.objects.get(username="manager").user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="django_tasks_database")
+    )
+
+    response = client.get(reverse("admin:index"))
+
+    assert [name for name, _models in sections(response)] == ["Shop"]
+    assert "System" not in response.text
+    assert client.get(reverse("admin:django_tasks_database_dbtaskresult_changelist")).status_code == 403

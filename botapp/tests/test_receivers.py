@@ -25,7 +25,7 @@ def queued(task) -> list[dict]:
 def test_a_grant_queues_its_delivery_in_the_same_transaction():
     customer, product = UserFactory(), ProductFactory()
 
-    purchase = purchase_grant(user=customer, product=product)
+    purchase, _ = purchase_grant(user=customer, product=product)
 
     assert queued(deliver_purchase_task) == [{"args": [purchase.pk], "kwargs": {"attempt": 1, "again": False}}]
 

@@ -1,13 +1,17 @@
 """Settings come from the environment; each case imports them in a fresh Python process."""
 
 import json
+import multiprocessing
 import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from market.settings import dev_secret_key
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_SOURCE = (ROOT / "market" / "settings.py").read_text()
@@ -150,3 +154,53 @@ def test_every_environment_variable_is_documented_in_env_example():
     read = set(re.findall(r"""(?:env\.\w+|os\.environ\.get)\(\s*["']([A-Z][A-Z0-9_]*)["']""", SETTINGS_SOURCE))
     assert {"DJANGO_SECRET_KEY", "DATABASE_URL", "ADMIN_IDS", "TELEGRAM_BOT_TOKEN"} <= read  # the regex finds them
     assert sorted(read - DOCUMENTED.keys()) == []
+
+
+# --- The development key file ----------------------------------------------------------------
+
+
+def _key_of_a_process_starting(barrier, key_file: Path, keys) -> None:
+    barrier.wait(timeout=30)
+    keys.put(dev_secret_key(key_file))
+
+
+def test_processes_starting_at_once_without_a_key_all_get_the_same_complete_key(tmp_path):
+    # Several processes (runserver's reloader, runbot, a worker) start together on a fresh checkout.
+    processes_per_round, rounds = 12, 30
+    context = multiprocessing.get_context("fork")  # each child is at the barrier within milliseconds
+    for round_ in range(rounds):
+        key_file = tmp_path / f"round-{round_}" / ".dev-secret-key"
+        key_file.parent.mkdir()
+        barrier, keys = context.Barrier(processes_per_round), context.Queue()
+        processes = [
+            context.Process(target=_key_of_a_process_starting, args=(barrier, key_file, keys)) for _ in range(processes_per_round)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=60)
+        assert [process.exitcode for process in processes] == [0] * processes_per_round
+        got = [keys.get(timeout=5) for _ in processes]
+
+        assert len(set(got)) == 1, f"round {round_}: {len(set(got))} different keys"
+        assert len(got[0]) >= 50
+        assert got[0] == key_file.read_text()
+        assert sorted(path.name for path in key_file.parent.iterdir()) == [".dev-secret-key"]  # no temporary file left
+
+
+def test_the_key_file_is_readable_by_its_owner_only(tmp_path):
+    key_file = tmp_path / ".dev-secret-key"
+
+    key = dev_secret_key(key_file)
+
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert dev_secret_key(key_file) == key  # kept: the admin and the bot share it across restarts
+
+
+def test_a_world_readable_key_from_before_is_made_private_and_kept(tmp_path):
+    key_file = tmp_path / ".dev-secret-key"
+    key_file.write_text("an-old-key-made-by-an-older-version")
+    key_file.chmod(0o644)
+
+    assert dev_secret_key(key_file) == "an-old-key-made-by-an-older-version"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600

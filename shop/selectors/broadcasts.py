@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from shop.models import Broadcast, BroadcastRecipient, Purchase, User
@@ -52,7 +52,9 @@ class BroadcastProgress:
     remaining: int
     started_at: datetime | None
     finished_at: datetime | None
-    last_send_at: datetime | None  # the latest claim or send attempt: the sender's heartbeat
+    # The latest claim or send attempt on any broadcast being sent: the sender's heartbeat (it sends one at a time).
+    last_send_at: datetime | None
+    behind_another: bool  # an older broadcast is still being sent: this one waits its turn
 
     @property
     def done(self) -> int:
@@ -73,8 +75,13 @@ class BroadcastProgress:
         return (self.finished_at or timezone.now()) - self.started_at
 
     @property
+    def waiting(self) -> bool:
+        """Sending, but the sender is busy with an older broadcast first."""
+        return self.status == Broadcast.Status.SENDING and self.behind_another
+
+    @property
     def stalled(self) -> bool:
-        """Sending, but no sender has touched it for a while (no worker running, or it died)."""
+        """Sending, but no sender has touched any broadcast for a while (no worker running, or it died)."""
         if self.status != Broadcast.Status.SENDING or not self.remaining:
             return False
         heartbeat = max(filter(None, [self.started_at, self.last_send_at]))
@@ -86,7 +93,16 @@ def _counted(status: str) -> Count:
 
 
 def broadcast_progress(*, broadcast_id: int) -> BroadcastProgress | None:
-    """Counts by outcome, in one query."""
+    """Counts by outcome, and whether the sender is at work, in one query."""
+    being_sent = Broadcast.objects.filter(status=Broadcast.Status.SENDING)
+    latest_claim = (
+        BroadcastRecipient.objects.filter(broadcast__in=being_sent, claimed_at__isnull=False)
+        .order_by("-claimed_at")
+        .values("claimed_at")[:1]
+    )
+    older = being_sent.filter(
+        Q(started_at__lt=OuterRef("started_at")) | Q(started_at=OuterRef("started_at"), id__lt=OuterRef("id"))
+    )
     row = (
         Broadcast.objects.filter(pk=broadcast_id)
         .annotate(
@@ -96,16 +112,27 @@ def broadcast_progress(*, broadcast_id: int) -> BroadcastProgress | None:
             blocked=_counted(Recipient.BLOCKED),
             cancelled=_counted(Recipient.CANCELLED),
             remaining=_counted(Recipient.PENDING),
-            last_claim=Max("recipients__claimed_at"),
+            last_send_at=Subquery(latest_claim),
+            behind_another=Exists(older),
         )
         .values(
-            "status", "total", "sent", "failed", "blocked", "cancelled", "remaining", "started_at", "finished_at", "last_claim"
+            "status",
+            "total",
+            "sent",
+            "failed",
+            "blocked",
+            "cancelled",
+            "remaining",
+            "started_at",
+            "finished_at",
+            "last_send_at",
+            "behind_another",
         )
         .first()
     )
     if row is None:
         return None
-    return BroadcastProgress(broadcast_id=broadcast_id, last_send_at=row.pop("last_claim"), **row)
+    return BroadcastProgress(broadcast_id=broadcast_id, **row)
 
 
 def broadcast_next_to_send() -> Broadcast | None:

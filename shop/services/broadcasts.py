@@ -10,14 +10,29 @@ again: it becomes failed, "may or may not have arrived". So a crash may cost the
 being sent to at that moment their message, and never sends anyone a second copy. Timeouts only
 decide when work is taken over: a sender slower than its claim finds the row's token changed and
 sends nothing.
+
+Starting a broadcast writes one row per customer, 200 000 rows for a big shop: seconds of writing.
+SQLite lets one writer in at a time, so the rows go in small chunks, each its own short transaction,
+with a pause between chunks (on SQLite) long enough for a waiting writer, such as the bot recording
+a payment, to get its turn: a waiting writer retries the lock at least every 100 ms. Meanwhile the
+broadcast stays a draft, which no sender touches; it becomes "sending" in one last transaction, once
+every row exists. So a sender never sees a broadcast with rows still missing (it would finish it
+early and the rest would never get it), and a start that dies half way leaves a draft with some rows
+and nothing sent. One start at a time: it first claims the draft by moving its `updated_at` on from
+the version it was given, every chunk is written only while the draft is still at the claimed
+version (in the same transaction, with the row locked on PostgreSQL), and so is the final switch. A
+second click on Send, staff editing the draft meanwhile, or deleting it, stops the start rather than
+mixing two audiences. The next start of the draft removes the rows a dead or stopped start left.
+The unique (broadcast, customer) pair keeps anyone from getting two rows.
 """
 
+import time
 import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -33,6 +48,11 @@ from shop.telegram_html import escape
 
 # Longer than a live sender holds a claim (a batch of sends with 10 s timeouts, short 429 waits).
 BROADCAST_CLAIM_TIMEOUT = timedelta(minutes=5)
+
+# Starting: rows written per transaction (about 0.1 s of SQLite's write lock), and the pause after
+# each, which a writer waiting for the lock (retrying at least every 100 ms) cannot miss.
+RECIPIENTS_PER_TRANSACTION = 2000
+WRITERS_TURN_SECONDS = 0.12
 
 
 INTERRUPTED_ERROR = "Sending was interrupted while Telegram was being asked; the message may or may not have arrived."
@@ -62,27 +82,26 @@ def broadcast_create(
 def broadcast_start(*, broadcast: Broadcast) -> int:
     """Begin sending a draft: one recipient row per customer; returns how many will get it.
 
-    Customers known to have blocked the bot are recorded as blocked and not sent to.
+    Customers known to have blocked the bot are recorded as blocked and not sent to. The rows are
+    written in short transactions while the broadcast is still a draft (see the module's docstring),
+    so call it outside a transaction: inside one, the database's write lock is held to the end.
     """
     broadcast.full_clean()
+    if broadcast.status != Broadcast.Status.DRAFT:
+        raise ValidationError(_("This broadcast has already been sent."))
+    audience = list(broadcast_audience(broadcast=broadcast).order_by("pk").values_list("pk", "is_blocked"))
+    if not audience:
+        raise ValidationError(_("Nobody would receive this broadcast: choose other recipients."))
+    version = _draft_claim(broadcast)
+    _recipients_remove_leftovers(broadcast, version)
+    for start in range(0, len(audience), RECIPIENTS_PER_TRANSACTION):
+        if start:
+            _writers_turn()
+        _recipients_add(broadcast, audience[start : start + RECIPIENTS_PER_TRANSACTION], version)
     with transaction.atomic():
         now = timezone.now()
-        if not Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.DRAFT).update(
-            status=Broadcast.Status.SENDING, started_at=now, updated_at=now
-        ):
-            raise ValidationError(_("This broadcast has already been sent."))
-        audience = list(broadcast_audience(broadcast=broadcast).order_by("pk").values_list("pk", "is_blocked"))
-        if not audience:
-            raise ValidationError(_("Nobody would receive this broadcast: choose other recipients."))
-        BroadcastRecipient.objects.bulk_create(
-            [
-                BroadcastRecipient(
-                    broadcast_id=broadcast.pk, user_id=user_id, status=Recipient.BLOCKED if blocked else Recipient.PENDING
-                )
-                for user_id, blocked in audience
-            ],
-            batch_size=1000,
-        )
+        if not _draft_at(broadcast, version).update(status=Broadcast.Status.SENDING, started_at=now, updated_at=now):
+            raise _not_startable(broadcast)
         signals.broadcast_started.send(Broadcast, broadcast_id=broadcast.pk)
     broadcast.refresh_from_db()
     return sum(1 for _user, blocked in audience if not blocked)
@@ -95,7 +114,7 @@ def broadcast_restock(*, product_id: int) -> Broadcast | None:
     product = Product.objects.filter(pk=product_id, is_active=True, sells_units=True).first()
     if product is None or not stock_available_count(product_id=product_id, up_to=1):
         return None
-    with transaction.atomic():
+    with transaction.atomic():  # the requests become the draft's recipients: none is lost, none told twice
         waiting = list(RestockRequest.objects.select_for_update().filter(product=product).values_list("pk", "user_id"))
         if not waiting:
             return None
@@ -109,8 +128,66 @@ def broadcast_restock(*, product_id: int) -> Broadcast | None:
             button_product=product,
         )
         RestockRequest.objects.filter(pk__in=[pk for pk, _user in waiting]).delete()
-        broadcast_start(broadcast=broadcast)
+    # Started on its own (in short transactions); should this process die first, the draft is in the
+    # admin's broadcasts, ready to be sent.
+    broadcast_start(broadcast=broadcast)
     return broadcast
+
+
+def _draft_at(broadcast: Broadcast, version: datetime) -> QuerySet[Broadcast]:
+    """The broadcast, if it is still the draft this start claimed."""
+    return Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.DRAFT, updated_at=version)
+
+
+def _draft_claim(broadcast: Broadcast) -> datetime:
+    """Make this start the only one: move the draft's version on from the one the caller saw."""
+    version = timezone.now()
+    if not _draft_at(broadcast, broadcast.updated_at).update(updated_at=version):
+        raise _not_startable(broadcast)
+    return version
+
+
+def _still_claimed(broadcast: Broadcast, version: datetime) -> None:
+    """Inside a transaction: stop unless the draft is still this start's (its row locked on PostgreSQL until commit)."""
+    if _draft_at(broadcast, version).select_for_update().values_list("pk", flat=True).first() is None:
+        raise _not_startable(broadcast)
+
+
+def _recipients_add(broadcast: Broadcast, audience: list[tuple[int, bool]], version: datetime) -> None:
+    rows = [
+        BroadcastRecipient(broadcast_id=broadcast.pk, user_id=user_id, status=Recipient.BLOCKED if blocked else Recipient.PENDING)
+        for user_id, blocked in audience
+    ]
+    with transaction.atomic():
+        _still_claimed(broadcast, version)
+        BroadcastRecipient.objects.bulk_create(rows)
+
+
+def _recipients_remove_leftovers(broadcast: Broadcast, version: datetime) -> None:
+    """Rows an earlier start of this draft wrote before it died or was stopped: they may be for another audience."""
+    leftovers = BroadcastRecipient.objects.filter(broadcast_id=broadcast.pk)
+    while ids := list(leftovers.order_by("pk").values_list("pk", flat=True)[:RECIPIENTS_PER_TRANSACTION]):
+        with transaction.atomic():
+            _still_claimed(broadcast, version)
+            BroadcastRecipient.objects.filter(pk__in=ids).delete()
+        _writers_turn()
+
+
+def _writers_turn() -> None:
+    if connection.vendor == "sqlite":  # one writer at a time: let a waiting one in (PostgreSQL writes rows side by side)
+        time.sleep(WRITERS_TURN_SECONDS)
+
+
+def _not_startable(broadcast: Broadcast) -> ValidationError:
+    """Why a draft could not be started, or stopped being started."""
+    status = Broadcast.objects.filter(pk=broadcast.pk).values_list("status", flat=True).first()
+    if status is None:
+        return ValidationError(_("This broadcast has been deleted."))
+    if status != Broadcast.Status.DRAFT:
+        return ValidationError(_("This broadcast has already been sent."))
+    return ValidationError(
+        _("This broadcast was changed, or sent by someone else, just now. Check it, then send it again if it is still a draft.")
+    )
 
 
 def broadcast_cancel(*, broadcast: Broadcast) -> int:

@@ -244,16 +244,45 @@ def purchase_get_free(*, user: User, product: Product) -> tuple[Purchase, bool]:
     return purchase, True
 
 
-def purchase_grant(*, user: User, product: Product) -> Purchase:
-    """Staff give a product to a customer, as if bought for free."""
-    if user_owns_product(telegram_id=user.telegram_id, product_id=product.pk):
+def purchase_grant(*, user: User, product: Product, token: str | None = None) -> tuple[Purchase, bool]:
+    """Staff give a product to a customer, as if bought for free; returns the purchase and whether this call made it.
+
+    `token` names one grant: the grant form carries one, made when the form is shown, and the
+    purchase's unique payment id is made from it. A form sent twice (a double click, a reload),
+    even by two requests at the same moment, grants once: the database refuses the second row,
+    and the grant already made is returned. Without a token the grant is a new one.
+    """
+    payment_id = f"manual:{token or uuid.uuid4().hex}"
+    granted = _granted_before(payment_id, user=user, product=product)
+    if granted is not None:
+        return granted, False
+    # a product sold from stock may be granted again: each grant is another unit (a replacement key, say)
+    if not product.sells_units and user_owns_product(telegram_id=user.telegram_id, product_id=product.pk):
         raise ValidationError(_("%(user)s already has %(product)s.") % {"user": user, "product": product})
-    purchase = _at_no_charge(user, product, Purchase.PaymentType.MANUAL, payment_id=f"manual:{uuid.uuid4().hex}")
-    purchase.full_clean()
-    with transaction.atomic():
-        purchase.save()
-        signals.purchase_granted.send(Purchase, purchase_id=purchase.pk)
-    return purchase
+    purchase = _at_no_charge(user, product, Purchase.PaymentType.MANUAL, payment_id=payment_id)
+    purchase.full_clean(validate_unique=False)  # the unique payment id is the database's to enforce
+    try:
+        with transaction.atomic():
+            purchase.save()
+            if product.sells_units:
+                stock_allocate(purchase=purchase)
+            signals.purchase_granted.send(Purchase, purchase_id=purchase.pk)
+    except OutOfStock as short:
+        raise ValidationError(_("%(product)s is out of stock: add stock first.") % {"product": product}) from short
+    except IntegrityError:
+        granted = _granted_before(payment_id, user=user, product=product)
+        if granted is None:
+            raise
+        return granted, False
+    return purchase, True
+
+
+def _granted_before(payment_id: str, *, user: User, product: Product) -> Purchase | None:
+    """The grant already made under this payment id; an error if the id was used for another grant."""
+    granted = Purchase.objects.select_related("product", "user").filter(payment_id=payment_id).first()
+    if granted is not None and (granted.user_id, granted.product_id) != (user.pk, product.pk):
+        raise ValidationError(_("This form has been used for another grant already: open the grant page again."))
+    return granted
 
 
 def purchase_refund(*, purchase: Purchase, refund: Callable[[int, str], None]) -> Purchase:

@@ -1,10 +1,21 @@
 """The catalog in the admin: categories and products, their forms, files, actions, sales and card preview."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from backoffice.admin.catalog import ProductAdmin
-from backoffice.testing import QUERY_BUDGET, bulk_products, change_form_data, changelist_form_data, count_queries, result_pks, url
+from backoffice.testing import (
+    QUERY_BUDGET,
+    bulk_products,
+    change_form_data,
+    changelist_form_data,
+    count_queries,
+    result_pks,
+    staff_client,
+    url,
+)
 from shop.models import Category, Product, Purchase
 from shop.testing.factories import CategoryFactory, ProductFactory, PurchaseFactory
 
@@ -131,13 +142,82 @@ def test_deleting_sold_product_is_refused(admin_client, purchase, product):
     assert Purchase.objects.filter(pk=purchase.pk).exists()
 
 
-def test_product_delete_page_says_purchases_protect_it(admin_client, purchase, product):
-    """Staff must learn that the sales keep the product, not that they lack a permission to delete sales."""
+def form_for(page, action: str) -> tuple[str, dict]:
+    """The form on `page` that runs the changelist action `action`: where it posts and what (its hidden inputs)."""
+    form = next(f for f in re.findall(r"<form .*?</form>", page.text, flags=re.S) if f'name="action" value="{action}"' in f)
+    target = re.search(r'action="([^"]+)"', form).group(1)
+    data: dict[str, list[str]] = {}
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form):
+        data.setdefault(name, []).append(value)
+    return target, data
+
+
+def test_deleting_a_sold_product_explains_why_not_and_offers_taking_it_off_sale(admin_client, purchase, product, buyer):
+    PurchaseFactory(user=buyer, product=product)
+
     page = admin_client.get(url("product_delete", product.pk))
 
-    assert "would require deleting the following protected related objects" in page.text
-    assert "stars-charge-abc" in page.text
+    assert (
+        "“Editor Pro” cannot be deleted: it has been bought 2 times, and purchases are the shop’s financial history" in page.text
+    )
+    assert "stars-charge-abc" not in page.text  # not Django's list of the purchases that protect it
     assert "doesn't have permission" not in page.text
+    target, data = form_for(page, "take_off_sale")
+    response = admin_client.post(target, data, follow=True)
+
+    assert "1 product taken off sale: customers no longer see it; its buyers keep it." in response.text
+    product.refresh_from_db()
+    assert product.is_active is False
+    assert Purchase.objects.filter(product=product).count() == 2
+
+
+def test_deleting_a_sold_product_already_off_sale_says_so(admin_client, purchase, product):
+    Product.objects.filter(pk=product.pk).update(is_active=False)
+
+    page = admin_client.get(url("product_delete", product.pk))
+
+    assert "cannot be deleted" in page.text and "It is off sale already" in page.text
+    assert 'value="take_off_sale"' not in page.text
+
+
+def test_deleting_selected_products_some_sold_offers_off_sale_for_those_and_deleting_the_rest(admin_client, purchase, product):
+    never_sold = ProductFactory(category=product.category, name="Spare key")
+    changelist = url("product_changelist")
+
+    page = admin_client.post(changelist, {"action": "delete_selected", "_selected_action": [product.pk, never_sold.pk]})
+
+    assert page.status_code == 200
+    assert "These" not in page.text and "This product cannot be deleted: it has been bought" in page.text
+    assert "Editor Pro</a>:\n    1 purchase" in page.text
+    assert "The other selected product can be deleted:\n    Spare key" in page.text
+    assert "stars-charge-abc" not in page.text
+
+    target, data = form_for(page, "take_off_sale")
+    assert data["_selected_action"] == [str(product.pk)]
+    admin_client.post(target, data)
+    assert list(Product.objects.filter(is_active=True)) == [never_sold]
+
+    target, data = form_for(page, "delete_selected")
+    confirmation = admin_client.post(target, data)  # Django's own confirmation, for the one never sold
+    assert "Are you sure you want to delete the selected product?" in confirmation.text
+    admin_client.post(changelist, {**data, "post": "yes"})
+    assert list(Product.objects.all()) == [product]
+    assert Purchase.objects.filter(pk=purchase.pk).exists()
+
+
+def test_deleting_selected_products_none_sold_is_djangos_confirmation(admin_client, product):
+    response = admin_client.post(url("product_changelist"), {"action": "delete_selected", "_selected_action": [product.pk]})
+
+    assert "Are you sure you want to delete the selected product?" in response.text
+
+
+def test_staff_who_may_only_look_cannot_take_products_off_sale(product):
+    viewer = staff_client("catalog-viewer", "view_product")
+
+    viewer.post(url("product_changelist"), {"action": "take_off_sale", "_selected_action": [product.pk]})
+
+    product.refresh_from_db()
+    assert product.is_active is True
 
 
 def test_deleting_category_with_sold_products_is_refused(admin_client, purchase, category):
@@ -307,12 +387,12 @@ def test_take_off_sale_and_put_on_sale_actions(admin_client, product, category):
 
     response = admin_client.post(changelist, {"action": "take_off_sale", "_selected_action": everything}, follow=True)
 
-    assert "2 products changed." in response.text
+    assert "2 products taken off sale: customers no longer see them; their buyers keep them." in response.text
     assert not Product.objects.filter(is_active=True).exists()
 
     response = admin_client.post(changelist, {"action": "put_on_sale", "_selected_action": [product.pk]}, follow=True)
 
-    assert "1 product changed." in response.text
+    assert "1 product put on sale." in response.text
     assert set(Product.objects.filter(is_active=True).values_list("pk", flat=True)) == {product.pk}
 
 
@@ -457,6 +537,19 @@ def test_product_page_shows_units_sold_and_revenue_per_currency(admin_client, bu
 
     assert '<div class="readonly">2</div>' in response.text  # the refund is not a sale
     assert '<div class="readonly"><span class="nowrap">⭐ 50</span><br><span class="nowrap">990 ₽</span></div>' in (response.text)
+
+
+def test_staff_who_may_not_see_purchases_do_not_see_a_products_revenue(buyer, product):
+    PurchaseFactory(user=buyer, product=product, in_roubles=True)
+    catalog = staff_client("catalog", "view_product", "change_product")
+
+    page = catalog.get(url("product_change", product.pk))
+
+    assert page.status_code == 200
+    assert "field-sold" in page.text  # units sold are the catalog's business; the money is not
+    assert "field-revenue" not in page.text and "990 ₽" not in page.text
+    accountant = staff_client("accountant", "view_product", "view_purchase")
+    assert "990 ₽" in accountant.get(url("product_change", product.pk)).text
 
 
 def test_product_list_sold_column_excludes_refunds(admin_client, buyer, product):

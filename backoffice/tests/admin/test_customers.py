@@ -1,6 +1,7 @@
 """Customers in the admin: lists, search, what they bought and spent, blocking, grants."""
 
 import pytest
+from django.test import Client
 
 from backoffice.admin.customers import CustomerAdmin
 from backoffice.testing import (
@@ -11,9 +12,11 @@ from backoffice.testing import (
     delivery_tasks,
     messages_of,
     result_pks,
+    staff_client,
     url,
 )
 from shop.models import Purchase, User
+from shop.testing.concurrency import run_at_once
 from shop.testing.factories import ProductFactory, PurchaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -135,6 +138,24 @@ def test_customer_list_shows_spent_per_currency(admin_client, buyer, bob, produc
     assert 'class="field-is_blocked"' in response.text
 
 
+def test_staff_who_may_not_see_purchases_do_not_see_what_customers_spent(buyer, product):
+    PurchaseFactory(user=buyer, product=product)
+    support = staff_client("support", "view_user", "change_user")
+
+    listing = support.get(url("user_changelist"))
+    page = support.get(url("user_change", buyer.pk))
+
+    assert listing.status_code == page.status_code == 200
+    assert "⭐" not in listing.text and "spent" not in listing.text.lower()
+    assert "ann" in listing.text and '<td class="field-purchase_count_display">1</td>' in listing.text
+    assert PURCHASES not in listing.text  # no link to a list they may not open
+    assert "ann" in page.text and "⭐" not in page.text
+
+    accountant = staff_client("accountant", "view_user", "view_purchase")
+    assert '<span class="nowrap">⭐ 50</span>' in accountant.get(url("user_changelist")).text
+    assert "⭐ 50" in accountant.get(url("user_change", buyer.pk)).text
+
+
 def test_customer_list_queries_do_not_grow_with_customers(admin_client, product):
     for _ in range(3):
         user = UserFactory()
@@ -175,8 +196,15 @@ def test_customer_page_links_to_grant_page_with_product_select(admin_client, buy
     assert f'<option value="{product.pk}">Editor Pro</option>' in response.text
 
 
+def grant_form(client, customer: User, product) -> dict:
+    """The grant form as the page shows it (with its one-time token), the product chosen."""
+    shown = client.get(url("user_grant", customer.pk))
+    assert shown.status_code == 200
+    return {"product": product.pk, "token": shown.context["form"]["token"].value()}
+
+
 def test_grant_creates_manual_purchase_and_delivers_it(admin_client, fake_api, run_due_tasks, buyer, product):
-    response = admin_client.post(url("user_grant", buyer.pk), {"product": product.pk})
+    response = admin_client.post(url("user_grant", buyer.pk), grant_form(admin_client, buyer, product))
 
     assert response.status_code == 302
     assert response.url == url("user_change", buyer.pk)
@@ -205,9 +233,57 @@ def test_grant_creates_manual_purchase_and_delivers_it(admin_client, fake_api, r
 def test_grant_of_owned_product_is_refused(admin_client, buyer, product):
     owned = PurchaseFactory(user=buyer, product=product, payment_id="charge-owned")
 
-    response = admin_client.post(url("user_grant", buyer.pk), {"product": product.pk})
+    response = admin_client.post(url("user_grant", buyer.pk), grant_form(admin_client, buyer, product))
 
     assert response.status_code == 200
     assert response.context["form"].errors == {"product": ["@ann already has Editor Pro."]}
     assert list(Purchase.objects.all()) == [owned]
     assert delivery_tasks() == []
+
+
+def test_grant_form_sent_twice_grants_once_and_says_so(admin_client, fake_api, run_due_tasks, buyer, product):
+    form = grant_form(admin_client, buyer, product)  # a double click sends the same form twice
+
+    first = admin_client.post(url("user_grant", buyer.pk), form)
+    messages_of(admin_client.get(first.url))
+    second = admin_client.post(url("user_grant", buyer.pk), form)
+
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert second.url == url("user_change", buyer.pk)
+    assert messages_of(admin_client.get(second.url)) == [
+        ("success", "Already granted: Editor Pro to @ann (this form was sent twice; it counts once).")
+    ]
+    granted = Purchase.objects.get()
+    assert [t["args"] for t in delivery_tasks()] == [[granted.pk]]
+    assert run_due_tasks() == 1
+    assert len(fake_api.calls_of("sendMessage")) == 1
+
+
+def test_grant_page_shown_again_grants_again(admin_client, buyer, bob, product):
+    # A new visit to the page is a new grant: the token belongs to the form shown, not to the customer.
+    admin_client.post(url("user_grant", buyer.pk), grant_form(admin_client, buyer, product))
+    admin_client.post(url("user_grant", bob.pk), grant_form(admin_client, bob, product))
+
+    assert sorted(Purchase.objects.values_list("user__username", flat=True)) == ["ann", "bob"]
+
+
+def test_grant_form_without_its_token_grants_nothing(admin_client, buyer, product):
+    response = admin_client.post(url("user_grant", buyer.pk), {"product": product.pk})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"token": ["This form is out of date: open the grant page again."]}
+    assert not Purchase.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_grant_form_sent_twice_at_the_same_moment_grants_once(admin_user, buyer, product):
+    clients = [Client(), Client()]
+    for client in clients:
+        client.force_login(admin_user)
+    form = grant_form(clients[0], buyer, product)
+
+    responses = run_at_once(lambda i: clients[i].post(url("user_grant", buyer.pk), form), 2)
+
+    assert [response.status_code for response in responses] == [302, 302]
+    granted = Purchase.objects.get()
+    assert [t["args"] for t in delivery_tasks()] == [[granted.pk]]

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backoffice.testing import bulk_purchases, count_queries, delivery_tasks, messages_of, result_pks, url
+from backoffice.testing import bulk_purchases, count_queries, delivery_tasks, messages_of, result_pks, table_rows, url
 from shop.models import Purchase, UnmatchedPayment
 from shop.testing.factories import ProductFactory, PurchaseFactory, UserFactory
 
@@ -43,6 +43,46 @@ def test_purchase_changelist_shows_customer_product_amount_and_payment(admin_cli
     assert response.status_code == 200
     for shown in ("@ann", "Editor Pro", "⭐ 50", "Telegram Stars", "stars-charge-abc"):
         assert shown in response.text
+
+
+def purchases_with_every_status(buyer, product) -> None:
+    """On 2 Dec 2025, 14:56 (UTC, the shop's time zone): one of each status staff must tell apart."""
+    on = datetime.datetime(2025, 12, 2, 14, 56, tzinfo=datetime.UTC)
+    PurchaseFactory(user=buyer, product=product, payment_id="delivered", delivered_at=on, created_at=on)
+    PurchaseFactory(user=buyer, product=product, payment_id="waiting", created_at=on + datetime.timedelta(seconds=1))
+    PurchaseFactory(
+        user=buyer,
+        product=product,
+        payment_id="review",
+        review_reason="paid twice",
+        created_at=on + datetime.timedelta(seconds=2),
+    )
+    PurchaseFactory(user=buyer, product=product, payment_id="gone", refunded=True, created_at=on + datetime.timedelta(seconds=3))
+
+
+def test_purchase_list_dates_are_day_first_and_the_status_says_what_needs_an_eye(admin_client, buyer, product):
+    purchases_with_every_status(buyer, product)
+
+    response = admin_client.get(CHANGELIST)
+
+    assert table_rows(response.text, 'id="result_list"') == [
+        "2 Dec 2025, 14:56 @ann Editor Pro ⭐ 50 Telegram Stars Refunded",
+        "2 Dec 2025, 14:56 @ann Editor Pro ⭐ 50 Telegram Stars Paid needs review",
+        "2 Dec 2025, 14:56 @ann Editor Pro ⭐ 50 Telegram Stars Paid not delivered",
+        "2 Dec 2025, 14:56 @ann Editor Pro ⭐ 50 Telegram Stars Paid",
+    ]
+
+
+def test_purchase_list_in_russian(russian, buyer, product):
+    purchases_with_every_status(buyer, product)
+
+    response = russian.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="ru")
+
+    assert table_rows(response.text, 'id="result_list"')[:3] == [
+        "2 дек 2025, 14:56 @ann Editor Pro ⭐ 50 Звёзды Telegram Возвращено",
+        "2 дек 2025, 14:56 @ann Editor Pro ⭐ 50 Звёзды Telegram Оплачено требует проверки",
+        "2 дек 2025, 14:56 @ann Editor Pro ⭐ 50 Звёзды Telegram Оплачено не доставлено",
+    ]
 
 
 def test_purchase_change_page_shows_values(admin_client, purchase, buyer):

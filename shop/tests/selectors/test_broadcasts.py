@@ -42,3 +42,34 @@ def test_a_broadcast_nobody_touches_for_a_minute_is_stalled():
     assert broadcast_progress(broadcast_id=broadcast.pk).stalled
     broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=1)
     assert not broadcast_progress(broadcast_id=broadcast.pk).stalled
+
+
+def test_a_broadcast_waiting_behind_another_is_waiting_not_stalled():
+    first, second = broadcast_started(2), broadcast_started(2)
+    a_while_ago = timezone.now() - BROADCAST_STALLED_AFTER - datetime.timedelta(seconds=1)
+    Broadcast.objects.filter(pk__in=[first.pk, second.pk]).update(started_at=a_while_ago)
+    Broadcast.objects.filter(pk=second.pk).update(started_at=a_while_ago + datetime.timedelta(seconds=1))
+
+    broadcast_recipients_claim(broadcast_id=first.pk, limit=1)  # the sender is at work on the older one
+
+    waiting = broadcast_progress(broadcast_id=second.pk)
+    assert (waiting.waiting, waiting.stalled) == (True, False)
+    assert broadcast_progress(broadcast_id=first.pk).waiting is False
+
+
+def test_a_broadcast_waiting_behind_another_nobody_sends_is_stalled_too():
+    first, second = broadcast_started(2), broadcast_started(2)
+    a_while_ago = timezone.now() - BROADCAST_STALLED_AFTER - datetime.timedelta(seconds=1)
+    Broadcast.objects.filter(pk__in=[first.pk, second.pk]).update(started_at=a_while_ago)
+
+    assert broadcast_progress(broadcast_id=second.pk).stalled
+    assert broadcast_progress(broadcast_id=first.pk).stalled
+
+
+def test_a_finished_or_just_started_broadcast_is_never_stalled():
+    broadcast = broadcast_started(1)
+    assert not broadcast_progress(broadcast_id=broadcast.pk).stalled  # 0 s after the start
+
+    a_while_ago = timezone.now() - BROADCAST_STALLED_AFTER - datetime.timedelta(minutes=5)
+    Broadcast.objects.filter(pk=broadcast.pk).update(status="done", started_at=a_while_ago, finished_at=a_while_ago)
+    assert not broadcast_progress(broadcast_id=broadcast.pk).stalled

@@ -1,13 +1,18 @@
 """Broadcasts (services): recipients, claims, cancel."""
 
 import datetime
+import threading
+import time
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
-from shop.models import Broadcast
+from shop.models import Broadcast, BroadcastRecipient, User
 from shop.selectors.broadcasts import AudienceSize, broadcast_audience_size
+from shop.services import broadcasts
 from shop.services.broadcasts import (
     BROADCAST_CLAIM_TIMEOUT,
     INTERRUPTED_ERROR,
@@ -19,6 +24,7 @@ from shop.services.broadcasts import (
     broadcast_recipients_claim,
     broadcast_start,
 )
+from shop.testing.concurrency import run_at_once
 from shop.testing.factories import ProductFactory, PurchaseFactory, UserFactory, broadcast_started
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +107,112 @@ def test_what_telegram_would_refuse_is_refused(fields, error_field):
 
 def test_one_message_long_is_fine():
     assert broadcast_create(text="<b>" + "x" * 4096 + "</b>").pk
+
+
+def test_rows_left_by_a_start_that_died_are_replaced_by_the_audience_of_today():
+    ann, bob, carol = UserFactory(), UserFactory(), UserFactory()
+    broadcast = broadcast_create(text="Hi", audience="selected", selected_users=[ann, bob])
+    # A start died half way when carol was chosen too and bob had blocked the bot; staff changed the choice since.
+    BroadcastRecipient.objects.create(broadcast=broadcast, user=carol)
+    BroadcastRecipient.objects.create(broadcast=broadcast, user=bob, status="blocked")
+
+    assert broadcast_start(broadcast=broadcast) == 2
+
+    assert recipients(broadcast) == {ann.telegram_id: "pending", bob.telegram_id: "pending"}
+
+
+# --- Starting a big broadcast: the bot keeps writing, nobody is lost or doubled ---
+
+
+def customers_in_bulk(count: int) -> None:
+    User.objects.bulk_create([User(telegram_id=10**9 + i, username=f"c{i}") for i in range(count)], batch_size=5000)
+
+
+def start_in_the_background(broadcast_id: int) -> tuple[threading.Thread, list]:
+    """broadcast_start on a thread of its own (its own connection); the list gets its count or its refusal."""
+    outcome = []
+
+    def start():
+        try:
+            outcome.append(broadcast_start(broadcast=Broadcast.objects.get(pk=broadcast_id)))
+        except ValidationError as exc:
+            outcome.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    return thread, outcome
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_a_big_broadcast_starts_the_bots_writes_go_through_within_a_second():
+    customers_in_bulk(30_000)
+    regular = UserFactory(username="regular")
+    broadcast = broadcast_create(text="Sale!")
+    waits, seen = [], []
+
+    thread, outcome = start_in_the_background(broadcast.pk)
+    while thread.is_alive():
+        began = time.monotonic()
+        User.objects.filter(pk=regular.pk).update(first_name=f"update {len(waits)}")  # the bot's user sync
+        UserFactory()  # a new customer's /start
+        waits.append(time.monotonic() - began)
+        seen.append(Broadcast.objects.filter(pk=broadcast.pk).annotate(rows=Count("recipients")).values_list("status", "rows")[0])
+        time.sleep(0.05)
+    thread.join()
+
+    (audience,) = outcome  # everyone who had started the bot when the broadcast started
+    assert audience >= 30_001
+    assert broadcast.recipients.count() == audience
+    assert max(waits) < 1.0, f"the bot waited {max(waits):.1f} s for the database"
+    assert len(waits) >= 10, "the start was over before the bot wrote anything: nothing was tested"
+    # Sending only once every row exists: a sender never finds a started broadcast with customers missing.
+    assert {rows for status, rows in seen if status == "sending"} <= {audience}
+    assert any(status == "draft" and 0 < rows < audience for status, rows in seen)  # seen half way, as a draft
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_draft_edited_while_it_starts_is_not_sent_until_started_again(monkeypatch):
+    monkeypatch.setattr(broadcasts, "RECIPIENTS_PER_TRANSACTION", 100)
+    customers_in_bulk(3_000)
+    broadcast = broadcast_create(text="Hi")
+
+    thread, outcome = start_in_the_background(broadcast.pk)
+    while not broadcast.recipients.exists():
+        time.sleep(0.01)
+    edited = Broadcast.objects.get(pk=broadcast.pk)
+    edited.audience, edited.product = "buyers", ProductFactory()
+    PurchaseFactory(product=edited.product)
+    edited.save()  # as the admin saves the draft
+    thread.join()
+
+    assert isinstance(outcome[0], ValidationError) and "changed" in outcome[0].messages[0]
+    broadcast.refresh_from_db()
+    assert broadcast.status == Broadcast.Status.DRAFT
+    assert broadcast_start(broadcast=broadcast) == 1
+    assert broadcast.recipients.count() == 1  # the buyer: nobody from the audience it had before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_send_clicked_twice_starts_once_to_everyone_once(monkeypatch):
+    monkeypatch.setattr(broadcasts, "RECIPIENTS_PER_TRANSACTION", 100)
+    customers_in_bulk(1_000)
+    broadcast = broadcast_create(text="Hi")
+
+    outcomes = run_at_once(lambda i: _start_or_refusal(broadcast.pk), 2)
+
+    assert sorted(outcomes, key=str) == [1_000, "refused"]
+    broadcast.refresh_from_db()
+    assert broadcast.status == Broadcast.Status.SENDING
+    assert broadcast.recipients.count() == broadcast.recipients.values("user").distinct().count() == 1_000
+
+
+def _start_or_refusal(broadcast_id: int) -> int | str:
+    try:
+        return broadcast_start(broadcast=Broadcast.objects.get(pk=broadcast_id))
+    except ValidationError:
+        return "refused"
 
 
 # --- Claims: each customer to one sender ---

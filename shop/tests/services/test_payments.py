@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from shop import signals
 from shop.invoices import InvoiceTerms, invoice_terms
 from shop.models import Product, Purchase, UnmatchedPayment, User
 from shop.money import from_minor_units
@@ -343,7 +344,7 @@ def test_free_refuses_a_product_off_sale(free_product, ann):
 
 
 def test_grant_creates_a_manual_purchase_with_its_own_payment_id(product, ann, bob):
-    granted = [purchase_grant(user=user, product=product) for user in (ann, bob)]
+    granted = [purchase_grant(user=user, product=product)[0] for user in (ann, bob)]
     assert Purchase.objects.count() == 2
     assert all(p.payment_type == Purchase.PaymentType.MANUAL and p.price == 0 and p.gives_access for p in granted)
     assert all(p.payment_id.startswith("manual:") for p in granted)
@@ -361,9 +362,47 @@ def test_grant_refuses_what_the_user_already_owns(product, ann):
 def test_grant_after_a_refund_works(product, ann):
     purchase = paid_purchase(ann, product)
     purchase_mark_refunded(payment_id=purchase.payment_id)
-    granted = purchase_grant(user=ann, product=product)
+    granted, created = purchase_grant(user=ann, product=product)
+    assert created
     assert granted.gives_access
     assert user_owns_product(telegram_id=42, product_id=product.pk)
+
+
+def test_a_grant_sent_again_with_its_token_is_the_same_grant(product, ann):
+    first, created = purchase_grant(user=ann, product=product, token="a" * 32)
+    again, created_again = purchase_grant(user=ann, product=product, token="a" * 32)
+
+    assert (created, created_again) == (True, False)
+    assert again.pk == first.pk
+    assert first.payment_id == "manual:" + "a" * 32
+    assert Purchase.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_grant_form_sent_by_many_threads_at_once_grants_once(product, ann):
+    announced = []
+
+    def receiver(sender, purchase_id, **kwargs):
+        announced.append(purchase_id)
+
+    signals.purchase_granted.connect(receiver, weak=False)
+    try:
+        results = run_at_once(lambda i: purchase_grant(user=ann, product=product, token="b" * 32), THREADS)
+    finally:
+        signals.purchase_granted.disconnect(receiver)
+
+    assert Purchase.objects.count() == 1
+    assert sum(created for _, created in results) == 1
+    assert {purchase.pk for purchase, _ in results} == {Purchase.objects.get().pk}
+    assert announced == [Purchase.objects.get().pk]  # one delivery: the customer gets it once
+
+
+def test_a_grant_token_used_for_another_customer_is_refused(product, ann, bob):
+    purchase_grant(user=ann, product=product, token="c" * 32)
+
+    with pytest.raises(ValidationError):
+        purchase_grant(user=bob, product=product, token="c" * 32)
+    assert list(Purchase.objects.values_list("user__username", flat=True)) == ["ann"]
 
 
 # --- refunds ---
@@ -435,7 +474,7 @@ def test_refund_of_a_purchase_telegram_already_reported_refunded_is_refused(prod
 
 def test_refund_of_free_or_granted_purchases_is_refused_without_asking_telegram(product, free_product, ann):
     free, _ = purchase_get_free(user=ann, product=free_product)
-    granted = purchase_grant(user=ann, product=product)
+    granted, _ = purchase_grant(user=ann, product=product)
     telegram = TelegramRefunds()
     for purchase in (free, granted):
         with pytest.raises(ValidationError):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from shop import signals
 from shop.invoices import InvoiceTerms, invoice_payload
 from shop.models import Purchase
-from shop.services.payments import CheckoutRefusal, checkout_check, purchase_mark_refunded
+from shop.services.payments import CheckoutRefusal, checkout_check, purchase_grant, purchase_mark_refunded
 from shop.stock.models import UNIT_MAX_LENGTH, RestockRequest, StockUnit
 from shop.stock.selectors import stock_available_count, units_owned
 from shop.stock.services import (
@@ -362,3 +362,15 @@ def test_asking_twice_to_be_told_is_one_request(product):
     assert restock_request_add(user=ann, product=product) is True
     assert restock_request_add(user=ann, product=product) is False
     assert RestockRequest.objects.count() == 1
+
+
+def test_staff_grant_a_unit_from_stock_and_may_grant_another(product):
+    ann = UserFactory()
+    stocked(product, 2)
+    first, _created = purchase_grant(user=ann, product=product)
+    second, _created = purchase_grant(user=ann, product=product)  # a replacement key
+    assert [u.content for u in first.units.all()] == ["KEY-1"]
+    assert [u.content for u in second.units.all()] == ["KEY-2"]
+    with pytest.raises(ValidationError, match="out of stock"):
+        purchase_grant(user=ann, product=product)
+    assert Purchase.objects.count() == 2  # the refused grant left nothing behind
