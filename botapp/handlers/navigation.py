@@ -47,16 +47,7 @@ def on_category(call: CallbackQuery, bot: TeleBot) -> None:
 
 
 def on_product(call: CallbackQuery, bot: TeleBot) -> None:
-    parsed = callbacks.parse(call.data)
-    product = product_get_for_user(product_id=parsed.id, telegram_id=call.from_user.id)
-    if product is None:
-        _gone(bot, call)
-        return
-    show_in_place(bot, call, card_screen(product, back=parsed.back))
-
-
-def on_quantity(call: CallbackQuery, bot: TeleBot) -> None:
-    """Fewer or more on a card sold from stock: the same card with another quantity (kept within limits there)."""
+    """A product's card; also fewer or more on a card sold from stock (the quantity is kept within limits there)."""
     parsed = callbacks.parse(call.data)
     product = product_get_for_user(product_id=parsed.id, telegram_id=call.from_user.id)
     if product is None:
@@ -81,7 +72,7 @@ ROUTES = {
     "purchases": on_purchases,
     "category": on_category,
     "product": on_product,
-    "quantity": on_quantity,
+    "quantity": on_product,
     "noop": on_noop,
 }
 
