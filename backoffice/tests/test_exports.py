@@ -31,7 +31,7 @@ HEADER = [
 ]
 
 
-STATUS, PAYMENT_ID, DELIVERED = (HEADER.index(name) for name in ("status", "payment id", "delivered (UTC)"))
+PRICE, STATUS, PAYMENT_ID, DELIVERED = (HEADER.index(n) for n in ("price", "status", "payment id", "delivered (UTC)"))
 
 
 def csv_rows(response) -> list[list[str]]:
@@ -104,7 +104,7 @@ def test_export_all_honours_filters_search_and_order(admin_client, buyer, bob, p
     assert [r[PAYMENT_ID] for r in everything] == ["s-2", "r-2", "r-1", "s-1"]  # newest first, as listed
     assert [r[PAYMENT_ID] for r in in_roubles] == ["r-2", "r-1"]
     assert [r[PAYMENT_ID] for r in bobs_roubles] == ["r-2"]
-    assert [r[4] for r in by_price] == ["25", "50", "500", "990"]
+    assert [r[PRICE] for r in by_price] == ["25", "50", "500", "990"]
     assert [(r[PAYMENT_ID], r[STATUS]) for r in refunds] == [("s-1", "refunded")]
 
 
