@@ -65,7 +65,7 @@ def deliver_claimed(bot: TeleBot, purchase) -> Delivery:
     try:
         # in the buyer's language, also when the worker delivers in the background
         with translation.override(language_for(purchase.user.language_code)):
-            units = units_of_purchase(purchase=purchase) if purchase.product.sells_units else ()
+            units = units_of_purchase(purchase=purchase)  # whatever the product's setting is now
             send_content(bot, purchase.user.telegram_id, purchase.product, heading=texts.delivery_heading, units=units)
     except ApiTelegramException as exc:
         error = f"{exc.error_code} {exc.description}"

@@ -46,8 +46,7 @@ def on_buy(call: CallbackQuery, bot: TeleBot) -> None:
         return
     if product.owned and (not product.sells_units or product.price == 0):  # one each: theirs again
         answer_callback(bot, call.id, texts.already_owned())
-        units = units_owned(telegram_id=sender.id, product_id=product.pk) if product.sells_units else ()
-        send_content(bot, sender.id, product, units=units)
+        send_content(bot, sender.id, product, units=units_owned(telegram_id=sender.id, product_id=product.pk))
         return
     if not product.is_active:  # bought from stock before, off sale now: the card still opens theirs
         answer_callback(bot, call.id, texts.no_longer_available())
@@ -71,7 +70,12 @@ def on_buy(call: CallbackQuery, bot: TeleBot) -> None:
         answer_callback(bot, call.id)
         _hand_over(bot, purchase, recorded=created)
         return
-    terms, payload = invoice_create(telegram_id=sender.id, product=product, quantity=parsed.quantity)
+    try:
+        terms, payload = invoice_create(telegram_id=sender.id, product=product, quantity=parsed.quantity)
+    except ValidationError as refusal:  # the last units sold in the meantime
+        answer_callback(bot, call.id, " ".join(refusal.messages))
+        show(bot, sender.id, card_screen(product, quantity=parsed.quantity))
+        return
     description = texts.shorten(visible_text(product.description).strip() or product.name, DESCRIPTION_LIMIT)
     label = product.name if terms.quantity == 1 else f"{product.name} × {terms.quantity}"
     answer_callback(bot, call.id)
@@ -92,8 +96,8 @@ def on_open(call: CallbackQuery, bot: TeleBot) -> None:
         answer_callback(bot, call.id, texts.no_longer_available())
         return
     answer_callback(bot, call.id)
-    units = units_owned(telegram_id=call.from_user.id, product_id=product.pk) if product.sells_units else ()
-    send_content(bot, call.from_user.id, product, units=units)
+    # the units they bought, whatever the product's setting is now
+    send_content(bot, call.from_user.id, product, units=units_owned(telegram_id=call.from_user.id, product_id=product.pk))
 
 
 def on_notify(call: CallbackQuery, bot: TeleBot) -> None:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from shop import signals
 from shop.models import Purchase
-from shop.stock.services import OutOfStock, stock_fill
+from shop.stock.services import OUT_OF_STOCK, OutOfStock, stock_fill
 
 # A delivery that started this long ago without finishing is taken to have died with its process.
 DELIVERY_CLAIM_TIMEOUT = timedelta(minutes=5)
@@ -62,18 +62,24 @@ def purchase_mark_delivery_failed(*, purchase: Purchase, error: str) -> None:
 
 def purchase_request_delivery(*, purchase: Purchase) -> bool:
     """Staff ask for a purchase's content to be handed over: a payment they reviewed, or content sent
-    again (it failed, or the buyer lost it). False for a refunded purchase, which gives nothing."""
-    if purchase.status != Purchase.Status.PAID:
-        return False
-    again = purchase.delivered_at is not None
+    again (it failed, or the buyer lost it). False for a refunded purchase, which gives nothing.
+
+    The purchase's row is locked first, so two requests at once (two staff, a double click) hand
+    over one set of units: the second finds them given.
+    """
     with transaction.atomic():
-        try:
-            stock_fill(purchase=purchase)  # one recorded out of stock gets its units now, or stays as it is
-        except OutOfStock as short:
-            raise ValidationError(
-                _("Not enough stock to hand this purchase over (%(n)d available): add stock, or refund it.")
-                % {"n": short.available}
-            ) from short
+        purchase = Purchase.objects.select_for_update().select_related("product").get(pk=purchase.pk)
+        if purchase.status != Purchase.Status.PAID:
+            return False
+        again = purchase.delivered_at is not None
+        if purchase.review_reason.startswith(OUT_OF_STOCK):
+            try:
+                stock_fill(purchase=purchase)  # paid while stock ran out: its units now, if stock was added
+            except OutOfStock as short:
+                raise ValidationError(
+                    _("Not enough stock to hand this purchase over (%(n)d available): add stock, or refund it.")
+                    % {"n": short.available}
+                ) from short
         if purchase.review_reason:  # staff checked the payment: the buyer may have the content
             Purchase.objects.filter(pk=purchase.pk).update(review_reason="", updated_at=timezone.now())
         signals.delivery_requested.send(Purchase, purchase_id=purchase.pk, again=again)

@@ -18,10 +18,7 @@ from shop.money import from_minor_units, to_minor_units
 from shop.selectors.catalog import products_with_ownership
 from shop.selectors.purchases import owned_by
 from shop.stock.selectors import stock_available_count
-from shop.stock.services import OutOfStock, stock_allocate, stock_hold
-
-# The review reason of a payment that came in when stock could not cover it: its money goes back.
-OUT_OF_STOCK = "out of stock"
+from shop.stock.services import OUT_OF_STOCK, OutOfStock, stock_allocate, stock_hold
 
 
 class CheckoutRefusal(TextChoices):

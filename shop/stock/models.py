@@ -80,9 +80,10 @@ class StockUnit(models.Model):
         return _("Unit #%(id)s of %(product)s") % {"id": self.pk, "product": self.product}
 
     def delete(self, *args, **kwargs):
-        if self.purchase_id is not None:
+        """Only while unsold, checked by the DELETE itself (a sale may have come since it was loaded)."""
+        if self.purchase_id is not None or not StockUnit.objects.filter(pk=self.pk).unsold().delete()[0]:
             raise ValidationError(_("Sold units are kept with their purchase and cannot be deleted."))
-        return super().delete(*args, **kwargs)
+        return 1, {self._meta.label: 1}
 
     @property
     def state(self) -> str:

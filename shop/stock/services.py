@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -34,6 +34,9 @@ from shop.stock.models import UNIT_MAX_LENGTH, RestockRequest, StockUnit
 from shop.stock.selectors import stock_available_count
 
 HOLD_TIME = timedelta(minutes=10)
+# The review reason of a payment that came in when stock could not cover it: its money goes back,
+# or (staff's choice) its units once stock is added.
+OUT_OF_STOCK = "out of stock"
 IMPORT_CHUNK = 2000  # units written (and checked for duplicates) per query
 REPORTED_DUPLICATES = 20  # line numbers named in the import report
 
@@ -93,7 +96,7 @@ def lines_from_file(binary, *, csv_columns: bool = False, header: bool = False) 
             return
         reader = csv.reader(text, dialect=_dialect(text))
         names = None
-        for row in reader:
+        for row in _csv_rows(reader):
             number = reader.line_num
             cells = [cell.strip() for cell in row]
             if header and names is None:
@@ -121,6 +124,19 @@ def lines_from_file(binary, *, csv_columns: bool = False, header: bool = False) 
         text.detach()  # leave the upload open for its owner
 
 
+def _csv_rows(reader) -> Iterator[list[str]]:
+    """The reader's rows; a malformed one (a field too large, a stray quote at the end) names its line."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ValidationError(
+                _("Line %(line)d of the CSV file cannot be read: %(error)s") % {"line": reader.line_num, "error": exc}
+            ) from exc
+
+
 def _dialect(text: io.TextIOWrapper):
     sample = text.read(8192)
     text.seek(0)
@@ -139,6 +155,13 @@ def stock_add(*, product: Product, lines: Iterable[UnitLine]) -> ImportReport:
     """
     if not product.sells_units:
         raise ValidationError(_("This product is not sold from stock: tick “sold from stock” first."))
+    try:
+        return _stock_add(product, lines)
+    except IntegrityError as exc:  # the same units added by someone else at this moment
+        raise ValidationError(_("Someone added units to this product at the same moment; nothing was added. Try again.")) from exc
+
+
+def _stock_add(product: Product, lines: Iterable[UnitLine]) -> ImportReport:
     report = ImportReport()
     seen: set[bytes] = set()
     with transaction.atomic():
@@ -277,8 +300,8 @@ def stock_allocate(*, purchase: Purchase, key: str = "", quantity: int | None = 
             if key:
                 held = StockUnit.objects.filter(product_id=purchase.product_id, purchase__isnull=True, reservation=key)
                 held_ids = list(held.order_by().values_list("id", flat=True)[:quantity])  # no ORDER BY: by its own index
-                if held_ids:
-                    taken = StockUnit.objects.filter(id__in=held_ids, purchase__isnull=True).update(**sold)
+                if held_ids:  # still ours: a hold that ran out may have gone to another checkout meanwhile
+                    taken = StockUnit.objects.filter(id__in=held_ids, purchase__isnull=True, reservation=key).update(**sold)
             if taken < quantity:
                 taken += _take(purchase.product_id, quantity - taken, **sold)
             if taken < quantity:
@@ -290,9 +313,12 @@ def stock_allocate(*, purchase: Purchase, key: str = "", quantity: int | None = 
 
 
 def stock_fill(*, purchase: Purchase) -> None:
-    """Give a purchase the units it is missing (one recorded out of stock that staff now hand over)."""
-    if not purchase.product.sells_units:
-        return
+    """Give a purchase recorded out of stock the units it paid for, now that staff hand it over.
+
+    The caller holds the purchase's row (select_for_update), so two calls at once fill it once.
+    """
+    if not purchase.review_reason.startswith(OUT_OF_STOCK):
+        return  # it got its units when it was paid (or never had any to get)
     missing = purchase.quantity - purchase.units.filter(returned_at__isnull=True).count()
     if missing > 0:
         stock_allocate(purchase=purchase, quantity=missing)

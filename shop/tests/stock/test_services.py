@@ -12,6 +12,7 @@ from django.utils import timezone
 from shop import signals
 from shop.invoices import InvoiceTerms, invoice_payload
 from shop.models import Purchase
+from shop.services.delivery import purchase_request_delivery
 from shop.services.payments import CheckoutRefusal, checkout_check, purchase_grant, purchase_mark_refunded
 from shop.stock.models import UNIT_MAX_LENGTH, RestockRequest, StockUnit
 from shop.stock.selectors import stock_available_count, units_owned
@@ -25,7 +26,7 @@ from shop.stock.services import (
     stock_return,
 )
 from shop.testing.concurrency import run_at_once
-from shop.testing.factories import ProductFactory, StockProductFactory, UserFactory, stocked
+from shop.testing.factories import ProductFactory, PurchaseFactory, StockProductFactory, UserFactory, stocked
 from shop.testing.payments import pay, payload_for
 
 pytestmark = pytest.mark.django_db
@@ -374,3 +375,64 @@ def test_staff_grant_a_unit_from_stock_and_may_grant_another(product):
     with pytest.raises(ValidationError, match="out of stock"):
         purchase_grant(user=ann, product=product)
     assert Purchase.objects.count() == 2  # the refused grant left nothing behind
+
+
+# --- staff handing over a purchase recorded out of stock ---
+
+
+def _out_of_stock_purchase(product, quantity: int = 2):
+    buyer = UserFactory()
+    stocked(product, quantity)
+    payload = payload_for(buyer, product, quantity=quantity)
+    StockUnit.objects.all().delete()
+    outcome = pay(buyer, payload, total_amount=product.price * quantity, payment_id=f"oos-{buyer.pk}")
+    assert outcome.out_of_stock
+    return outcome.purchase
+
+
+def test_staff_hand_over_an_out_of_stock_purchase_once_stock_is_added(product):
+    purchase = _out_of_stock_purchase(product)
+    with pytest.raises(ValidationError, match="Not enough stock"):
+        purchase_request_delivery(purchase=purchase)
+    stock_add(product=product, lines=lines_from_text("NEW-1\nNEW-2\nNEW-3"))
+    assert purchase_request_delivery(purchase=purchase) is True
+    purchase.refresh_from_db()
+    assert purchase.gives_access and sorted(purchase.units.values_list("content", flat=True)) == ["NEW-1", "NEW-2"]
+    assert purchase_request_delivery(purchase=purchase) is True  # sent again: no more units taken
+    assert purchase.units.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_handing_over_at_once_give_the_units_once():
+    product = StockProductFactory(price=10)
+    purchase = _out_of_stock_purchase(product)
+    stock_add(product=product, lines=lines_from_text("\n".join(f"NEW-{n}" for n in range(10))))
+    run_at_once(lambda i: purchase_request_delivery(purchase=Purchase.objects.get(pk=purchase.pk)), 4)
+    assert Purchase.objects.get(pk=purchase.pk).units.count() == 2
+    assert StockUnit.objects.filter(purchase__isnull=False).count() == 2
+
+
+def test_a_purchase_made_before_the_product_was_sold_from_stock_gets_no_units_when_resent():
+    product = ProductFactory(price=10, hidden_content="shared")
+    old = PurchaseFactory(product=product)
+    product.sells_units = True
+    product.save()
+    stocked(product, 3)
+    assert purchase_request_delivery(purchase=old) is True
+    assert old.units.count() == 0 and stock_available_count(product_id=product.pk, up_to=10) == 3
+
+
+def test_a_unit_sold_after_it_was_loaded_is_not_deleted(product):
+    (unit,) = stocked(product, 1)
+    buyer = UserFactory()
+    pay(buyer, payload_for(buyer, product), total_amount=10)  # sold meanwhile; `unit` still says unsold
+    with pytest.raises(ValidationError):
+        unit.delete()
+    assert StockUnit.objects.filter(pk=unit.pk, purchase__isnull=False).exists()
+
+
+def test_a_malformed_csv_line_is_named(product):
+    upload = io.BytesIO(b"a,b\nc," + b"x" * 200_000 + b"\n")  # a field larger than csv reads
+    with pytest.raises(ValidationError, match="Line 2 of the CSV file cannot be read"):
+        stock_add(product=product, lines=lines_from_file(upload, csv_columns=True))
+    assert not StockUnit.objects.exists()
