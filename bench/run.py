@@ -222,7 +222,9 @@ def webhook_phase(args, tmp: Path, workers: int) -> dict:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.2)
-            transport = workload.WebhookTransport(f"http://127.0.0.1:{port}/telegram/webhook/", SECRET)
+            transport = workload.WebhookTransport(
+                f"http://127.0.0.1:{port}/telegram/webhook/", SECRET, api_url=api.url, token=api.token
+            )
             result = drive(transport, api, ids, args, first_user=300_000 + workers * 10_000)
         finally:
             stop(server)

@@ -64,8 +64,12 @@ class PollingTransport:
 
 
 class WebhookTransport:
-    def __init__(self, url: str, secret: str):
+    """Telegram calling the webhook: each update POSTed, and the call a reply names made against the
+    Bot API (`api_url`, the fake's address, and the bot's `token`), as Telegram makes it."""
+
+    def __init__(self, url: str, secret: str, *, api_url: str, token: str):
         self.url, self.secret = url, secret
+        self.api_url, self.token = api_url, token
         self._local = threading.local()
 
     def send(self, update: dict) -> None:
@@ -75,6 +79,10 @@ class WebhookTransport:
             self.url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": self.secret}, timeout=STEP_TIMEOUT
         )
         response.raise_for_status()
+        if response.headers.get("Content-Type", "").startswith("application/json"):
+            params = response.json()
+            method = params.pop("method")
+            session.post(f"{self.api_url}/bot{self.token}/{method}", data=params, timeout=STEP_TIMEOUT).raise_for_status()
 
 
 @dataclass

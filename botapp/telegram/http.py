@@ -11,6 +11,9 @@ mapped as requests maps urllib3's. Uploads (multipart) and proxies go through re
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from urllib.parse import urlencode
 
 import certifi
@@ -45,6 +48,49 @@ class Response:
         return json.loads(self.content)
 
 
+# Answers a webhook request may carry in its own HTTP reply (Telegram makes the call), instead of a
+# request of their own: the press and the checkout are answered without a round trip.
+IN_REPLY = frozenset({"answerCallbackQuery", "answerPreCheckoutQuery"})
+
+
+class WebhookReply:
+    """The one Bot API call a webhook request's answer carries (`method` None: none)."""
+
+    def __init__(self):
+        self.method: str | None = None
+        self.params: dict = {}
+
+    def as_json(self) -> dict:
+        return {"method": self.method, **self.params}
+
+
+_webhook_reply: ContextVar[WebhookReply | None] = ContextVar("webhook_reply", default=None)
+
+
+@contextmanager
+def webhook_reply() -> Iterator[WebhookReply]:
+    """While an update is handled for a webhook request: its first answer to a button press or a
+    checkout is kept for the request's HTTP reply, and taken as done (Telegram does not say how a
+    call in a webhook reply went, so nothing is lost by not knowing it here either)."""
+    reply = WebhookReply()
+    token = _webhook_reply.set(reply)
+    try:
+        yield reply
+    finally:
+        _webhook_reply.reset(token)
+
+
+def _kept_for_reply(url: str, params: dict | None, files) -> bool:
+    reply = _webhook_reply.get()
+    if reply is None or reply.method is not None or files:
+        return False
+    method = url.rsplit("/", 1)[-1]
+    if method not in IN_REPLY:
+        return False
+    reply.method, reply.params = method, {key: value for key, value in (params or {}).items() if value is not None}
+    return True
+
+
 class ApiSender:
     def __init__(self, api_url: str):
         self.api_url = api_url
@@ -57,6 +103,8 @@ class ApiSender:
         self.local = threading.local()
 
     def __call__(self, method, url, *, params=None, files=None, timeout=None, proxies=None):
+        if _kept_for_reply(url, params, files):
+            return Response(200, "OK", b'{"ok":true,"result":true}')
         if files or proxies or self.proxies:
             return self._through_requests(method, url, params=params, files=files, timeout=timeout, proxies=proxies)
         query = urlencode([(key, value) for key, value in (params or {}).items() if value is not None], doseq=True)

@@ -12,11 +12,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from botapp import texts
+from botapp import callbacks, texts
 from botapp.models import HandledUpdate
 from botapp.testing import updates
 from botapp.testing.helpers import SECRET_HEADER, WEBHOOK_URL, english, post_update, sent_to
 from shop.models import Purchase, User
+from shop.services.payments import invoice_create
 from shop.testing.concurrency import run_at_once
 from shop.testing.factories import UserFactory
 
@@ -248,3 +249,51 @@ def test_a_new_customer_starting_on_many_workers_at_once_is_recorded_once(fake_a
     assert statuses == [200] * THREADS
     assert User.objects.filter(telegram_id=customer["id"]).count() == 1
     assert len(sent_to(fake_api, customer["id"])) == THREADS  # different updates: each answered
+
+
+# --- answers that travel in the webhook's own reply ---
+
+
+def _post_only(client, update: dict):
+    """POST the update as Telegram does, without making the call its reply names (to look at the reply)."""
+    return client.post(WEBHOOK_URL, data=json.dumps(update), content_type="application/json", headers={SECRET_HEADER: SECRET})
+
+
+@pytest.mark.django_db
+def test_a_button_press_is_answered_in_the_reply_and_its_screen_sent_by_the_bot(client, fake_api, customer, product):
+    update = updates.callback(customer, callbacks.product(product.pk), message_id=7)
+    response = _post_only(client, update)
+    assert response.status_code == 200
+    assert response.json() == {"method": "answerCallbackQuery", "callback_query_id": update["callback_query"]["id"]}
+    assert fake_api.calls_of("answerCallbackQuery") == []  # not a request of its own
+    (edit,) = fake_api.calls_of("editMessageText")
+    assert "Editor Pro" in edit.params["text"]
+
+
+@pytest.mark.django_db
+def test_a_checkout_is_answered_in_the_reply(client, fake_api, customer, product):
+    payload = invoice_create(telegram_id=customer["id"], product=product)[1]
+    response = _post_only(client, updates.pre_checkout(customer, payload, total_amount=product.price))
+    answer = response.json()
+    assert (answer["method"], answer["ok"]) == ("answerPreCheckoutQuery", True)
+    refused = _post_only(client, updates.pre_checkout(customer, payload + "x", total_amount=product.price)).json()
+    assert refused["ok"] is False and "not valid" in refused["error_message"]
+    assert fake_api.calls_of("answerPreCheckoutQuery") == []
+
+
+@pytest.mark.django_db
+def test_only_the_first_answer_goes_in_the_reply_and_a_failed_update_carries_none(client, fake_api, customer, product):
+    fake_api.fail_next("editMessageText", 502, "Bad Gateway")  # the screen cannot be shown: Telegram must repeat
+    update = updates.callback(customer, callbacks.product(product.pk), message_id=7)
+    failed = _post_only(client, update)
+    assert failed.status_code == 500 and not failed.get("Content-Type", "").startswith("application/json")
+    again = post_update(client, update)  # Telegram's repeat is answered, in its reply, and shown
+    assert again.json()["method"] == "answerCallbackQuery"
+    assert len(fake_api.calls_of("answerCallbackQuery")) == 1  # made by "Telegram" from the reply
+    assert fake_api.calls_of("editMessageText")[-1].status == 200
+
+
+@pytest.mark.django_db
+def test_polling_answers_presses_with_requests_of_their_own(send, fake_api, customer, product):
+    send(updates.callback(customer, callbacks.product(product.pk), message_id=7))
+    assert len(fake_api.calls_of("answerCallbackQuery")) == 1
