@@ -101,7 +101,9 @@ def send_broadcast_chunk(
     while batch := broadcast_recipients_claim(broadcast_id=broadcast.pk, limit=CLAIM_BATCH):
         try:
             while batch:
-                pause = send_to_recipient(bot, broadcast.text, batch[0], pace=pace, button_product_id=broadcast.button_product_id)
+                pause = send_to_recipient(
+                    bot, _text_for(broadcast, batch[0]), batch[0], pace=pace, button_product_id=broadcast.button_product_id
+                )
                 batch.pop(0)
                 if pause is not None:
                     chunk.pause = pause
@@ -114,6 +116,14 @@ def send_broadcast_chunk(
         if time.monotonic() >= deadline:
             break
     return chunk
+
+
+def _text_for(broadcast: Broadcast, recipient: BroadcastRecipient) -> str:
+    """The broadcast's text; a back-in-stock one in the customer's own language."""
+    if not (broadcast.is_restock and broadcast.button_product):
+        return broadcast.text
+    with translation.override(texts.language_for(recipient.user.language_code)):
+        return texts.back_in_stock(broadcast.button_product)
 
 
 def _product_button(product_id: int, language_code: str | None) -> InlineKeyboardMarkup:

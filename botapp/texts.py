@@ -220,6 +220,11 @@ def quantity_label(quantity: int) -> str:
     return _("%(n)d pcs") % {"n": quantity}
 
 
+def back_in_stock(product: Product) -> str:
+    price = format_price(product.price, product.currency) if product.price else _("free")
+    return _("🔔 Back in stock: <b>%(product)s</b> · %(price)s") % {"product": escape(product.name), "price": price}
+
+
 def button_view_product() -> str:
     return _("🛍 View")
 

@@ -255,8 +255,11 @@ def test_everyone_waiting_is_told_once_when_stock_comes_back(press, fake_api, ke
     stock_add(product=keys, lines=lines_from_text("NEW-1\nNEW-2"))
     run_due_tasks()
 
-    for chat, view in ((42, "🛍 View"), (43, "🛍 Смотреть")):
-        told = sent_to(fake_api, chat, after=mark, containing="Back in stock")
+    for chat, said, view in (
+        (42, "🔔 Back in stock: <b>Game key</b> · ⭐ 10", "🛍 View"),
+        (43, "🔔 Снова в наличии", "🛍 Смотреть"),
+    ):
+        told = sent_to(fake_api, chat, after=mark, containing=said)  # in each customer's language
         assert len(told) == 1
         assert buttons(told[0]) == [(view, callbacks.product(keys.pk))]
     assert RestockRequest.objects.count() == 0

@@ -52,6 +52,8 @@ class Broadcast(TimeStampedModel):
         verbose_name=_("button to a product"),
         help_text=_("Optional: a button under the message opens this product's card in the bot."),
     )
+    # Sent by the shop when a product customers waited for came back: each gets it in their language.
+    is_restock = models.BooleanField(default=False, editable=False)
     selected_users = models.ManyToManyField(
         User,
         blank=True,

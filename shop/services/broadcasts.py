@@ -69,8 +69,16 @@ def broadcast_create(
     selected_users: QuerySet[User] | list[User] | list[int] | None = None,
     created_by=None,
     button_product: Product | None = None,
+    is_restock: bool = False,
 ) -> Broadcast:
-    broadcast = Broadcast(text=text, audience=audience, product=product, created_by=created_by, button_product=button_product)
+    broadcast = Broadcast(
+        text=text,
+        audience=audience,
+        product=product,
+        created_by=created_by,
+        button_product=button_product,
+        is_restock=is_restock,
+    )
     broadcast.full_clean()
     with transaction.atomic():
         broadcast.save()
@@ -126,6 +134,7 @@ def broadcast_restock(*, product_id: int) -> Broadcast | None:
             audience=Broadcast.Audience.SELECTED,
             selected_users=[user_id for _pk, user_id in waiting],
             button_product=product,
+            is_restock=True,  # the text above is for staff; each customer gets it in their language
         )
         RestockRequest.objects.filter(pk__in=[pk for pk, _user in waiting]).delete()
     # Started on its own (in short transactions); should this process die first, the draft is in the
