@@ -126,15 +126,10 @@ def send_content(bot: TeleBot, chat_id: int, product: Product, *, heading=texts.
     for unit in units:
         if unit.file_id:  # a unit with its own file: the file, its text as the caption
             caption = texts.unit_code(unit.content)
-            sends.append(partial(_message, bot.send_document, chat_id, unit.file_id, caption=caption, protect_content=protect))
+            sends.append(partial(_patiently, bot.send_document, chat_id, unit.file_id, caption=caption, protect_content=protect))
     for send in sends[:-1]:
         send(reply_markup=None)
     sends[-1](reply_markup=screens.after_content())
-
-
-def _message(method, *args, **kwargs):
-    """A Bot API call of a delivery (`Send`: its buttons come as the `reply_markup` keyword)."""
-    return _patiently(method, *args, **kwargs)
 
 
 MAX_UNIT_MESSAGES = 3  # more than this many messages of units: the units go in a file instead
@@ -146,9 +141,9 @@ def _unit_sends(bot: TeleBot, chat_id: int, product: Product, text: str, units, 
     lines = [texts.unit_line(number, unit.content, numbered=len(units) > 1) for number, unit in enumerate(units, 1)]
     messages = _packed([*head, "\n" + texts.units_heading(len(units)), *lines])
     if len(messages) - len(_packed(head)) <= MAX_UNIT_MESSAGES:
-        return [partial(_message, bot.send_message, chat_id, message, protect_content=protect) for message in messages]
+        return [partial(_patiently, bot.send_message, chat_id, message, protect_content=protect) for message in messages]
     sends = [
-        partial(_message, bot.send_message, chat_id, message, protect_content=protect)
+        partial(_patiently, bot.send_message, chat_id, message, protect_content=protect)
         for message in _packed([*head, "\n" + texts.units_in_file(len(units))])
     ]
     listing = ("\n".join(unit.content.replace("\n", " | ") for unit in units) + "\n").encode()
@@ -179,10 +174,10 @@ def _packed(blocks: list[str]) -> list[str]:
 
 def _text_sends(bot: TeleBot, chat_id: int, text: str, protect: bool) -> list[Send]:
     if visible_length(text) <= texts.MESSAGE_LIMIT:
-        return [partial(_message, bot.send_message, chat_id, text, protect_content=protect)]
+        return [partial(_patiently, bot.send_message, chat_id, text, protect_content=protect)]
     # heading and content apart; each fits (the admin caps hidden content at one message)
     title, _, content = text.partition("\n\n")
-    return [partial(_message, bot.send_message, chat_id, part, protect_content=protect) for part in (title, content)]
+    return [partial(_patiently, bot.send_message, chat_id, part, protect_content=protect) for part in (title, content)]
 
 
 # The Bot API method for each kind of file, and where its answer carries the file

@@ -53,29 +53,21 @@ def on_buy(call: CallbackQuery, bot: TeleBot) -> None:
         show(bot, sender.id, card_screen(product))
         return
     try:
-        quantity_check(product=product, quantity=parsed.quantity)
+        if product.price == 0:
+            quantity_check(product=product, quantity=parsed.quantity)
+            purchase, created = purchase_get_free(user=sync_sender(sender), product=product)
+        else:  # checks the quantity too
+            terms, payload = invoice_create(telegram_id=sender.id, product=product, quantity=parsed.quantity)
     except ValidationError as refusal:
         # a stale or forged quantity, or stock sold meanwhile: say why, and show the card as it is now
         answer_callback(bot, call.id, " ".join(refusal.messages))
         show(bot, sender.id, card_screen(product, quantity=parsed.quantity))
         return
-    user = sync_sender(sender)
     if product.price == 0:
-        try:
-            purchase, created = purchase_get_free(user=user, product=product)
-        except ValidationError as refusal:  # the last free unit went to someone else just now
-            answer_callback(bot, call.id, " ".join(refusal.messages))
-            show(bot, sender.id, card_screen(product))
-            return
         answer_callback(bot, call.id)
         _hand_over(bot, purchase, recorded=created)
         return
-    try:
-        terms, payload = invoice_create(telegram_id=sender.id, product=product, quantity=parsed.quantity)
-    except ValidationError as refusal:  # the last units sold in the meantime
-        answer_callback(bot, call.id, " ".join(refusal.messages))
-        show(bot, sender.id, card_screen(product, quantity=parsed.quantity))
-        return
+    sync_sender(sender)  # a buyer known before they pay
     description = texts.shorten(visible_text(product.description).strip() or product.name, DESCRIPTION_LIMIT)
     label = product.name if terms.quantity == 1 else f"{product.name} × {terms.quantity}"
     answer_callback(bot, call.id)

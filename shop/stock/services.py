@@ -163,7 +163,7 @@ def stock_add(*, product: Product, lines: Iterable[UnitLine]) -> ImportReport:
 
 def _stock_add(product: Product, lines: Iterable[UnitLine]) -> ImportReport:
     report = ImportReport()
-    seen: set[bytes] = set()
+    seen: set[str] = set()
     with transaction.atomic():
         chunk: list[tuple[int, str, str, str]] = []  # line number, content, hash, file id
         for line in lines:
@@ -175,12 +175,12 @@ def _stock_add(product: Product, lines: Iterable[UnitLine]) -> ImportReport:
                 )
             if len(line.file_id) > 255:
                 raise ValidationError(_("Line %(line)d: the file id is too long.") % {"line": line.number})
-            digest = hashlib.sha256(content.encode())
-            if digest.digest() in seen:
+            digest = unit_hash(content)
+            if digest in seen:
                 _count_duplicate(report, line.number)
                 continue
-            seen.add(digest.digest())
-            chunk.append((line.number, content, digest.hexdigest(), storable_string(line.file_id)))
+            seen.add(digest)
+            chunk.append((line.number, content, digest, storable_string(line.file_id)))
             if len(chunk) >= IMPORT_CHUNK:
                 _write_chunk(product, chunk, report)
                 chunk = []
