@@ -12,7 +12,9 @@ threads and take turns: after each update a user goes to the back of the line, s
 flooding the bot holds up nobody else. An update that must be handled again (the Bot API was
 down, a payment met a database error) waits out a backoff, and that user's later updates wait
 behind it. At most `max_pending` updates wait at once; beyond that the poller stops fetching until
-some are done, so memory stays flat under any backlog.
+some are done, so memory stays flat under any backlog. With worker processes (`runbot
+--processes N`, botapp.processes) the threads hand each update to its user's process and wait for
+the answer; everything else here stays as it is.
 """
 
 import heapq
@@ -31,6 +33,7 @@ from telebot.types import Update
 from botapp.bot import ALLOWED_UPDATES
 from botapp.dispatch import must_not_be_lost, parse_update, process_update, update_sender
 from botapp.models import PolledBatch
+from botapp.processes import WorkerProcesses
 from botapp.set_aside import set_aside, set_aside_unreadable, storable_json
 from botapp.staff import notify_staff, payment_given_up_alert
 from botapp.telegram.errors import retry_after_seconds
@@ -55,9 +58,20 @@ class _Line:
 
 
 class Poller:
-    def __init__(self, bot: TeleBot, *, workers: int = 4, long_polling_timeout: int = 25, max_pending: int = MAX_PENDING):
+    def __init__(
+        self,
+        bot: TeleBot,
+        *,
+        workers: int = 4,
+        long_polling_timeout: int = 25,
+        max_pending: int = MAX_PENDING,
+        processes: WorkerProcesses | None = None,
+    ):
+        """`processes`: worker processes that handle the updates (botapp.processes); None: this process does.
+        With them, `workers` threads per process hand updates over and wait for the answers."""
         self.bot = bot
-        self.workers = max(1, workers)
+        self.processes = processes
+        self.workers = max(1, workers) * (processes.count if processes else 1)
         self.long_polling_timeout = long_polling_timeout
         self.max_pending = max_pending
         self.offset: int | None = None
@@ -209,7 +223,7 @@ class Poller:
         try:
             while (taken := self._take()) is not None:
                 user, (update, raw) = taken
-                self._done(user, update, self._handle(update, raw))
+                self._done(user, update, self._handle(user, update, raw))
         finally:
             connection.close()  # this thread's own connection: nobody else would close it
 
@@ -238,11 +252,11 @@ class Poller:
         if woken > 1:
             self._work_ready.notify(woken - 1)  # this worker takes one; others for the rest
 
-    def _handle(self, update: Update, raw: dict) -> bool:
+    def _handle(self, user, update: Update, raw: dict) -> bool:
         """Handle one update; False if it must be handled again."""
         try:
             close_old_connections()
-            handled = process_update(self.bot, update)
+            handled = self.processes.handle(user, raw) if self.processes else process_update(self.bot, update)
         except Exception:  # e.g. the database is gone: the update stays in the journal
             log.exception("update %s could not be processed", update.update_id)
             handled = False

@@ -185,7 +185,7 @@ LOGGING = {
     "formatters": {
         "plain": {
             "()": "botapp.logging.RedactingFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+            "format": "%(asctime)s %(levelname)s [%(processName)s] %(name)s: %(message)s",
         }
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
@@ -219,6 +219,7 @@ DELIVERY_RETRY_SECONDS = env.int("DELIVERY_RETRY_SECONDS", default=30)
 # Background work (retrying deliveries) is kept in the database; `runbot` runs the worker.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 BOT_WORKERS = env.int("BOT_WORKERS", default=4)
+BOT_PROCESSES = env.int("BOT_PROCESSES", default=1)
 # Flood control per user: a burst of FLOOD_BURST updates, then FLOOD_RATE a second (0: off).
 FLOOD_RATE = env.float("FLOOD_RATE", default=3.0)
 FLOOD_BURST = env.int("FLOOD_BURST", default=10)

@@ -45,6 +45,8 @@ class Purchase(TimeStampedModel):
     )
     delivered_at = models.DateTimeField(_("content delivered"), null=True, blank=True)
     delivery_claimed_at = models.DateTimeField(_("delivery started"), null=True, blank=True)
+    # host:pid of the process holding the claim, so a worker process that died frees its claims at once
+    delivery_claimed_by = models.CharField(_("delivery started by"), max_length=100, blank=True, editable=False)
     delivery_error = models.CharField(_("last delivery error"), max_length=255, blank=True)
     refunded_at = models.DateTimeField(_("refunded"), null=True, blank=True)
 

@@ -4,6 +4,8 @@ A delivery is claimed before anything is sent (a conditional update only one wor
 workers that see the same payment deliver it once; a claim whose worker died runs out.
 """
 
+import os
+import socket
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -20,6 +22,11 @@ from shop.stock.services import OUT_OF_STOCK, OutOfStock, stock_fill
 DELIVERY_CLAIM_TIMEOUT = timedelta(minutes=5)
 
 
+def delivery_claimer(pid: int | None = None) -> str:
+    """Who holds a delivery claim: this host and process (or process `pid` of this host)."""
+    return f"{socket.gethostname()}:{pid or os.getpid()}"[:100]
+
+
 def purchase_claim_delivery(*, purchase_id: int, again: bool = False) -> Purchase | None:
     """Take the delivery of a purchase; None if it is not to be delivered, or another worker has it.
 
@@ -33,7 +40,7 @@ def purchase_claim_delivery(*, purchase_id: int, again: bool = False) -> Purchas
     )
     if not again:
         claimable = claimable.filter(delivered_at__isnull=True)
-    if not claimable.update(delivery_claimed_at=now):
+    if not claimable.update(delivery_claimed_at=now, delivery_claimed_by=delivery_claimer()):
         return None
     return Purchase.objects.select_related("product", "user").get(pk=purchase_id)
 
@@ -41,6 +48,13 @@ def purchase_claim_delivery(*, purchase_id: int, again: bool = False) -> Purchas
 def purchase_release_delivery_claims(*, before) -> int:
     """Free deliveries claimed before `before` and never finished: their worker is gone."""
     return Purchase.objects.filter(delivery_claimed_at__lt=before, delivered_at__isnull=True).update(delivery_claimed_at=None)
+
+
+def purchase_release_delivery_claims_of(*, claimer: str) -> int:
+    """Free the deliveries a process that is gone (`claimer`, see delivery_claimer) held and never finished."""
+    return Purchase.objects.filter(
+        delivery_claimed_by=claimer, delivery_claimed_at__isnull=False, delivered_at__isnull=True
+    ).update(delivery_claimed_at=None)
 
 
 def purchase_delivery_pending(*, purchase_id: int) -> bool:

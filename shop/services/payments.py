@@ -17,6 +17,7 @@ from shop.models.base import storable_text
 from shop.money import from_minor_units, to_minor_units
 from shop.selectors.catalog import products_with_ownership
 from shop.selectors.purchases import owned_by
+from shop.services.delivery import delivery_claimer
 from shop.stock.selectors import stock_available_count
 from shop.stock.services import OUT_OF_STOCK, OutOfStock, stock_allocate, stock_hold
 
@@ -178,6 +179,7 @@ def purchase_record_payment(
         review_reason="; ".join(problems)[:255],
         # whoever records the payment also holds its delivery (see purchase_claim_delivery)
         delivery_claimed_at=None if problems else timezone.now(),
+        delivery_claimed_by="" if problems else delivery_claimer(),
     )
     purchase.clean_fields(exclude=["user", "product"])  # both just loaded: no need to ask the database again
     try:
@@ -228,6 +230,7 @@ def purchase_get_free(*, user: User, product: Product) -> tuple[Purchase, bool]:
         Purchase.PaymentType.FREE,
         payment_id=f"free:{user.telegram_id}:{product.pk}",
         delivery_claimed_at=timezone.now(),  # its delivery belongs to whoever creates it
+        delivery_claimed_by=delivery_claimer(),
     )
     try:
         with transaction.atomic():

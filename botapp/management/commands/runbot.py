@@ -14,6 +14,7 @@ from telebot.types import BotCommand
 from botapp import texts
 from botapp.bot import create_bot
 from botapp.polling import Poller
+from botapp.processes import WorkerProcesses
 from botapp.recovery import recover, schedule_recovery
 from botapp.telegram.client import BotConfigError, check_payment_settings
 from botapp.worker import EmbeddedWorker
@@ -38,8 +39,15 @@ class Command(BaseCommand):
             help="Do not run background tasks here (when `manage.py db_worker` runs them elsewhere).",
         )
         parser.add_argument("--workers", type=int, default=settings.BOT_WORKERS, help="Worker threads (default: BOT_WORKERS).")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=settings.BOT_PROCESSES,
+            help="Worker processes, each with --workers threads, fed by one poller (default: BOT_PROCESSES; 1: "
+            "this process handles the updates).",
+        )
 
-    def handle(self, *args, delete_webhook=False, workers=4, no_task_worker=False, **options):
+    def handle(self, *args, delete_webhook=False, workers=4, processes=1, no_task_worker=False, **options):
         started = timezone.now()
         try:
             check_payment_settings()
@@ -73,7 +81,13 @@ class Command(BaseCommand):
 
         register_commands(bot)
 
-        poller = Poller(bot, workers=workers)
+        if processes < 1:
+            raise CommandError("--processes must be at least 1.")
+        pool = None
+        if processes > 1:
+            pool = WorkerProcesses(processes, threads=workers)
+            pool.start()
+        poller = Poller(bot, workers=workers, processes=pool)
         thread = threading.Thread(target=poller.run, name="bot-poller", daemon=True)
         stop = threading.Event()
 
@@ -91,13 +105,21 @@ class Command(BaseCommand):
             task_worker = EmbeddedWorker()
             task_worker.start()
         thread.start()
-        log.info("Bot @%s is running (polling, %d workers). Press Ctrl-C to stop.", me.username, poller.workers)
+        log.info(
+            "Bot @%s is running (polling, %d process%s, %d workers each). Press Ctrl-C to stop.",
+            me.username,
+            processes,
+            "es" if processes > 1 else "",
+            workers,
+        )
         while not stop.wait(0.5) and thread.is_alive():
             pass
         crashed = not stop.is_set()
         log.info("Stopping...")
         if not poller.shutdown(SHUTDOWN_GRACE):
             log.warning("Some updates were still being processed; they will be handled again after a restart.")
+        if pool is not None:
+            pool.stop(SHUTDOWN_GRACE)
         if task_worker is not None:
             task_worker.stop(SHUTDOWN_GRACE)
         log.info("Bot stopped.")

@@ -8,10 +8,12 @@ from django.utils import timezone
 from shop.models import Purchase
 from shop.services.delivery import (
     DELIVERY_CLAIM_TIMEOUT,
+    delivery_claimer,
     purchase_claim_delivery,
     purchase_delivery_pending,
     purchase_mark_delivered,
     purchase_mark_delivery_failed,
+    purchase_release_delivery_claims_of,
 )
 from shop.services.payments import purchase_mark_refunded
 from shop.testing.concurrency import run_at_once
@@ -110,3 +112,16 @@ def test_many_threads_claiming_one_delivery_only_one_gets_it(product, ann):
     purchase = released(paid_purchase(ann, product))
     claims = run_at_once(lambda i: purchase_claim_delivery(purchase_id=purchase.pk), THREADS)
     assert [claim.pk for claim in claims if claim is not None] == [purchase.pk]
+
+
+def test_the_claims_of_a_process_that_died_are_freed_and_no_other_claim(product, ann):
+    """A worker process of `runbot --processes` that died held these deliveries: they may be taken at once."""
+    of_dead_process = paid_purchase(ann, product, payment_id="charge-dead")
+    assert of_dead_process.delivery_claimed_by == delivery_claimer()
+    Purchase.objects.filter(pk=of_dead_process.pk).update(delivery_claimed_by=delivery_claimer(pid=999_999))
+    of_live_process = paid_purchase(ann, product, payment_id="charge-live")
+
+    assert purchase_release_delivery_claims_of(claimer=delivery_claimer(pid=999_999)) == 1
+
+    assert purchase_claim_delivery(purchase_id=of_dead_process.pk) is not None
+    assert purchase_claim_delivery(purchase_id=of_live_process.pk) is None  # its live worker still has it
