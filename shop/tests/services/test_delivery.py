@@ -114,12 +114,12 @@ def test_many_threads_claiming_one_delivery_only_one_gets_it(product, ann):
     assert [claim.pk for claim in claims if claim is not None] == [purchase.pk]
 
 
-def test_the_claims_of_a_process_that_died_are_freed_and_no_other_claim(product, ann):
+def test_the_claims_of_a_process_that_died_are_freed_and_no_other_claim(product, ann, bob):
     """A worker process of `runbot --processes` that died held these deliveries: they may be taken at once."""
     of_dead_process = paid_purchase(ann, product, payment_id="charge-dead")
     assert of_dead_process.delivery_claimed_by == delivery_claimer()
     Purchase.objects.filter(pk=of_dead_process.pk).update(delivery_claimed_by=delivery_claimer(pid=999_999))
-    of_live_process = paid_purchase(ann, product, payment_id="charge-live")
+    of_live_process = paid_purchase(bob, product, payment_id="charge-live")
 
     assert purchase_release_delivery_claims_of(claimer=delivery_claimer(pid=999_999)) == 1
 
