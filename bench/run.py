@@ -99,9 +99,16 @@ def drive(transport, api, ids, args, first_user) -> workload.Result:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User and system CPU time the process and its living children (worker processes) have used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except FileNotFoundError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        children.update(int(child) for child in (task / "children").read_text().split())
+    return own + sum(cpu_seconds(child) for child in children)
 
 
 def profiler(pid: int, tmp: Path) -> subprocess.Popen:
@@ -125,12 +132,14 @@ def profile_summary(path: Path, top: int = 25) -> list[str]:
     return [f"  {n * 100 / total:5.1f} %  {frame}" for n, frame in ranked[:top]]
 
 
-def polling_phase(args, tmp: Path) -> dict:
+def polling_phase(args, tmp: Path, processes: int = 1) -> dict:
     with FakeBotAPI() as api:
-        env = base_env(f"sqlite:///{tmp / 'polling.sqlite3'}", api, args.workers)
+        env = base_env(f"sqlite:///{tmp / f'polling-{processes}.sqlite3'}", api, args.workers)
         ids = prepare_database(env, args.products)
-        log = (tmp / "runbot.log").open("w")
-        bot = subprocess.Popen([PY, "manage.py", "runbot"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log_path = tmp / f"runbot-{processes}.log"
+        log = log_path.open("w")
+        command = [PY, "manage.py", "runbot", "--processes", str(processes)]
+        bot = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             api.wait_for("getUpdates", timeout=60)
             cpu_before = cpu_seconds(bot.pid)  # start-up (imports, migrations check) left out
@@ -145,7 +154,7 @@ def polling_phase(args, tmp: Path) -> dict:
             stop(bot)
             log.close()
         queries = defaultdict(list)
-        for match in LOG_LINE.finditer((tmp / "runbot.log").read_text()):
+        for match in LOG_LINE.finditer(log_path.read_text()):
             step = result.update_steps.get(int(match[1]))
             if step:
                 queries[step].append(int(match[5]))
@@ -263,6 +272,8 @@ def print_stock(label: str, stock: dict) -> None:
 
 
 def line(label: str, result: workload.Result) -> str:
+    if result.failed:
+        label += f" [unanswered: {', '.join(f'update {uid} ({step})' for uid, step in result.failed)}]"
     p = result.percentiles()
     return (
         f"  {label:<34} {result.per_second:7.1f} updates/s   p50 {p['p50']:6.1f} ms   p95 {p['p95']:6.1f} ms   "
@@ -289,6 +300,9 @@ def main() -> None:
     parser.add_argument("--stock-only", action="store_true", help="only the stock figures (bench/stock.py)")
     parser.add_argument("--skip-webhook", action="store_true")
     parser.add_argument("--skip-floors", action="store_true", help="runbot only (for A/B comparisons of its code)")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="also run `runbot --processes N` (0: skip; default 2, one per core here)"
+    )
     parser.add_argument("--profile", action="store_true", help="sample runbot with py-spy and print where its time goes")
     parser.add_argument("--keep", action="store_true", help="keep the logs and databases (path printed)")
     args = parser.parse_args()
@@ -320,6 +334,13 @@ def main() -> None:
         print(f"  runbot CPU per update: {polling['cpu_ms_per_update']:.2f} ms   (target <= 2.0)")
         print(f"  purchases recorded: {polling['purchases']} (expected {args.customers + 10})")
         print(f"  runbot peak RSS: {polling['rss_mb']:.1f} MB")
+        if args.processes > 1:
+            several = polling_phase(args, tmp, processes=args.processes)
+            print(line(f"runbot --processes {args.processes}, SQLite", several["result"]))
+            gain = several["result"].per_second / polling["result"].per_second
+            print(f"  {args.processes} processes / 1: {gain:.2f}   (target >= 1.7 on 2 cores)")
+            print(f"  CPU per update, all processes: {several['cpu_ms_per_update']:.2f} ms")
+            print(f"  purchases recorded: {several['purchases']} (expected {args.customers + 10})")
         if polling["profile"]:
             print("\nWhere runbot's time goes (py-spy samples with the function on the stack)")
             print("\n".join(polling["profile"]))

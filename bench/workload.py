@@ -92,6 +92,7 @@ class Result:
     latencies: dict[str, list[float]]
     update_steps: dict[int, str]
     errors: int
+    failed: list = field(default_factory=list)  # (update id, step) of updates never answered
 
     @property
     def per_second(self) -> float:
@@ -137,6 +138,7 @@ def customer(user_id: int, transport, tracker: ReplyTracker, ids: dict, result: 
         if not waiter.event.wait(STEP_TIMEOUT):
             with lock:
                 result.errors += 1
+                result.failed.append((update["update_id"], step))
             return
         with lock:
             result.latencies[step].append(waiter.at - started)
