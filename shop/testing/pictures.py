@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 
-def picture_bytes(image_format: str = "JPEG", size: tuple[int, int] = (64, 48), *, mode: str = "RGB", color=(200, 30, 30)) -> bytes:
+def picture_bytes(image_format: str = "JPEG", size: tuple[int, int] = (64, 48), *, mode="RGB", color=(200, 30, 30)) -> bytes:
     output = io.BytesIO()
     Image.new(mode, size, color).save(output, image_format)
     return output.getvalue()

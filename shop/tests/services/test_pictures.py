@@ -64,7 +64,7 @@ def test_a_damaged_picture_is_refused():
 
 
 def test_another_image_format_is_refused_by_name():
-    with pytest.raises(ValidationError, match="This is a GIF image; upload a JPEG, PNG or WebP picture."):
+    with pytest.raises(ValidationError, match=r"This is a GIF image; upload a JPEG, PNG or WebP picture\."):
         picture_prepare(upload=SimpleUploadedFile("anim.gif", picture_bytes("GIF", (10, 10), mode="P", color=1)))
 
 
@@ -76,7 +76,7 @@ def test_a_file_over_10_mb_is_refused_before_it_is_read():
 
 
 def _png_header_only(width: int, height: int) -> bytes:
-    """A tiny PNG that claims to be `width` × `height` (a decompression bomb's header)."""
+    """A tiny PNG that claims to be `width` by `height` (a decompression bomb's header)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
