@@ -15,7 +15,7 @@ from telebot.apihelper import ApiTelegramException
 from telebot.types import InputFile, InputMediaPhoto
 
 from botapp.screens import Picture, Screen
-from shop.services.pictures import picture_set_file_id
+from shop.services.pictures import picture_forget_file_id, picture_set_file_id
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,20 @@ def _remember(picture: Picture, message) -> None:
 
 
 def _with_media(picture: Picture, call):
-    """`call(media)` with the picture's id if Telegram has it, else with its file uploaded (the id then kept)."""
+    """`call(media)` with the picture's id if Telegram has it, else with its file uploaded (the id then kept).
+
+    An id Telegram no longer takes (ids belong to one bot: the shop moved to a new bot token) is forgotten
+    and the picture uploaded again."""
     file_id = _known_file_id(picture)
     if file_id:
-        return call(file_id)
+        try:
+            return call(file_id)
+        except ApiTelegramException as exc:
+            if exc.error_code != 400 or "file identifier" not in (exc.description or ""):
+                raise
+            log.info("Telegram refused the id of picture %s (%s): uploading it again", picture.name, exc.description)
+            cache.delete(_file_id_key(picture))
+            picture_forget_file_id(owner=picture.owner, owner_id=picture.owner_id, file_id=file_id)
     with default_storage.open(picture.name, "rb") as stored:  # small: resized when staff uploaded it
         content = io.BytesIO(stored.read())
     message = call(InputFile(content, file_name=os.path.basename(picture.name)))

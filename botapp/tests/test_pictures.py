@@ -224,3 +224,17 @@ def test_buy_under_a_photo_card_sends_the_invoice_below_it(send, fake_api, custo
 
     assert [call.method for call in calls if call.method in (*CHANGES, "sendInvoice")] == ["sendInvoice"]
     assert [bool(message.get("photo")) for message in bot_messages(fake_api, customer["id"])] == [True, False]
+
+
+def test_an_id_telegram_no_longer_takes_is_replaced_by_a_new_upload(chat, fake_api, boxed):
+    Product.objects.filter(pk=boxed.pk).update(picture_file_id="id-of-the-shops-old-bot")
+    fake_api.fail_next("editMessageMedia", 400, "Bad Request: wrong file identifier/HTTP URL specified")
+
+    calls = chat.press(callbacks.product(boxed.id))
+
+    refused, uploaded = calls
+    assert media_of(refused)["media"] == "id-of-the-shops-old-bot"
+    assert media_of(uploaded)["media"].startswith("attach://")
+    assert len(fake_api.uploads) == 1
+    assert Product.objects.get(pk=boxed.pk).picture_file_id.startswith("uploaded-1-")
+    assert chat.only()["photo"]

@@ -102,3 +102,8 @@ def picture_set_file_id(*, owner: str, owner_id: int, picture_name: str, file_id
     """
     model = PICTURE_OWNERS[owner]
     model.objects.filter(pk=owner_id, picture=picture_name, picture_file_id="").update(picture_file_id=file_id[:255])
+
+
+def picture_forget_file_id(*, owner: str, owner_id: int, file_id: str) -> None:
+    """Telegram no longer takes this id (it belongs to another bot): the picture is uploaded again next time."""
+    PICTURE_OWNERS[owner].objects.filter(pk=owner_id, picture_file_id=file_id).update(picture_file_id="")
