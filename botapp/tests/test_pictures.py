@@ -13,7 +13,7 @@ from botapp.testing import updates
 from botapp.testing.helpers import body, bot_messages, buttons, press_under
 from shop.models import Category, Product
 from shop.selectors.catalog import catalog_version
-from shop.testing.factories import ProductFactory
+from shop.testing.factories import ProductFactory, StockProductFactory, stocked
 from shop.testing.pictures import picture_bytes
 
 pytestmark = pytest.mark.django_db
@@ -237,4 +237,18 @@ def test_an_id_telegram_no_longer_takes_is_replaced_by_a_new_upload(chat, fake_a
     assert media_of(uploaded)["media"].startswith("attach://")
     assert len(fake_api.uploads) == 1
     assert Product.objects.get(pk=boxed.pk).picture_file_id.startswith("uploaded-1-")
+    assert chat.only()["photo"]
+
+
+def test_more_on_a_stock_card_with_a_picture_edits_the_photo_in_place(chat, fake_api, category):
+    product = with_picture(StockProductFactory(category=category, name="Game key", price=10))
+    stocked(product, 3)
+    [card] = chat.press(callbacks.product(product.id))
+    more = next(data for text, data in buttons(card) if text == "➕")
+
+    [edit] = chat.press(more)
+
+    assert edit.method == "editMessageMedia"
+    assert media_of(edit)["media"] == Product.objects.get(pk=product.pk).picture_file_id
+    assert ("Buy 2 for ⭐ 20", callbacks.buy(product.id, 2)) in buttons(edit)
     assert chat.only()["photo"]
