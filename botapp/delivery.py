@@ -38,7 +38,7 @@ from shop.telegram_html import visible_length
 
 log = logging.getLogger(__name__)
 
-CAPTION_LIMIT = 1024
+CAPTION_LIMIT = texts.CAPTION_LIMIT
 MAX_INLINE_WAIT = 10  # seconds of 429 retry_after worth waiting for while the buyer waits
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from telebot import TeleBot
 from telebot.apihelper import ApiTelegramException
 
+from botapp.pictures import delete_quietly, edit_into_photo_screen, send_photo_screen
 from botapp.screens import Screen
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,24 @@ def answer_callback(bot: TeleBot, callback_id: str, text: str | None = None, *, 
         log.info("could not answer callback %s: %s", callback_id, exc.description)
 
 
-def show(bot: TeleBot, chat_id: int, screen: Screen, *, message_id: int | None = None) -> None:
+def show(bot: TeleBot, chat_id: int, screen: Screen, *, message_id: int | None = None, on_photo: bool = False) -> None:
+    """Put `screen` in the chat: in place of message `message_id` if given (`on_photo`: that message is a
+    photo), else as a new message. The chat keeps one message for the screen, whether it is text or a photo."""
+    if screen.picture is not None:
+        try:
+            _show_photo(bot, chat_id, screen, message_id)
+            return
+        except (ApiTelegramException, OSError) as exc:
+            if isinstance(exc, ApiTelegramException) and exc.error_code != 400:
+                raise
+            # The picture's file is gone from storage, or Telegram refused the photo: the text still shows.
+            log.warning("could not show the picture %s in chat %s: %s", screen.picture.name, chat_id, exc)
+            screen = Screen(screen.text, screen.markup)
+    if message_id is not None and on_photo:
+        # Telegram cannot edit a photo into a text message: the text is sent and the photo deleted.
+        bot.send_message(chat_id, screen.text, reply_markup=screen.markup)
+        delete_quietly(bot, chat_id, message_id)
+        return
     if message_id is not None:
         try:
             bot.edit_message_text(screen.text, chat_id, message_id, reply_markup=screen.markup)
@@ -60,3 +78,21 @@ def show(bot: TeleBot, chat_id: int, screen: Screen, *, message_id: int | None =
             # Too old, deleted or not a text message: send the screen anew instead.
             log.info("could not edit message %s in chat %s: %s", message_id, chat_id, exc.description)
     bot.send_message(chat_id, screen.text, reply_markup=screen.markup)
+
+
+def _show_photo(bot: TeleBot, chat_id: int, screen: Screen, message_id: int | None) -> None:
+    """A screen with a picture: the message's media replaced by it (a text message gets the photo added, as
+    editMessageMedia allows), or, where Telegram will not edit it, sent anew and the old message deleted."""
+    if message_id is not None:
+        try:
+            edit_into_photo_screen(bot, chat_id, message_id, screen)
+            return
+        except ApiTelegramException as exc:
+            if "message is not modified" in (exc.description or ""):
+                return
+            if exc.error_code != 400:
+                raise
+            log.info("could not edit message %s in chat %s into a photo: %s", message_id, chat_id, exc.description)
+    send_photo_screen(bot, chat_id, screen)
+    if message_id is not None:
+        delete_quietly(bot, chat_id, message_id)

@@ -13,10 +13,34 @@ from shop.telegram_html import escape, visible_length, visible_text
 PAGE_SIZE = 8
 
 
+@dataclass(frozen=True)
+class Picture:
+    """A photo a screen is shown as (its text the caption): a category's or product's picture in storage,
+    and the id Telegram gave it once uploaded ("" before: botapp/pictures.py finds it or uploads it)."""
+
+    owner: str  # "category" or "product" (shop.services.pictures.PICTURE_OWNERS)
+    owner_id: int
+    name: str  # in the default file storage
+    file_id: str = ""
+
+
 @dataclass
 class Screen:
     text: str
     markup: InlineKeyboardMarkup | None = None
+    picture: Picture | None = None
+
+
+def fits_caption(text: str) -> bool:
+    """Whether `text` may be a photo's caption; a longer screen is shown as text, without its picture."""
+    return visible_length(text) <= texts.CAPTION_LIMIT
+
+
+def _picture(owner: str, row, text: str) -> Picture | None:
+    """`row`'s picture for a screen with `text`, if it has one and the text fits its caption."""
+    if not row.picture or not fits_caption(text):
+        return None
+    return Picture(owner, row.pk, row.picture.name, row.picture_file_id)
 
 
 def page(items: QuerySet, number: int = 1) -> Page:
@@ -77,7 +101,8 @@ def category(category: Category, page: Page) -> Screen:
         _pager_row(page, lambda n: callbacks.category(category.id, n)),
         [_button(texts.button_back(), callbacks.catalog())],
     ]
-    return Screen(texts.category(category.category_name, page.number, page.paginator.num_pages), _keyboard(rows))
+    text = texts.category(category.category_name, page.number, page.paginator.num_pages)
+    return Screen(text, _keyboard(rows), _picture("category", category, text))
 
 
 def _back_data(back: callbacks.Back) -> str:
@@ -106,7 +131,7 @@ def product_card(
     elif product.is_active:
         rows += _stock_rows(product, available, quantity, back)
     rows.append([_button(texts.button_back(), _back_data(back))])
-    return Screen(text, _keyboard(rows))
+    return Screen(text, _keyboard(rows), _picture("product", product, text))
 
 
 def _stock_rows(product, available: int, quantity: int, back: callbacks.Back) -> list[list[InlineKeyboardButton]]:

@@ -13,6 +13,7 @@ from shop.telegram_html import escape
 
 # Telegram's limits (https://core.telegram.org/bots/api)
 MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024  # a photo's caption, after its HTML is parsed
 BUTTON_TEXT_LIMIT = 60
 
 

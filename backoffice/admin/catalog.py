@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.actions import delete_selected
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, Exists, OuterRef, Q
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -15,24 +16,61 @@ from django.utils.translation import ngettext
 from backoffice.admin.common import ProtectedDeleteMixin, money_lines
 from backoffice.admin.stock import stock_import_view, units_url
 from backoffice.permissions import may_see_revenue
-from botapp import texts
+from botapp import screens, texts
 from shop.models import Category, Product, Purchase
 from shop.money import format_price
 from shop.selectors.purchases import product_revenue_by_currency
 from shop.services.catalog import product_set_on_sale
+from shop.services.pictures import picture_prepare
 from shop.stock.selectors import with_stock_figures
 from shop.telegram_html import telegram_html_preview
 
 SHORT_TEXTAREA = forms.Textarea(attrs={"rows": 2, "cols": 40})
 
 
-class ProductForm(forms.ModelForm):
+class PictureFormMixin:
+    """A new picture is checked and made Telegram-ready (shop.services.pictures); Telegram's id of the old
+    one is forgotten, so the new one is uploaded when the bot first shows it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("picture")
+        if field is not None:
+            # a plain file field: the shop's check (size first, then the image) gives every error
+            field.widget.attrs["accept"] = "image/jpeg,image/png,image/webp"
+            self.fields["picture"] = forms.FileField(
+                required=False, label=field.label, help_text=field.help_text, widget=field.widget
+            )
+
+    def clean_picture(self):
+        picture = self.cleaned_data.get("picture")
+        if isinstance(picture, UploadedFile):
+            return picture_prepare(upload=picture)
+        return picture
+
+    def clean(self):
+        cleaned = super().clean()
+        if "picture" in self.changed_data:
+            self.instance.picture_file_id = ""
+        return cleaned
+
+
+class ProductForm(PictureFormMixin, forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if "file" in self.changed_data and "file_id" not in self.changed_data:
             # The file id belonged to the old file; the new one is uploaded on its next delivery.
             cleaned["file_id"] = ""
         return cleaned
+
+
+class CategoryForm(PictureFormMixin, forms.ModelForm):
+    pass
+
+
+def picture_tag(picture, css_class: str = "tg-photo"):
+    """The picture as staff see it in a page (served to staff only: backoffice/pictures.py)."""
+    return format_html('<img class="{}" src="{}" alt="">', css_class, picture.url)
 
 
 class ProductInline(admin.TabularInline):
@@ -46,7 +84,9 @@ class ProductInline(admin.TabularInline):
 
 @admin.register(Category)
 class CategoryAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
+    form = CategoryForm
     list_display = ["category_name", "products_on_sale", "products_total", "created_at"]
+    readonly_fields = ["picture_shown"]
     search_fields = ["category_name"]
     inlines = [ProductInline]
 
@@ -71,6 +111,12 @@ class CategoryAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     def products_total(self, obj):
         return obj.total
 
+    @admin.display(description=_("picture in the bot"))
+    def picture_shown(self, obj):
+        if not obj.picture:
+            return _("No picture: the category's page is text only.")
+        return picture_tag(obj.picture, "picture-shown")
+
 
 def product_deep_link(product: Product) -> str:
     username = settings.TELEGRAM_BOT_USERNAME or "<your_bot>"
@@ -90,7 +136,7 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     delete_confirmation_template = "admin/shop/product/delete_confirmation.html"
     sold_delete_selected_template = "admin/shop/product/delete_selected_sold.html"
     fieldsets = [
-        (None, {"fields": ["name", "category", "price", "is_active", "description"]}),
+        (None, {"fields": ["name", "category", "price", "is_active", "description", "picture"]}),
         (_("What the buyer receives"), {"fields": ["hidden_content", "file", "file_id", "file_kind", "sells_units"]}),
         (
             _("Stock"),
@@ -166,10 +212,24 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
             return _("Save the product to see its card.")
         buttons = [texts.button_buy(obj)] if obj.is_active else []
         buttons.append(texts.button_back())
+        card = texts.product_card(obj, owned=False)
+        photo, note = "", ""
+        if obj.picture and screens.fits_caption(card):
+            photo = picture_tag(obj.picture)
+        elif obj.picture:
+            note = format_html(
+                '<p class="help">{}</p>',
+                _(
+                    "The card is longer than a photo's caption may be (1024 characters), so the bot shows it as "
+                    "text without the picture. Shorten the description to show the picture."
+                ),
+            )
         return format_html(
-            '<div class="tg-preview"><div class="tg-message">{}</div><ul class="tg-buttons">{}</ul></div>',
-            telegram_html_preview(texts.product_card(obj, owned=False)),
+            '<div class="tg-preview"><div class="tg-message">{}{}</div><ul class="tg-buttons">{}</ul></div>{}',
+            photo,
+            telegram_html_preview(card),
             format_html_join("", "<li>{}</li>", ((button,) for button in buttons)),
+            note,
         )
 
     @admin.display(description=_("link to the product in the bot"))

@@ -39,6 +39,7 @@ def show_in_place(bot: TeleBot, call: CallbackQuery, screen: screens.Screen, not
         message.chat.id if message else call.from_user.id,
         screen,
         message_id=message.message_id if message else None,
+        on_photo=bool(message and message.content_type == "photo"),
     )
 
 

@@ -86,6 +86,19 @@ class Refused(Exception):
 # (a payment, an invoice, a member joining...) cannot be copied or forwarded.
 CONTENT = ("text", "photo", "document", "video", "audio", "voice", "animation", "video_note", "sticker", "location", "venue")
 CONTENT_EXTRAS = ("entities", "caption", "caption_entities", "has_media_spoiler")
+MEDIA = ("photo", "document", "video", "audio", "animation")  # what editMessageMedia replaces
+
+
+def _same_media(message: dict, content: dict, markup) -> bool:
+    def file_of(m):
+        media = next((m[key] for key in MEDIA if key in m), None)
+        return (media[-1] if isinstance(media, list) else media or {}).get("file_id")
+
+    return (
+        file_of(message) == file_of(content)
+        and message.get("caption", "") == content.get("caption", "")
+        and message.get("reply_markup") == markup
+    )
 
 
 class FakeBotAPI:
@@ -366,12 +379,74 @@ class FakeBotAPI:
         return self._message(params, forward_origin=origin, **content)
 
     def api_editMessageText(self, params):
+        known = self.message(int(params["chat_id"]), int(params["message_id"])) if params.get("message_id") else None
+        if known is not None and "text" not in known and any(key in known for key in MEDIA):
+            raise Refused("Bad Request: there is no text in the message to edit")  # a photo's text is its caption
         msg = self._message(params, text=params.get("text", ""))
         with self._cond:  # the message edited, not a new one
             del self._messages[(msg["chat"]["id"], msg["message_id"])]
             msg["message_id"] = int(params.get("message_id") or msg["message_id"])
             self._messages[(msg["chat"]["id"], msg["message_id"])] = msg
         return msg
+
+    def api_editMessageMedia(self, params):
+        """The message's media replaced (or media added to a text message, which the Bot API documents), its caption the
+        new one. The file by its id or uploaded as "attach://<part>"; the same media, caption and buttons again
+        is refused as "not modified", as Telegram does."""
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        original = self.message(chat_id, message_id)
+        if original is not None and not any(key in original for key in ("text", *MEDIA)):
+            raise Refused("Bad Request: message can't be edited")  # an invoice, a service message...
+        media = json.loads(params["media"])
+        source = media["media"]
+        if source.startswith("attach://"):
+            upload = params.get(source.removeprefix("attach://"))
+            if not isinstance(upload, Upload):
+                raise Refused("Bad Request: wrong HTTP URL specified")
+            self.uploads.append(upload)
+            file_id = f"uploaded-{len(self.uploads)}-{upload.filename}"
+        else:
+            file_id = source
+        file = {"file_id": file_id, "file_unique_id": f"u-{file_id}"}
+        if media["type"] == "photo":
+            content = {"photo": [{**file, "width": 90, "height": 90}, {**file, "width": 800, "height": 800}]}
+        else:
+            content = {media["type"]: file}
+        if media.get("caption"):
+            content["caption"] = media["caption"]
+        markup = json.loads(params["reply_markup"]) if params.get("reply_markup") else None
+        if original is not None and _same_media(original, content, markup):
+            raise Refused(
+                "Bad Request: message is not modified: specified new message content and reply markup are exactly "
+                "the same as a current content and reply markup of the message"
+            )
+        msg = {
+            "message_id": message_id,
+            "from": BOT_USER,
+            "chat": {"id": chat_id, "type": "private"},
+            "date": (original or {}).get("date", int(time.time())),
+            "edit_date": int(time.time()),
+            **content,
+        }
+        if markup:
+            msg["reply_markup"] = markup
+        with self._cond:
+            self._messages[(chat_id, message_id)] = msg
+        return msg
+
+    def api_deleteMessage(self, params):
+        """Bots delete messages in private chats (their own and the user's) within 48 hours."""
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        with self._cond:
+            if key not in self._messages:
+                raise Refused("Bad Request: message to delete not found")
+            del self._messages[key]
+        return True
+
+    def chat(self, chat_id: int) -> list[dict]:
+        """The messages in a chat now (both sides), oldest first: what the user sees."""
+        with self._cond:
+            return [msg for (chat, _id), msg in sorted(self._messages.items()) if chat == chat_id]
 
     # --- HTTP ---
     def _handler_class(self):

@@ -34,6 +34,7 @@ SENDS = (
     "sendAnimation",
     "sendInvoice",
     "editMessageText",
+    "editMessageMedia",
 )
 SCREENS = ("sendMessage", "editMessageText")
 
@@ -51,8 +52,9 @@ def english(text_function, *args) -> str:
 
 
 def body(call: Call) -> str:
-    """The text of a message, or the caption of a document."""
-    return call.params.get("text") or call.params.get("caption") or ""
+    """The text of a message, or the caption of a document or of a message's new media."""
+    media = call.json("media") if call.method == "editMessageMedia" else None
+    return call.params.get("text") or call.params.get("caption") or (media or {}).get("caption") or ""
 
 
 def buttons(call: Call) -> list[tuple[str, str]]:
@@ -122,6 +124,21 @@ def press_for_screen(send: Send, fake_api: FakeBotAPI, user: dict, data: str, *,
     assert edit.params["message_id"] == str(message_id)
     assert edit.params["chat_id"] == str(user["id"])
     return edit
+
+
+def press_under(send: Send, fake_api: FakeBotAPI, user: dict, message_id: int, data: str) -> list[Call]:
+    """Press a button under a message of the bot the fake has (sent or edited by the bot): the press comes with
+    that message as it is now (its text or photo), as Telegram sends it. Returns the calls made in answer."""
+    update = updates.callback(user, data, message_id=message_id)
+    update["callback_query"]["message"] = json.loads(json.dumps(fake_api.message(user["id"], message_id)))
+    mark = fake_api.mark()
+    send(update)
+    return fake_api.calls[mark:]
+
+
+def bot_messages(fake_api: FakeBotAPI, chat_id: int) -> list[dict]:
+    """The bot's messages in a private chat now (deleted ones gone, edited ones as edited), oldest first."""
+    return [message for message in fake_api.chat(chat_id) if message["from"].get("is_bot")]
 
 
 def command(send: Send, fake_api: FakeBotAPI, user: dict, text: str) -> Call:

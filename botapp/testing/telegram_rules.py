@@ -153,6 +153,20 @@ def _invoice_refusal(params: dict) -> str | None:
     return None
 
 
+INPUT_MEDIA_TYPES = ("photo", "video", "animation", "audio", "document")
+
+
+def _media_refusal(media) -> str | None:
+    """editMessageMedia's InputMedia: a known type, a file, and a caption within its limits."""
+    try:
+        media = json.loads(media) if isinstance(media, str) else media
+    except ValueError:
+        media = None
+    if not isinstance(media, dict) or media.get("type") not in INPUT_MEDIA_TYPES or not media.get("media"):
+        return "Bad Request: can't parse InputMedia: media not found"
+    return _text_refusal(media.get("caption"), media.get("parse_mode"), limit=CAPTION_LIMIT, allow_empty=True, what="caption")
+
+
 def refusal(method: str, params: dict) -> str | None:
     """Telegram's description of why it answers 400 to this call, or None if it takes it."""
     parse_mode = params.get("parse_mode")
@@ -161,6 +175,8 @@ def refusal(method: str, params: dict) -> str | None:
         error = _text_refusal(params.get("text"), parse_mode, limit=TEXT_LIMIT, allow_empty=False, what="message text")
     elif method in ("sendDocument", "sendPhoto", "sendVideo", "sendAudio", "sendAnimation", "sendVoice", "copyMessage"):
         error = _text_refusal(params.get("caption"), parse_mode, limit=CAPTION_LIMIT, allow_empty=True, what="caption")
+    elif method == "editMessageMedia":
+        error = _media_refusal(params.get("media"))
     elif method == "answerCallbackQuery":
         text = params.get("text") or ""
         error = "Bad Request: MESSAGE_TOO_LONG" if utf16_length(text) > CALLBACK_ANSWER_LIMIT else None

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from shop.models.base import TimeStampedModel
@@ -26,8 +27,19 @@ def validate_bot_upload_size(file) -> None:
         raise ValidationError(_("Telegram accepts files of up to 50 MB from a bot; this one is larger."))
 
 
+PICTURE_HELP = _("JPEG, PNG or WebP, up to 10 MB. Made at most 1280 pixels on its long side; transparency becomes white.")
+
+
 class Category(TimeStampedModel):
     category_name = models.CharField(_("name"), max_length=100, unique=True)
+    picture = models.ImageField(
+        _("picture"),
+        upload_to="pictures/categories/",
+        blank=True,
+        help_text=format_lazy("{} {}", _("Shown above the category's products in the bot."), PICTURE_HELP),
+    )
+    # Telegram's id of the uploaded picture: set after its first send, cleared when the picture changes.
+    picture_file_id = models.CharField(max_length=255, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("category")
@@ -87,6 +99,16 @@ class Product(TimeStampedModel):
         help_text=_("How the buyer receives the file: a photo, a video... shows in the chat; a document is a download."),
     )
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category"))
+    picture = models.ImageField(
+        _("picture"),
+        upload_to="pictures/products/",
+        blank=True,
+        help_text=format_lazy(
+            "{} {}", _("The product card in the bot is this photo with the card's text under it."), PICTURE_HELP
+        ),
+    )
+    # Telegram's id of the uploaded picture: set after its first send, cleared when the picture changes.
+    picture_file_id = models.CharField(max_length=255, blank=True, default="", editable=False)
     hidden_content = models.TextField(
         _("hidden content"),
         blank=True,
