@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("shop", "0005_stock"),
+        ("shop", "0006_delivery_claimed_by"),
     ]
 
     operations = [
