@@ -176,7 +176,7 @@ def test_a_command_ends_the_wait(send, fake_api, press, customer, ann_bought, pr
     assert Review.objects.get().text == ""
 
 
-def test_a_text_too_long_is_refused_with_the_limit_and_a_shorter_one_is_kept(send, fake_api, press, customer, ann_bought, product):
+def test_a_text_too_long_is_refused_with_the_limit_and_a_shorter_one_kept(send, fake_api, press, customer, ann_bought, product):
     press(callbacks.rate_set(product.pk, 5))
     refused = text_message(send, fake_api, customer, "x" * (TEXT_MAX_LENGTH + 20))
     assert body(refused) == "That is 520 characters; a review may have up to 500. Please send a shorter one."
