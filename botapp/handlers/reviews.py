@@ -63,16 +63,13 @@ def on_rate(call: CallbackQuery, bot: TeleBot) -> None:
 def on_rate_set(call: CallbackQuery, bot: TeleBot) -> None:
     """A rating chosen (also from the invitation): saved at once; the next message may add the text."""
     parsed = callbacks.parse(call.data)
-    product = _product(bot, call, parsed)
-    if product is None:
-        return
-    try:
-        review = review_rate(telegram_id=call.from_user.id, product_id=product.pk, rating=parsed.rating)
+    try:  # the shop decides who may (a buyer, also of a product off sale now); the review comes with its product
+        review = review_rate(telegram_id=call.from_user.id, product_id=parsed.id, rating=parsed.rating)
     except ReviewNotAllowed:
         answer_callback(bot, call.id, texts.review_not_allowed())
         return
-    review_wait_start(telegram_id=call.from_user.id, product_id=product.pk)
-    show_in_place(bot, call, screens.rated(product, review, back=parsed.back, limit=TEXT_MAX_LENGTH))
+    review_wait_start(telegram_id=call.from_user.id, product_id=review.product_id)
+    show_in_place(bot, call, screens.rated(review.product, review, back=parsed.back, limit=TEXT_MAX_LENGTH))
 
 
 def on_skip(call: CallbackQuery, bot: TeleBot) -> None:

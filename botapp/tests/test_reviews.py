@@ -9,6 +9,8 @@ refuses broken HTML and over-long messages as Telegram does).
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -322,3 +324,21 @@ def test_the_invitation_speaks_the_buyers_language_and_a_blocked_buyer_is_marked
     assert invitation_tasks().get().return_value == "not sent"
     purchase.user.refresh_from_db()
     assert purchase.user.is_blocked
+
+
+def statements(captured) -> list[str]:
+    """The SQL statements run, without the savepoints the test's own transaction turns each atomic block into."""
+    return [q["sql"] for q in captured if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+
+
+def test_rating_and_writing_take_at_most_five_queries_each(send, press, customer, ann_bought, product):
+    reviewed_by(product, 3)  # the product has its rating row already
+    press(callbacks.product(product.pk))  # the customer's record is brought up to date once
+    for rating in (4, 2):  # the first rating, then a change
+        with CaptureQueriesContext(connection) as rate:
+            press(callbacks.rate_set(product.pk, rating))
+        assert len(statements(rate)) <= 5, statements(rate)
+    with CaptureQueriesContext(connection) as write:
+        send(updates.message(customer, "Nice"))
+    assert len(statements(write)) <= 5, statements(write)
+    assert Review.objects.get(user__telegram_id=42).text == "Nice"

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,10 +44,15 @@ class ReviewTextEmpty(ValidationError):
         super().__init__(_("The review has no text."), code="empty")
 
 
-def _buyer_id(*, telegram_id: int, product_id: int) -> int | None:
-    """The customer's id if a purchase of theirs gives them the product (one query)."""
+def _owning_purchase(*, telegram_id: int, product_id: int) -> Purchase | None:
+    """A purchase (with its product) that gives the customer the product, if any (one query)."""
     owned = Purchase.objects.giving_access().filter(user__telegram_id=telegram_id, product_id=product_id)
-    return owned.values_list("user_id", flat=True).first()
+    return owned.select_related("product").first()
+
+
+def _owned_by_reviewer():
+    """For a Review queryset: its buyer still has the product."""
+    return Exists(Purchase.objects.giving_access().filter(user_id=OuterRef("user_id"), product_id=OuterRef("product_id")))
 
 
 def _rating_add(*, product_id: int, points: int, count: int) -> None:
@@ -74,19 +79,23 @@ def review_text_clean(text: str | None) -> str:
 
 
 def review_rate(*, telegram_id: int, product_id: int, rating: int) -> Review:
-    """The buyer's rating of the product: their review is made, or its rating changed (the text stays)."""
+    """The buyer's rating of the product: their review is made, or its rating changed (the text stays).
+    The review comes with its product."""
     if not RATING_MIN <= rating <= RATING_MAX:
         raise ValidationError(_("A rating is from 1 to 5."), code="rating")
-    user_id = _buyer_id(telegram_id=telegram_id, product_id=product_id)
-    if user_id is None:
+    purchase = _owning_purchase(telegram_id=telegram_id, product_id=product_id)
+    if purchase is None:
         raise ReviewNotAllowed()
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                return _rate(user_id=user_id, product_id=product_id, rating=rating)
+                review = _rate(user_id=purchase.user_id, product_id=product_id, rating=rating)
         except IntegrityError:
             if attempt == 2:
                 raise
+        else:
+            review.product = purchase.product
+            return review
     raise AssertionError("unreachable")
 
 
@@ -107,9 +116,12 @@ def _rate(*, user_id: int, product_id: int, rating: int) -> Review:
 
 
 def review_wait_start(*, telegram_id: int, product_id: int) -> None:
-    """The buyer's next message (within WAIT) is the text of their review of the product."""
-    ReviewWait.objects.update_or_create(
-        telegram_id=telegram_id, defaults={"product_id": product_id, "expires_at": timezone.now() + WAIT}
+    """The buyer's next message (within WAIT) is the text of their review of the product (one upsert)."""
+    ReviewWait.objects.bulk_create(
+        [ReviewWait(telegram_id=telegram_id, product_id=product_id, expires_at=timezone.now() + WAIT)],
+        update_conflicts=True,
+        unique_fields=["telegram_id"],
+        update_fields=["product_id", "expires_at"],
     )
 
 
@@ -121,28 +133,28 @@ def review_wait_cancel(*, telegram_id: int) -> bool:
 
 
 def review_text_save(*, telegram_id: int, text: str | None) -> Review | None:
-    """The awaited text of the buyer's review; None if nothing waited for it (any more).
+    """The awaited text of the buyer's review (returned with its product); None if nothing waited for it.
 
     Too long, or only whitespace: ReviewTextTooLong or ReviewTextEmpty, and the wait goes on (the buyer can
     send another, or skip). No longer a buyer (refunded meanwhile): ReviewNotAllowed, and the wait ends.
+    A customer's updates are handled one at a time, so the wait needs no lock.
     """
     text = review_text_clean(text)
     if not text:
         raise ReviewTextEmpty()
-    with transaction.atomic():
-        wait = ReviewWait.objects.select_for_update().filter(telegram_id=telegram_id).first()
-        if wait is None:
-            return None
-        wait.delete()
-        if wait.expires_at <= timezone.now():
-            return None
-        allowed = _buyer_id(telegram_id=telegram_id, product_id=wait.product_id) is not None
-        review = Review.objects.filter(user__telegram_id=telegram_id, product_id=wait.product_id).first()
-        if allowed and review is not None:
-            review.text = text
-            review.updated_at = timezone.now()
-            review.save(update_fields=["text", "updated_at"])
-    if not allowed:
+    awaited = ReviewWait.objects.filter(telegram_id=telegram_id, expires_at__gt=timezone.now()).values("product_id")
+    review = (
+        Review.objects.filter(user__telegram_id=telegram_id, product_id__in=awaited)
+        .annotate(allowed=_owned_by_reviewer())
+        .select_related("product")
+        .first()
+    )
+    if review is not None and review.allowed:
+        review.text = text
+        review.updated_at = timezone.now()
+        review.save(update_fields=["text", "updated_at"])
+    ReviewWait.objects.filter(telegram_id=telegram_id).delete()  # it was there: no need to look first
+    if review is not None and not review.allowed:
         raise ReviewNotAllowed()
     return review
 
