@@ -342,3 +342,42 @@ def test_rating_and_writing_take_at_most_five_queries_each(send, press, customer
         send(updates.message(customer, "Nice"))
     assert len(statements(write)) <= 5, statements(write)
     assert Review.objects.get(user__telegram_id=42).text == "Nice"
+
+
+# --- the buttons' data ---
+
+REVIEW_CALLBACKS = [
+    (callbacks.reviews(9), callbacks.Parsed("reviews", id=9, page=1)),
+    (
+        callbacks.reviews(9, 3, callbacks.Back("category", 7, 2)),
+        callbacks.Parsed("reviews", id=9, page=3, back=callbacks.Back("category", 7, 2)),
+    ),
+    (
+        callbacks.rate(9, callbacks.Back("purchases", page=4)),
+        callbacks.Parsed("rate", id=9, back=callbacks.Back("purchases", page=4)),
+    ),
+    (callbacks.rate_set(9, 5), callbacks.Parsed("rate_set", id=9, rating=5)),
+    (
+        callbacks.rate_set(9, 1, callbacks.Back("category", 7, 2)),
+        callbacks.Parsed("rate_set", id=9, rating=1, back=callbacks.Back("category", 7, 2)),
+    ),
+    (callbacks.review_skip(9), callbacks.Parsed("review_skip", id=9)),
+]
+
+
+@pytest.mark.parametrize(("data", "expected"), REVIEW_CALLBACKS, ids=[d for d, _ in REVIEW_CALLBACKS])
+def test_review_buttons_parse_back_to_what_they_meant(data, expected):
+    assert len(data.encode()) <= 64
+    assert callbacks.parse(data) == expected
+
+
+@pytest.mark.parametrize("data", ["rate:9:0:x", "rate:9:6:x", "rate:9:55:x", "revs:9:0:x", "rate:0:x", "rskip:9", "revs:9:1"])
+def test_malformed_review_buttons_are_refused(data):
+    assert callbacks.parse(data) is None
+
+
+@pytest.mark.parametrize("data", ["rate:999999:x", "rate:999999:5:x", "revs:999999:1:x", "rskip:999999:x"])
+def test_review_buttons_of_a_product_that_does_not_exist_change_nothing(press, data):
+    calls = press(data)
+    assert callback_answers(calls) in (["Sorry, this is no longer available."], [NOT_ALLOWED])
+    assert not Review.objects.exists()
