@@ -588,7 +588,8 @@ def reviews_empty(product_name: str) -> str:
 
 def review_entry(rating: int, author: str, date: str, text: str) -> str:
     """One review in the list: stars, the author's first name and the date, then the text (escaped)."""
-    head = f"{stars(rating)} {escape(shorten(author, 32)) if author else _('A customer')} · {date}"
+    name = escape(shorten(author, 32)) if author else _("A customer")
+    head = f"{stars(rating)} {name} · {date}"
     return f"{head}\n{escape(text)}" if text else head
 
 
