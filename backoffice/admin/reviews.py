@@ -41,6 +41,10 @@ class ReviewAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # hide instead: the rating stays right and the reason is kept
 
+    def save_model(self, request, obj, form, change):
+        """Nothing on the page is edited here (hiding is an action): writing the row back could undo a
+        rating the buyer changed meanwhile, behind the product rating's back."""
+
     @admin.display(description=_("rating"), ordering="rating")
     def stars(self, obj):
         return "★" * obj.rating + "☆" * (5 - obj.rating)

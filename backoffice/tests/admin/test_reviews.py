@@ -127,3 +127,12 @@ def test_reviews_are_neither_added_nor_deleted_in_the_admin(admin_client, produc
     assert admin_client.get(reverse("admin:reviews_review_add")).status_code == 403
     assert admin_client.get(reverse("admin:reviews_review_delete", args=[shown.pk])).status_code == 403
     assert 'value="delete_selected"' not in admin_client.get(CHANGELIST).text
+
+
+def test_the_review_page_offers_nothing_to_edit_and_saving_it_changes_nothing(admin_client, product):
+    shown = review(product, 3, "As written")
+    page = reverse("admin:reviews_review_change", args=[shown.pk])
+    assert "<textarea" not in admin_client.get(page).text
+    assert admin_client.post(page, {"_save": "Save", "rating": "1", "text": "Forged"}).status_code == 302
+    assert Review.objects.filter(pk=shown.pk).values_list("rating", "text").get() == (3, "As written")
+    assert rating_summary(product_id=product.pk).average == 3.0
