@@ -14,17 +14,17 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from botapp import callbacks
+from botapp import callbacks, texts
 from botapp.delivery import deliver_purchase
 from botapp.reviews import review_invitation_task
 from botapp.telegram.client import api_client
 from botapp.testing import updates
-from botapp.testing.helpers import body, button_data, buttons, callback_answers, only_screen, sent_to
+from botapp.testing.helpers import body, button_data, buttons, callback_answers, english, only_screen, sent_to
 from shop.models import Product, Purchase
 from shop.reviews.models import TEXT_MAX_LENGTH, Review, ReviewInvitation
 from shop.reviews.services import review_hide, review_rate
 from shop.services.delivery import purchase_request_delivery
-from shop.testing.factories import PurchaseFactory, UserFactory
+from shop.testing.factories import ProductFactory, PurchaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -381,3 +381,13 @@ def test_review_buttons_of_a_product_that_does_not_exist_change_nothing(press, d
     calls = press(data)
     assert callback_answers(calls) in (["Sorry, this is no longer available."], [NOT_ALLOWED])
     assert not Review.objects.exists()
+
+
+def test_a_card_at_telegrams_limit_keeps_its_text_and_still_offers_reviews(press_for_screen, category):
+    full = ProductFactory(category=category, name="Full", description="x")
+    reviewed_by(full, 5)
+    room = 4096 - len(english(lambda: texts.product_card(full, owned=False))) - 2
+    Product.objects.filter(pk=full.pk).update(description="x" * (room + 1))  # 2 characters short of the limit
+    card = press_for_screen(callbacks.product(full.pk))  # the fake refuses a text over 4096 characters
+    assert len(body(card)) == 4094 and "★" not in body(card)  # the rating line would not fit: left out
+    assert button_data(card, "Reviews (1)") == callbacks.reviews(full.pk)
