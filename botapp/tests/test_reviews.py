@@ -391,3 +391,15 @@ def test_a_card_at_telegrams_limit_keeps_its_text_and_still_offers_reviews(press
     card = press_for_screen(callbacks.product(full.pk))  # the fake refuses a text over 4096 characters
     assert len(body(card)) == 4094 and "★" not in body(card)  # the rating line would not fit: left out
     assert button_data(card, "Reviews (1)") == callbacks.reviews(full.pk)
+
+
+@pytest.mark.parametrize("reviews", [3, 40])
+def test_a_page_of_reviews_takes_at_most_five_queries_however_many(
+    press_for_screen, product, reviews, django_assert_max_num_queries
+):
+    for n in range(reviews):
+        reviewed_by(product, n % 5 + 1, f"Text {n}")
+    press_for_screen(callbacks.product(product.pk))  # the customer's record is brought up to date once
+    with django_assert_max_num_queries(5):
+        listing = press_for_screen(callbacks.reviews(product.pk, 2))
+    assert body(listing).count("Text ") == (5 if reviews > 5 else reviews)  # page 2, or the last one there is
