@@ -90,6 +90,25 @@ def support_cancel() -> str:
     return "support:cancel"
 
 
+def reviews(product_id: int, page: int = 1, back: Back = CATALOG_BACK) -> str:
+    """A page of a product's reviews; `back`: where the card's Back leads (the list's Back shows the card)."""
+    return f"revs:{product_id}:{page}:{back.encode()}"
+
+
+def rate(product_id: int, back: Back = CATALOG_BACK) -> str:
+    """Choose a rating for a product (its buyer)."""
+    return f"rate:{product_id}:{back.encode()}"
+
+
+def rate_set(product_id: int, rating: int, back: Back = CATALOG_BACK) -> str:
+    return f"rate:{product_id}:{rating}:{back.encode()}"
+
+
+def review_skip(product_id: int, back: Back = CATALOG_BACK) -> str:
+    """No text for the review (or keep the one written before)."""
+    return f"rskip:{product_id}:{back.encode()}"
+
+
 @dataclass(frozen=True)
 class Parsed:
     action: str
@@ -97,6 +116,7 @@ class Parsed:
     page: int = 1
     back: Back = CATALOG_BACK
     quantity: int = 1
+    rating: int = 0
 
 
 _PATTERNS = [
@@ -119,6 +139,16 @@ _PATTERNS = [
         re.compile(rf"qty:({_INT}):({_QTY}):{_BACK}"),
         lambda m: Parsed("quantity", id=int(m[1]), quantity=int(m[2]), back=_back(m, first=3)),
     ),
+    (
+        re.compile(rf"revs:({_INT}):({_INT}):{_BACK}"),
+        lambda m: Parsed("reviews", id=int(m[1]), page=int(m[2]), back=_back(m, first=3)),
+    ),
+    (re.compile(rf"rate:({_INT}):{_BACK}"), lambda m: Parsed("rate", id=int(m[1]), back=_back(m))),
+    (
+        re.compile(rf"rate:({_INT}):([1-5]):{_BACK}"),
+        lambda m: Parsed("rate_set", id=int(m[1]), rating=int(m[2]), back=_back(m, first=3)),
+    ),
+    (re.compile(rf"rskip:({_INT}):{_BACK}"), lambda m: Parsed("review_skip", id=int(m[1]), back=_back(m))),
 ]
 
 

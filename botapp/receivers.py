@@ -2,7 +2,7 @@
 
 from django.dispatch import receiver
 
-from botapp import tasks
+from botapp import reviews, tasks
 from shop import signals
 
 
@@ -29,3 +29,8 @@ def restock_notice(sender, *, product_id: int, **kwargs) -> None:
 @receiver(signals.stock_low, dispatch_uid="botapp.stock_alert")
 def stock_alert(sender, *, product_id: int, level: str, available: int, **kwargs) -> None:
     tasks.stock_alert_task.enqueue(product_id, level, available)
+
+
+@receiver(signals.purchase_delivered, dispatch_uid="botapp.review_invitation")
+def review_invitation(sender, *, purchase_id: int, **kwargs) -> None:
+    reviews.schedule_review_invitation(purchase_id)

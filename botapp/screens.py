@@ -236,3 +236,72 @@ def support_done(text: str) -> Screen:
 def write_to_support_markup() -> InlineKeyboardMarkup:
     """The button under a staff member's answer: the customer can write back."""
     return _keyboard([[_support_button()]])
+
+
+# --- Reviews ---
+
+REVIEWS_PAGE_SIZE = 5  # reviews of up to 500 characters each: a page stays well within a message
+
+
+def reviews_paginate(items: QuerySet, number: int = 1) -> Page:
+    return Paginator(items, REVIEWS_PAGE_SIZE).get_page(number)
+
+
+def with_reviews(screen: Screen, *, product_id: int, summary, back: callbacks.Back, can_rate: bool) -> Screen:
+    """A product card with its rating under the name ("★ 4.7 (23)"), a Reviews button when there are any, and
+    Rate for its buyer (both above Back). `summary`: the product's RatingSummary, or None."""
+    text = screen.text
+    if summary is not None:
+        name, _sep, rest = text.partition("\n")
+        rated = f"{name}\n{texts.rating_line(summary.average, summary.count)}\n{rest}"
+        text = rated if visible_length(rated) <= texts.MESSAGE_LIMIT else text
+    rows = list(screen.markup.inline_keyboard) if screen.markup else []
+    added = []
+    if summary is not None:
+        added.append([_button(texts.button_reviews(summary.count), callbacks.reviews(product_id, 1, back))])
+    if can_rate:
+        added.append([_button(texts.button_rate(), callbacks.rate(product_id, back))])
+    at = max(len(rows) - 1, 0)  # « Back stays last
+    picture = screen.picture if screen.picture is not None and fits_caption(text) else None
+    return Screen(text, _keyboard(rows[:at] + added + rows[at:]), picture)
+
+
+def reviews_page(product, page: Page, summary, back: callbacks.Back) -> Screen:
+    """`page`: the product's visible reviews, latest first, each with its `user`."""
+    card = _button(texts.button_back(), callbacks.product(product.pk, back))
+    if not page.object_list:
+        return Screen(texts.reviews_empty(product.name), _keyboard([[card]]))
+    entries = [texts.review_entry(r.rating, r.user.first_name, texts.short_date(r.created_at), r.text) for r in page.object_list]
+    average, count = (summary.average, summary.count) if summary else (None, 0)
+    heading = texts.reviews(product.name, average, count, page.number, page.paginator.num_pages)
+    rows = [_pager_row(page, lambda n: callbacks.reviews(product.pk, n, back)), [card]]
+    return Screen(heading + "\n\n" + "\n\n".join(entries), _keyboard(rows))
+
+
+def _rating_row(product_id: int, back: callbacks.Back) -> list[InlineKeyboardButton]:
+    return [_button(texts.button_rating(n), callbacks.rate_set(product_id, n, back)) for n in range(1, 6)]
+
+
+def rate_prompt(product, *, current: int | None, back: callbacks.Back) -> Screen:
+    return Screen(
+        texts.rate_prompt(product.name, current),
+        _keyboard([_rating_row(product.pk, back), [_button(texts.button_back(), callbacks.product(product.pk, back))]]),
+    )
+
+
+def rated(product, review, *, back: callbacks.Back, limit: int) -> Screen:
+    """After the rating: the text is awaited in the next message; Skip keeps the review as it is."""
+    return Screen(
+        texts.rated(product.name, review.rating, has_text=bool(review.text), limit=limit),
+        _keyboard([[_button(texts.button_skip(), callbacks.review_skip(product.pk, back))]]),
+    )
+
+
+def review_saved(product) -> Screen:
+    view = _button(texts.button_view_product(), callbacks.product(product.pk))
+    return Screen(texts.review_saved(product.name), _keyboard([[view, _button(texts.button_menu(), callbacks.menu())]]))
+
+
+def review_invitation(product) -> Screen:
+    """A day after delivery: one tap rates the product."""
+    return Screen(texts.review_invitation(product.name), _keyboard([_rating_row(product.pk, callbacks.CATALOG_BACK)]))

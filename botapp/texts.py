@@ -498,3 +498,101 @@ def open_the_bot_first(bot_username: str | None) -> str:
     if not bot_username:
         return _("To see this, open a private chat with me, press Start, then press the button again.")
     return _("To see this, open @%(bot)s, press Start, then press the button again.") % {"bot": bot_username}
+
+
+# --- Reviews ---
+
+
+def stars(rating: int) -> str:
+    return "★" * rating + "☆" * (5 - rating)
+
+
+def rating_line(average: float, count: int) -> str:
+    """ "★ 4.7 (23)": the average of the visible reviews and how many there are."""
+    return f"★ {average:.1f} ({count})"
+
+
+def button_reviews(count: int) -> str:
+    return _("💬 Reviews (%(count)d)") % {"count": count}
+
+
+def button_rate() -> str:
+    return _("⭐ Rate this product")
+
+
+def button_rating(rating: int) -> str:
+    return f"{rating} ★"
+
+
+def button_skip() -> str:
+    return _("Skip »")
+
+
+def rate_prompt(product_name: str, current: int | None) -> str:
+    text = _("How would you rate <b>%(name)s</b>?") % {"name": escape(product_name)}
+    if current:
+        text += "\n" + _("Your rating now: %(stars)s. Choose again to change it.") % {"stars": stars(current)}
+    return text
+
+
+def rated(product_name: str, rating: int, *, has_text: bool, limit: int) -> str:
+    text = _("Thank you! You rated <b>%(name)s</b> %(stars)s.") % {"name": escape(product_name), "stars": stars(rating)}
+    if has_text:
+        ask = _(
+            "To change what you wrote, send the new text in your next message (up to %(limit)d characters), "
+            "or press Skip to keep it."
+        )
+    else:
+        ask = _(
+            "Add a few words for other customers? Send them in your next message (up to %(limit)d characters), or press Skip."
+        )
+    return text + "\n\n" + ask % {"limit": limit}
+
+
+def review_thanks() -> str:
+    return _("Thank you for your review!")
+
+
+def review_saved(product_name: str) -> str:
+    return _("✅ Thank you! Your review of <b>%(name)s</b> is saved.") % {"name": escape(product_name)}
+
+
+def review_too_long(length: int, limit: int) -> str:
+    return _("That is %(length)d characters; a review may have up to %(limit)d. Please send a shorter one.") % {
+        "length": length,
+        "limit": limit,
+    }
+
+
+def review_text_only() -> str:
+    return _("Please send your review as a text message.")
+
+
+def review_empty() -> str:
+    return _("The review is empty. Please send a few words, or press Skip.")
+
+
+def review_not_allowed() -> str:
+    return _("Only customers who bought this product (and kept it) can review it.")
+
+
+def reviews(product_name: str, average: float | None, count: int, page: int, pages: int) -> str:
+    text = _("💬 <b>Reviews of %(name)s</b>") % {"name": escape(product_name)}
+    if average is not None:
+        text += "\n" + rating_line(average, count)
+    return text + page_suffix(page, pages)
+
+
+def reviews_empty(product_name: str) -> str:
+    return _("💬 <b>%(name)s</b> has no reviews yet.") % {"name": escape(product_name)}
+
+
+def review_entry(rating: int, author: str, date: str, text: str) -> str:
+    """One review in the list: stars, the author's first name and the date, then the text (escaped)."""
+    name = escape(shorten(author, 32)) if author else _("A customer")
+    head = f"{stars(rating)} {name} · {date}"
+    return f"{head}\n{escape(text)}" if text else head
+
+
+def review_invitation(product_name: str) -> str:
+    return _("How do you like <b>%(name)s</b>? Rate it to help other customers choose:") % {"name": escape(product_name)}

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "shop",
     "shop.stock",
     "shop.support",
+    "shop.reviews",
     "botapp",
     "backoffice",
 ]
@@ -215,6 +216,9 @@ PAYMENT_PROVIDER_TOKEN = env.str("PAYMENT_PROVIDER_TOKEN", default="")
 DELIVERY_PROTECT_CONTENT = env.bool("DELIVERY_PROTECT_CONTENT", default=True)
 # First wait before a delivery Telegram could not take is tried again (then doubling, up to an hour).
 DELIVERY_RETRY_SECONDS = env.int("DELIVERY_RETRY_SECONDS", default=30)
+
+# Hours after a delivery the bot asks the buyer to rate the product (0: at once).
+REVIEW_INVITATION_HOURS = env.float("REVIEW_INVITATION_HOURS", default=24)
 
 # Background work (retrying deliveries) is kept in the database; `runbot` runs the worker.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}

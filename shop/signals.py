@@ -22,3 +22,5 @@ broadcast_started = Signal()
 stock_added = Signal()
 # A product's stock fell to its low-stock threshold or ran out (product_id, level "low"/"out", available).
 stock_low = Signal()
+# A purchase's content reached its buyer for the first time (purchase_id).
+purchase_delivered = Signal()

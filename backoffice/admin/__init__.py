@@ -6,6 +6,7 @@ from backoffice.admin import (  # noqa: F401
     content,
     customers,
     purchases,
+    reviews,
     staff,
     stock,
     support,

@@ -93,6 +93,7 @@ def test_the_owner_sees_the_shop_first_and_staff_accounts_apart_from_customers(a
     shop = ["Bot texts", "Broadcasts", "Categories", "Customers (Telegram)", "Products", "Purchases", "Unmatched payments"]
     assert sections(response) == [
         ("Shop", shop),
+        ("Reviews", ["Reviews"]),
         ("Stock", ["Back-in-stock requests", "Units of stock"]),
         ("Support", ["Support messages"]),
         ("Telegram bot", ["Updates set aside"]),
@@ -100,7 +101,7 @@ def test_the_owner_sees_the_shop_first_and_staff_accounts_apart_from_customers(a
         ("System", ["Background tasks"]),
     ]
     sidebar = admin_client.get(url("product_changelist")).context["available_apps"]
-    assert [str(app["name"]) for app in sidebar] == ["Shop", "Stock", "Support", "Telegram bot", "Staff", "System"]
+    assert [str(app["name"]) for app in sidebar] == ["Shop", "Reviews", "Stock", "Support", "Telegram bot", "Staff", "System"]
     staff_list = admin_client.get(reverse("admin:auth_user_changelist"))
     assert "Select staff account to change" in staff_list.text
 

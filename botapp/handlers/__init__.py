@@ -2,7 +2,7 @@
 
 from telebot import TeleBot
 
-from botapp.handlers import buying, commands, fallback, membership, navigation, staff, support
+from botapp.handlers import buying, commands, fallback, membership, navigation, reviews, staff, support
 
 
 def register_handlers(bot: TeleBot) -> None:
@@ -10,6 +10,7 @@ def register_handlers(bot: TeleBot) -> None:
     commands.register(bot)
     support.register(bot)  # before staff: a staff member's reply to a customer, or their own message to support
     staff.register(bot)
+    reviews.register(bot)  # before navigation (its catch-all for unknown buttons); after support (its wait wins)
     navigation.register(bot)
     membership.register(bot)
     fallback.register(bot)  # last: catches whatever nothing else understood

@@ -10,6 +10,7 @@ from botapp import screens, texts
 from botapp.handlers.common import card_screen, catalog_screen, info_screen, sync_sender
 from botapp.render import show
 from shop.models import BotText
+from shop.reviews.services import review_wait_cancel
 from shop.selectors.catalog import product_get_for_user
 from shop.selectors.purchases import purchase_list_for_user
 from shop.support.services import support_wait_cancel
@@ -54,6 +55,7 @@ def _ending_support_wait(handler):
     @functools.wraps(handler)
     def handle(message: Message, bot: TeleBot) -> None:
         support_wait_cancel(telegram_id=message.from_user.id)
+        review_wait_cancel(telegram_id=message.from_user.id)  # nor does rating a product wait for a review's text
         handler(message, bot)
 
     return handle

@@ -12,6 +12,7 @@ from telebot.types import User as TelegramUser
 from botapp import callbacks, screens
 from botapp.render import answer_callback, show
 from shop.models import BotText, Product, User
+from shop.reviews.selectors import rating_summary
 from shop.selectors.catalog import catalog_version, category_get_on_sale, category_list_on_sale, product_list_on_sale
 from shop.selectors.content import bot_text_get
 from shop.services.customers import user_sync_from_telegram
@@ -99,4 +100,7 @@ def card_screen(product: Product, *, back: callbacks.Back = callbacks.CATALOG_BA
     if product.sells_units:
         # counted only as far as the card shows it, or the most one order may take
         available = stock_available_count(product_id=product.pk, up_to=max(product.stock_shown_up_to, product.max_per_order) + 1)
-    return screens.product_card(product, owned=product.owned, back=back, available=available, quantity=quantity)
+    screen = screens.product_card(product, owned=product.owned, back=back, available=available, quantity=quantity)
+    # reviews: the rating under the name, Reviews and (for its buyer) Rate above Back
+    summary = rating_summary(product_id=product.pk)
+    return screens.with_reviews(screen, product_id=product.pk, summary=summary, back=back, can_rate=product.owned)

@@ -13,7 +13,8 @@ from botapp.testing import updates
 from botapp.testing.helpers import body, bot_messages, buttons, press_under
 from shop.models import Category, Product
 from shop.selectors.catalog import catalog_version
-from shop.testing.factories import ProductFactory, StockProductFactory, stocked
+from shop.reviews.services import review_rate
+from shop.testing.factories import ProductFactory, PurchaseFactory, StockProductFactory, UserFactory, stocked
 from shop.testing.pictures import picture_bytes
 
 pytestmark = pytest.mark.django_db
@@ -252,3 +253,15 @@ def test_more_on_a_stock_card_with_a_picture_edits_the_photo_in_place(chat, fake
     assert media_of(edit)["media"] == Product.objects.get(pk=product.pk).picture_file_id
     assert ("Buy 2 for ⭐ 20", callbacks.buy(product.id, 2)) in buttons(edit)
     assert chat.only()["photo"]
+
+
+def test_a_rated_card_with_a_picture_keeps_its_photo_with_the_rating_in_the_caption(chat, fake_api, boxed):
+    reviewer = UserFactory(telegram_id=777)
+    PurchaseFactory(user=reviewer, product=boxed)
+    review_rate(telegram_id=reviewer.telegram_id, product_id=boxed.pk, rating=5)
+
+    [edit] = chat.press(callbacks.product(boxed.id))
+
+    assert edit.method == "editMessageMedia"
+    caption = media_of(edit)["caption"]
+    assert "Editor Pro" in caption and "★ 5.0 (1)" in caption

@@ -63,9 +63,14 @@ def purchase_delivery_pending(*, purchase_id: int) -> bool:
 
 
 def purchase_mark_delivered(*, purchase: Purchase) -> None:
-    Purchase.objects.filter(pk=purchase.pk).update(
-        delivered_at=timezone.now(), delivery_claimed_at=None, delivery_error="", updated_at=timezone.now()
-    )
+    """The content reached the buyer; the first time, `purchase_delivered` is announced (a review invitation follows)."""
+    now = timezone.now()
+    done = {"delivered_at": now, "delivery_claimed_at": None, "delivery_error": "", "updated_at": now}
+    with transaction.atomic():
+        if Purchase.objects.filter(pk=purchase.pk, delivered_at__isnull=True).update(**done):
+            signals.purchase_delivered.send(Purchase, purchase_id=purchase.pk)
+        else:  # delivered again (staff asked)
+            Purchase.objects.filter(pk=purchase.pk).update(**done)
 
 
 def purchase_mark_delivery_failed(*, purchase: Purchase, error: str) -> None:
