@@ -12,8 +12,8 @@ from botapp import callbacks
 from botapp.testing import updates
 from botapp.testing.helpers import body, bot_messages, buttons, press_under
 from shop.models import Category, Product
-from shop.selectors.catalog import catalog_version
 from shop.reviews.services import review_rate
+from shop.selectors.catalog import catalog_version
 from shop.testing.factories import ProductFactory, PurchaseFactory, StockProductFactory, UserFactory, stocked
 from shop.testing.pictures import picture_bytes
 
