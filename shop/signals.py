@@ -24,3 +24,5 @@ stock_added = Signal()
 stock_low = Signal()
 # A purchase's content reached its buyer for the first time (purchase_id).
 purchase_delivered = Signal()
+# A paid purchase was refunded (purchase_id): what it gave is taken back where the domain can (a review).
+purchase_refunded = Signal()

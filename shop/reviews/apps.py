@@ -9,3 +9,6 @@ class ReviewsConfig(AppConfig):
     name = "shop.reviews"
     label = "reviews"
     verbose_name = _("Reviews")
+
+    def ready(self):
+        from shop.reviews import receivers  # noqa: F401 (connects them)

@@ -18,6 +18,8 @@ from shop.models import Purchase
 from shop.models.base import storable_string
 from shop.reviews.models import RATING_MAX, RATING_MIN, TEXT_MAX_LENGTH, ProductRating, Review, ReviewInvitation, ReviewWait
 
+# Why a review was hidden when its writer's purchase was refunded (staff may show it again).
+REFUNDED_REASON = "Refunded: the writer no longer has the product"
 # How long the bot waits for a review's text after the rating.
 WAIT = timedelta(minutes=10)
 
@@ -199,3 +201,17 @@ def review_invitation_claim(*, purchase_id: int) -> Purchase | None:
     except IntegrityError:
         return None
     return purchase
+
+
+def review_withdraw_after_refund(*, purchase_id: int) -> Review | None:
+    """A refunded buyer who no longer has the product: their review is hidden (no longer shown or counted);
+    the hidden review is returned, None if there was nothing to hide."""
+    purchase = Purchase.objects.filter(pk=purchase_id).first()
+    if purchase is None:
+        return None
+    if Purchase.objects.giving_access().filter(user_id=purchase.user_id, product_id=purchase.product_id).exists():
+        return None  # another purchase of theirs still gives them the product
+    review = Review.objects.filter(user_id=purchase.user_id, product_id=purchase.product_id, hidden=False).first()
+    if review is None:
+        return None
+    return review_hide(review=review, reason=REFUNDED_REASON)

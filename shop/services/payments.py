@@ -304,10 +304,14 @@ def purchase_mark_refunded(*, payment_id: str) -> tuple[Purchase | None, bool]:
 
     Returns the purchase (None if unknown) and whether this call marked it (False: already was).
     """
-    changed = Purchase.objects.filter(payment_id=payment_id, status=Purchase.Status.PAID).update(
-        status=Purchase.Status.REFUNDED, refunded_at=timezone.now(), updated_at=timezone.now()
-    )
-    return Purchase.objects.filter(payment_id=payment_id).select_related("product").first(), bool(changed)
+    with transaction.atomic():
+        changed = Purchase.objects.filter(payment_id=payment_id, status=Purchase.Status.PAID).update(
+            status=Purchase.Status.REFUNDED, refunded_at=timezone.now(), updated_at=timezone.now()
+        )
+        purchase = Purchase.objects.filter(payment_id=payment_id).select_related("product").first()
+        if changed:
+            signals.purchase_refunded.send(sender=Purchase, purchase_id=purchase.pk)
+    return purchase, bool(changed)
 
 
 def unmatched_payment_mark_refunded(*, payment_id: str) -> tuple[UnmatchedPayment | None, bool]:

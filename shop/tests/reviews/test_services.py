@@ -12,6 +12,7 @@ from shop.models import Purchase
 from shop.reviews.models import TEXT_MAX_LENGTH, ProductRating, Review, ReviewInvitation, ReviewWait
 from shop.reviews.selectors import rating_summary, review_allowed, review_list_visible, review_wait_accepts
 from shop.reviews.services import (
+    REFUNDED_REASON,
     ReviewNotAllowed,
     ReviewTextEmpty,
     ReviewTextTooLong,
@@ -23,6 +24,7 @@ from shop.reviews.services import (
     review_wait_cancel,
     review_wait_start,
 )
+from shop.services.payments import purchase_mark_refunded
 from shop.testing.concurrency import run_at_once
 from shop.testing.factories import ProductFactory, PurchaseFactory, UserFactory
 
@@ -296,3 +298,31 @@ def test_no_invitation_for_a_refund_a_review_already_written_or_a_blocked_buyer(
         ann.save()
     assert review_invitation_claim(purchase_id=purchase.pk) is None
     assert not ReviewInvitation.objects.exists()
+
+
+# --- refunds ---
+
+
+def test_a_refund_hides_the_buyers_review_and_it_no_longer_counts(ann, bob, product):
+    refunded = bought(ann, product, payment_id="charge-ann")
+    bought(bob, product, payment_id="charge-bob")
+    review_rate(telegram_id=ann.telegram_id, product_id=product.pk, rating=1)
+    review_rate(telegram_id=bob.telegram_id, product_id=product.pk, rating=5)
+
+    purchase_mark_refunded(payment_id=refunded.payment_id)
+
+    review = Review.objects.get(user=ann)
+    assert (review.hidden, review.hidden_reason) == (True, REFUNDED_REASON)
+    assert counted(product) == visible_truth(product) == (5, 1)
+    assert rating_summary(product_id=product.pk).average == 5.0
+
+
+def test_a_refund_keeps_the_review_of_a_buyer_who_still_has_the_product(ann, product):
+    refunded = bought(ann, product, payment_id="charge-1")
+    bought(ann, product, payment_id="charge-2")
+    review_rate(telegram_id=ann.telegram_id, product_id=product.pk, rating=4)
+
+    purchase_mark_refunded(payment_id=refunded.payment_id)
+
+    assert Review.objects.get(user=ann).hidden is False
+    assert counted(product) == (4, 1)
