@@ -1,0 +1,71 @@
+"""Reads of promotions: a customer's referral figures; codes and referrers with what they brought."""
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from shop.models import Purchase, User
+from shop.promotions.models import PromoCode, PromoRedemption, Referral
+
+_PAID = Q(status=Purchase.Status.PAID, payment_type__in=[Purchase.PaymentType.STARS, Purchase.PaymentType.PROVIDER])
+
+
+def referral_counts(*, telegram_id: int) -> tuple[int, int]:
+    """How many friends the customer brought, and how many of them bought something (in one query)."""
+    figures = Referral.objects.filter(referrer__telegram_id=telegram_id).aggregate(
+        joined=Count("pk"),
+        bought=Count("pk", filter=Q(referred__purchases__in=Purchase.objects.filter(_PAID)), distinct=True),
+    )
+    return figures["joined"], figures["bought"]
+
+
+def promo_codes_with_figures() -> QuerySet[PromoCode]:
+    """Codes with `uses` (purchases made with them), `revenue` (paid, not refunded) and `discount` given."""
+    used = Q(redemptions__purchase__isnull=False)
+    kept = used & Q(redemptions__purchase__status=Purchase.Status.PAID)
+    zero = Value(0, output_field=IntegerField())
+    return PromoCode.objects.annotate(
+        uses=Count("redemptions", filter=used),
+        revenue=Coalesce(Sum("redemptions__price_paid", filter=kept), zero),
+        discount=Coalesce(Sum("redemptions__list_price", filter=kept), zero)
+        - Coalesce(Sum("redemptions__price_paid", filter=kept), zero),
+    )
+
+
+def referrals_with_revenue() -> QuerySet[Referral]:
+    """Referrals with `revenue`: what the referred customer paid (not refunded)."""
+    revenue = (
+        Purchase.objects.filter(_PAID, user=OuterRef("referred"))
+        .order_by()
+        .values("user")
+        .annotate(total=Sum("price"))
+        .values("total")
+    )
+    return Referral.objects.select_related("referrer", "referred").annotate(
+        revenue=Coalesce(Subquery(revenue, output_field=IntegerField()), Value(0))
+    )
+
+
+def referrers_with_figures() -> QuerySet[User]:
+    """Customers who brought others: how many, and what those paid."""
+    revenue = (
+        Purchase.objects.filter(_PAID, user__referral__referrer=OuterRef("pk"))
+        .order_by()
+        .values("user__referral__referrer")
+        .annotate(total=Sum("price"))
+        .values("total")
+    )
+    return (
+        User.objects.filter(referrals__isnull=False)
+        .annotate(invited=Count("referrals", distinct=True))
+        .annotate(revenue=Coalesce(Subquery(revenue, output_field=IntegerField()), Value(0)))
+    )
+
+
+def discounts_total() -> dict:
+    """Discount given through codes on paid purchases, per currency: {currency: amount}."""
+    rows = (
+        PromoRedemption.objects.filter(purchase__status=Purchase.Status.PAID)
+        .values("purchase__currency")
+        .annotate(listed=Sum("list_price"), paid=Sum("price_paid"))
+    )
+    return {r["purchase__currency"]: (r["listed"] or 0) - (r["paid"] or 0) for r in rows}
