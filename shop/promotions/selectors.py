@@ -12,7 +12,7 @@ _PAID = Q(status=Purchase.Status.PAID, payment_type__in=[Purchase.PaymentType.ST
 def referral_counts(*, telegram_id: int) -> tuple[int, int]:
     """How many friends the customer brought, and how many of them bought something (in one query)."""
     figures = Referral.objects.filter(referrer__telegram_id=telegram_id).aggregate(
-        joined=Count("pk"),
+        joined=Count("pk", distinct=True),
         bought=Count("pk", filter=Q(referred__purchases__in=Purchase.objects.filter(_PAID)), distinct=True),
     )
     return figures["joined"], figures["bought"]
