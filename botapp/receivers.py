@@ -4,6 +4,7 @@ from django.dispatch import receiver
 
 from botapp import tasks
 from shop import signals
+from shop.promotions import signals as promotion_signals
 
 
 @receiver(signals.purchase_granted, dispatch_uid="botapp.deliver_granted")
@@ -29,3 +30,8 @@ def restock_notice(sender, *, product_id: int, **kwargs) -> None:
 @receiver(signals.stock_low, dispatch_uid="botapp.stock_alert")
 def stock_alert(sender, *, product_id: int, level: str, available: int, **kwargs) -> None:
     tasks.stock_alert_task.enqueue(product_id, level, available)
+
+
+@receiver(promotion_signals.referral_rewarded, dispatch_uid="botapp.referral_reward_notice")
+def referral_reward_notice(sender, *, reward_id: int, **kwargs) -> None:
+    tasks.referral_reward_notice_task.enqueue(reward_id)

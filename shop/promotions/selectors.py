@@ -69,3 +69,8 @@ def discounts_total() -> dict:
         .annotate(listed=Sum("list_price"), paid=Sum("price_paid"))
     )
     return {r["purchase__currency"]: (r["listed"] or 0) - (r["paid"] or 0) for r in rows}
+
+
+def promo_codes_on_offer(*, telegram_id: int) -> bool:
+    """Whether the customer could have a code to enter: an active code for everyone, or one of their own."""
+    return PromoCode.objects.filter(Q(owner__isnull=True) | Q(owner__telegram_id=telegram_id), is_active=True).exists()

@@ -64,6 +64,7 @@ class Offer:
     code: PromoCode
     list_price: int
     price: int
+    currency: str
 
     @property
     def free(self) -> bool:
@@ -145,7 +146,8 @@ def promo_offer(*, code: PromoCode | None, telegram_id: int, product: Product) -
     refusal = promo_refusal(code=code, telegram_id=telegram_id, product=product)
     if refusal is not None:
         raise PromoRefused(refusal, code.code if code else "")
-    return Offer(code, product.price, discounted_price(price=product.price, code=code, currency=product.currency))
+    price = discounted_price(price=product.price, code=code, currency=product.currency)
+    return Offer(code, product.price, price, product.currency)
 
 
 # --- the code a customer applied ---
@@ -320,6 +322,8 @@ def referral_reward_grant(*, purchase: Purchase) -> ReferralReward | None:
                 owner=referral.referrer,
             )
             reward = ReferralReward.objects.create(referral=referral, purchase=purchase, code=code)
+            # ready for the referrer's next purchase, unless they have applied another code
+            AppliedPromoCode.objects.get_or_create(user=referral.referrer, defaults={"code": code})
     except IntegrityError:  # another payment of theirs was first, at the same moment
         return None
     signals.referral_rewarded.send(ReferralReward, reward_id=reward.pk)

@@ -70,7 +70,9 @@ def buy_with(user, product, code, *, charge="charge-1", quantity=1):
     """Invoice at the code's price, pre-checkout, payment: the outcome of recording it."""
     terms, payload = invoice_create(telegram_id=user.telegram_id, product=product, quantity=quantity, promo_code=code)
     assert checkout(user, payload) is None
-    return pay(user, payload, total_amount=to_minor_units(terms.total, terms.currency), currency=terms.currency, payment_id=charge)
+    return pay(
+        user, payload, total_amount=to_minor_units(terms.total, terms.currency), currency=terms.currency, payment_id=charge
+    )
 
 
 # --- the maths ---
@@ -190,7 +192,7 @@ def test_a_payment_with_a_code_records_list_price_price_paid_and_code(product):
 def test_the_same_payment_twice_is_one_purchase_and_one_use(product):
     ann = UserFactory()
     code = PromoCodeFactory()
-    terms, payload = invoice_create(telegram_id=ann.telegram_id, product=product, promo_code=code)
+    _terms, payload = invoice_create(telegram_id=ann.telegram_id, product=product, promo_code=code)
     assert checkout(ann, payload) is None
     first = pay(ann, payload, total_amount=90)
     again = pay(ann, payload, total_amount=90)
