@@ -144,7 +144,7 @@ def test_html_in_a_typed_code_is_escaped(press, send, fake_api, customer, produc
 def test_cancel_or_a_command_stops_waiting_for_the_code(press, send, fake_api, customer, product, command):
     PromoCodeFactory(code="SAVE10")
     press(callbacks.promo(product.pk))
-    screen = [c for c in press(callbacks.promo_cancel(product.pk)) if c.method == "editMessageText"][0]
+    screen = next(c for c in press(callbacks.promo_cancel(product.pk)) if c.method == "editMessageText")
     assert "<b>Editor Pro</b>" in body(screen)
     assert not PromoCodeWait.objects.exists()
     press(callbacks.promo(product.pk))
@@ -164,7 +164,7 @@ def test_a_code_that_ran_out_after_it_was_applied_is_refused_at_buy_with_its_rea
     calls = press(callbacks.buy(product.pk))
     assert not [c for c in calls if c.method == "sendInvoice"]
     assert "this promo code is not active" in callback_answers(calls)[0]
-    assert "Buy for ⭐ 50" in [t for t, _d in buttons([c for c in calls if c.method == "sendMessage"][0])]
+    assert "Buy for ⭐ 50" in [t for t, _d in buttons(next(c for c in calls if c.method == "sendMessage"))]
 
 
 def test_a_code_taking_the_whole_price_hands_the_product_over_free(press, send, fake_api, customer, product):

@@ -182,3 +182,12 @@ class ReferralReward(models.Model):
 
     def __str__(self):
         return str(self.code)
+
+
+class Referrer(User):
+    """A customer seen as someone who brings others (for staff: who brought how many, and what they paid)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("referrer")
+        verbose_name_plural = _("referrers")

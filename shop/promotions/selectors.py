@@ -3,8 +3,8 @@
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from shop.models import Purchase, User
-from shop.promotions.models import PromoCode, PromoRedemption, Referral
+from shop.models import Purchase
+from shop.promotions.models import PromoCode, PromoRedemption, Referral, Referrer
 
 _PAID = Q(status=Purchase.Status.PAID, payment_type__in=[Purchase.PaymentType.STARS, Purchase.PaymentType.PROVIDER])
 
@@ -45,7 +45,7 @@ def referrals_with_revenue() -> QuerySet[Referral]:
     )
 
 
-def referrers_with_figures() -> QuerySet[User]:
+def referrers_with_figures() -> QuerySet[Referrer]:
     """Customers who brought others: how many, and what those paid."""
     revenue = (
         Purchase.objects.filter(_PAID, user__referral__referrer=OuterRef("pk"))
@@ -55,16 +55,16 @@ def referrers_with_figures() -> QuerySet[User]:
         .values("total")
     )
     return (
-        User.objects.filter(referrals__isnull=False)
+        Referrer.objects.filter(referrals__isnull=False)
         .annotate(invited=Count("referrals", distinct=True))
         .annotate(revenue=Coalesce(Subquery(revenue, output_field=IntegerField()), Value(0)))
     )
 
 
-def discounts_total() -> dict:
-    """Discount given through codes on paid purchases, per currency: {currency: amount}."""
+def discounts_since(since) -> dict[str, int]:
+    """Discount given through codes on paid purchases made since `since`, per currency: {currency: amount}."""
     rows = (
-        PromoRedemption.objects.filter(purchase__status=Purchase.Status.PAID)
+        PromoRedemption.objects.filter(purchase__status=Purchase.Status.PAID, purchase__created_at__gte=since)
         .values("purchase__currency")
         .annotate(listed=Sum("list_price"), paid=Sum("price_paid"))
     )
