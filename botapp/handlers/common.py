@@ -12,7 +12,7 @@ from telebot.types import User as TelegramUser
 from botapp import callbacks, screens
 from botapp.render import answer_callback, show
 from shop.models import BotText, Product, User
-from shop.promotions.selectors import promo_codes_on_offer
+from shop.promotions.selectors import promo_card_state
 from shop.promotions.services import promo_applied_offer
 from shop.selectors.catalog import catalog_version, category_get_on_sale, category_list_on_sale, product_list_on_sale
 from shop.selectors.content import bot_text_get
@@ -112,7 +112,8 @@ def card_promo(product: Product, *, telegram_id: int, available: int | None) -> 
     buyable = product.is_active and product.price > 0 and (available is None or available > 0)
     if not buyable or (product.owned and not product.sells_units):
         return None
+    applied_id, offered = promo_card_state(telegram_id=telegram_id)
+    if applied_id is None:
+        return screens.PromoView(ask=offered)
     offer, refused = promo_applied_offer(telegram_id=telegram_id, product=product)
-    if offer is not None or refused is not None:
-        return screens.PromoView(offer=offer, refused=refused, ask=True)
-    return screens.PromoView(ask=promo_codes_on_offer(telegram_id=telegram_id))
+    return screens.PromoView(offer=offer, refused=refused, ask=True)

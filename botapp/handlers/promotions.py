@@ -12,12 +12,12 @@ from botapp import callbacks, screens, texts
 from botapp.handlers.common import card_screen, show_in_place, sync_sender
 from botapp.render import answer_callback, show
 from shop.models import User
-from shop.promotions.models import PromoCodeWait
 from shop.promotions.selectors import referral_counts
 from shop.promotions.services import (
     PromoRefused,
     promo_apply,
     promo_wait_cancel,
+    promo_wait_pending,
     promo_wait_start,
     promo_wait_use,
     referral_code,
@@ -68,7 +68,7 @@ def awaited_as_promo_code(message: Message) -> bool:
         message.from_user is not None
         and bool(message.text)
         and not _is_command(message)
-        and PromoCodeWait.objects.filter(telegram_id=message.from_user.id).exists()
+        and promo_wait_pending(telegram_id=message.from_user.id)
     )
 
 

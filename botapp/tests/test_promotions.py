@@ -14,8 +14,8 @@ from botapp import callbacks
 from botapp.testing import updates
 from botapp.testing.helpers import body, buttons, callback_answers, sent_to
 from shop.models import Purchase, User
-from shop.promotions.models import AppliedPromoCode, PromoCodeWait, PromoRedemption, Referral, ReferralReward
-from shop.promotions.services import referral_code
+from shop.promotions.models import AppliedPromoCode, PromoRedemption, Referral, ReferralReward
+from shop.promotions.services import promo_wait_pending, referral_code
 from shop.testing.factories import ProductFactory, StockProductFactory, UserFactory, stocked
 from shop.testing.promotions import PromoCodeFactory, ReferralFactory
 
@@ -146,10 +146,10 @@ def test_cancel_or_a_command_stops_waiting_for_the_code(press, send, fake_api, c
     press(callbacks.promo(product.pk))
     screen = next(c for c in press(callbacks.promo_cancel(product.pk)) if c.method == "editMessageText")
     assert "<b>Editor Pro</b>" in body(screen)
-    assert not PromoCodeWait.objects.exists()
+    assert not promo_wait_pending(telegram_id=42)
     press(callbacks.promo(product.pk))
     command("/catalog")
-    assert not PromoCodeWait.objects.exists()
+    assert not promo_wait_pending(telegram_id=42)
     reply = command("SAVE10")  # no longer taken as a code
     assert "did not understand" in body(reply)
 

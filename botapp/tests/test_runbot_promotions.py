@@ -16,7 +16,10 @@ from shop.testing.promotions import PromoCodeFactory
 
 def said_to(api, user, *, after: int, containing: str = "", timeout: float = 10):
     return api.wait_for(
-        "sendMessage", lambda c: c.params["chat_id"] == str(user["id"]) and containing in c.params["text"], after=after, timeout=timeout
+        "sendMessage",
+        lambda c: c.params["chat_id"] == str(user["id"]) and containing in c.params["text"],
+        after=after,
+        timeout=timeout,
     )
 
 

@@ -136,17 +136,6 @@ class AppliedPromoCode(models.Model):
         return f"{self.code_id} for {self.user_id}"
 
 
-class PromoCodeWait(models.Model):
-    """«Have a promo code?» was pressed on a card: the customer's next text message is the code."""
-
-    telegram_id = models.BigIntegerField(unique=True)
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
-    expires_at = models.DateTimeField()
-
-    def __str__(self):
-        return str(self.telegram_id)
-
-
 class Referral(models.Model):
     """`referred` started the bot through `referrer`'s link (at their first start)."""
 

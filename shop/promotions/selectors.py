@@ -1,10 +1,10 @@
 """Reads of promotions: a customer's referral figures; codes and referrers with what they brought."""
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from shop.models import Purchase
-from shop.promotions.models import PromoCode, PromoRedemption, Referral, Referrer
+from shop.models import Purchase, User
+from shop.promotions.models import AppliedPromoCode, PromoCode, PromoRedemption, Referral, Referrer
 
 _PAID = Q(status=Purchase.Status.PAID, payment_type__in=[Purchase.PaymentType.STARS, Purchase.PaymentType.PROVIDER])
 
@@ -71,6 +71,19 @@ def discounts_since(since) -> dict[str, int]:
     return {r["purchase__currency"]: (r["listed"] or 0) - (r["paid"] or 0) for r in rows}
 
 
-def promo_codes_on_offer(*, telegram_id: int) -> bool:
-    """Whether the customer could have a code to enter: an active code for everyone, or one of their own."""
-    return PromoCode.objects.filter(Q(owner__isnull=True) | Q(owner__telegram_id=telegram_id), is_active=True).exists()
+def promo_card_state(*, telegram_id: int) -> tuple[int | None, bool]:
+    """For a card, in one query: the id of the code the customer applied (None: none), and whether they could
+    have a code to enter (an active code for everyone, or one of their own)."""
+    offered = PromoCode.objects.filter(Q(owner__isnull=True) | Q(owner=OuterRef("pk")), is_active=True)
+    row = (
+        User.objects.filter(telegram_id=telegram_id)
+        .annotate(
+            applied_id=Subquery(AppliedPromoCode.objects.filter(user=OuterRef("pk")).values("code_id")[:1]),
+            offered=Exists(offered),
+        )
+        .values_list("applied_id", "offered")
+        .first()
+    )
+    if row is None:  # not a customer yet (a card opened before /start): codes for everyone only
+        return None, PromoCode.objects.filter(owner__isnull=True, is_active=True).exists()
+    return row

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q, TextChoices
 from django.utils import timezone
@@ -27,7 +28,6 @@ from shop.promotions.models import (
     CODE_MAX_LENGTH,
     AppliedPromoCode,
     PromoCode,
-    PromoCodeWait,
     PromoRedemption,
     Referral,
     ReferralReward,
@@ -235,25 +235,34 @@ def promo_redeem(*, purchase: Purchase, code_text: str, key: str, list_price: in
 
 
 # --- waiting for a typed code ---
+# Kept in the cache the shop's processes share (CACHE_URL, as flood control), not the database: a command
+# or a plain text message then costs no query to end or look for a wait, and a lost wait only means the
+# customer presses «Have a promo code?» again.
+
+
+def _wait_key(telegram_id: int) -> str:
+    return f"promo-wait:{telegram_id}"
 
 
 def promo_wait_start(*, telegram_id: int, product: Product) -> None:
-    PromoCodeWait.objects.update_or_create(
-        telegram_id=telegram_id, defaults={"product": product, "expires_at": timezone.now() + WAIT}
-    )
+    """The customer's next text message (within WAIT) is a promo code for `product`."""
+    cache.set(_wait_key(telegram_id), product.pk, WAIT.total_seconds())
 
 
 def promo_wait_cancel(*, telegram_id: int) -> bool:
-    waiting = PromoCodeWait.objects.filter(telegram_id=telegram_id)
-    return waiting.exists() and waiting.delete()[0] > 0
+    """The customer changed their mind (Cancel, or any command); False if nothing was waiting."""
+    return bool(cache.delete(_wait_key(telegram_id)))
+
+
+def promo_wait_pending(*, telegram_id: int) -> bool:
+    return cache.get(_wait_key(telegram_id)) is not None
 
 
 def promo_wait_use(*, telegram_id: int) -> int | None:
     """The customer's message is the code: the wait ends; the product it was for (None: none waited)."""
-    with transaction.atomic():
-        wait = PromoCodeWait.objects.select_for_update().filter(telegram_id=telegram_id, expires_at__gt=timezone.now()).first()
-        PromoCodeWait.objects.filter(telegram_id=telegram_id).delete()
-    return wait.product_id if wait else None
+    product_id = cache.get(_wait_key(telegram_id))
+    cache.delete(_wait_key(telegram_id))
+    return product_id
 
 
 # --- referrals ---
