@@ -201,7 +201,7 @@ def promo_hold(*, code_text: str, telegram_id: int, product: Product, key: str) 
         held = PromoRedemption.objects.filter(code=code, key=key).first()
         if held is not None and held.purchase_id is not None:
             return Refusal.ALREADY_USED  # this invoice was paid with the code already
-        user = User.objects.get(telegram_id=telegram_id)
+        user, _created = User.objects.get_or_create(telegram_id=telegram_id)  # known since Buy, as a rule
         PromoRedemption.objects.update_or_create(
             code=code, key=key, defaults={"user": user, "held_until": timezone.now() + HOLD_TIME}
         )
