@@ -278,3 +278,18 @@ def test_the_referrer_is_told_their_reward_code_once(press, send, fake_api, pay,
     assert f"<code>{code}</code>" in body(told[0]) and "10% off" in body(told[0])
     assert "applied to your next purchase" in body(told[0])
     assert User.objects.get(telegram_id=42).pk == ann.pk
+
+
+def test_in_a_provider_currency_the_invoice_is_for_the_discounted_price_in_minor_units(
+    settings, press, send, fake_api, customer, product
+):
+    settings.SHOP_CURRENCY = "RUB"
+    settings.PAYMENT_PROVIDER_TOKEN = "provider-token"
+    PromoCodeFactory(code="RUB10", value=10)
+    answer = enter_code(press, send, fake_api, customer, product, "rub10")
+    assert "<s>50 ₽</s> 45 ₽" in body(answer[0])
+    invoice = invoice_for(press, product)
+    assert (invoice.params["currency"], invoice.json("prices")[0]["amount"]) == ("RUB", 4500)
+    mark = fake_api.mark()
+    send(updates.pre_checkout(customer, invoice.params["payload"], total_amount=4500, currency="RUB"))
+    assert fake_api.calls[mark].params["ok"] == "True"
