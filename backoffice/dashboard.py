@@ -8,7 +8,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ class Day:
     date: datetime.date
     purchases: int = 0
     revenue: dict[str, int] = field(default_factory=dict)  # currency -> amount
+    discount: dict[str, int] = field(default_factory=dict)  # currency -> given through promo codes
 
     def revenue_in(self, currency: str) -> int:
         return self.revenue.get(currency, 0)
@@ -57,6 +58,7 @@ class Dashboard:
     top_by_units: list[ProductSales]
     top_by_revenue: list[ProductSales]
     recent_purchases: list[Purchase]
+    discounts: list[Money] = field(default_factory=list)  # given through promo codes over the longest period
 
 
 def start_of_day(date: datetime.date) -> datetime.datetime:
@@ -77,7 +79,11 @@ def sales_by_day(*, today: datetime.date, days: int = CHART_DAYS) -> list[Day]:
         .filter(created_at__gte=start_of_day(first), created_at__lt=start_of_day(today + datetime.timedelta(days=1)))
         .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
         .values("day", "currency")
-        .annotate(purchases=Count("id"), revenue=Sum("price"))
+        .annotate(
+            purchases=Count("id"),
+            revenue=Sum("price"),
+            discount=Sum(F("promo__list_price") - F("promo__price_paid"), default=0),  # one use per purchase at most
+        )
         .order_by()
     )
     by_date = {first + datetime.timedelta(days=i): Day(first + datetime.timedelta(days=i)) for i in range(days)}
@@ -85,6 +91,7 @@ def sales_by_day(*, today: datetime.date, days: int = CHART_DAYS) -> list[Day]:
         day = by_date[row["day"]]
         day.purchases += row["purchases"]
         day.revenue[row["currency"]] = day.revenue.get(row["currency"], 0) + row["revenue"]
+        day.discount[row["currency"]] = day.discount.get(row["currency"], 0) + row["discount"]
     return list(by_date.values())
 
 
@@ -172,4 +179,5 @@ def dashboard_get(*, now: datetime.datetime | None = None) -> Dashboard:
         top_by_units=top_by_units(sold),
         top_by_revenue=top_by_revenue(sold),
         recent_purchases=recent_purchases(),
+        discounts=[Money(amount, c) for c in currencies if (amount := sum(day.discount.get(c, 0) for day in days))],
     )

@@ -5,7 +5,7 @@ import datetime
 import io
 from collections.abc import Iterable, Iterator
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +28,8 @@ PURCHASE_FIELDS = [
     "status",
     "payment_id",
     "delivered_at",
+    "promo__code__code",
+    "promo_discount",
 ]
 
 
@@ -69,7 +71,11 @@ def purchases_csv_response(purchases: QuerySet[Purchase]) -> StreamingHttpRespon
         _("status"),
         _("payment id"),
         _("delivered (%(timezone)s)") % {"timezone": timezone.get_current_timezone_name()},
+        _("promo code"),
+        _("discount"),
     ]
+    # the discount a promo code gave: its list price less the price paid (empty without a code)
+    purchases = purchases.annotate(promo_discount=F("promo__list_price") - F("promo__price_paid"))
     rows = purchases.values_list(*PURCHASE_FIELDS).iterator(chunk_size=CHUNK_SIZE)
     response = StreamingHttpResponse(_csv_chunks(header, rows), content_type="text/csv; charset=utf-8")
     filename = f"purchases-{timezone.localdate():%Y-%m-%d}.csv"

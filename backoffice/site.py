@@ -7,7 +7,16 @@ from backoffice.dashboard import dashboard_get
 from backoffice.permissions import may_see_revenue
 
 # The sidebar's and index's sections: the shop first, the machinery last; any other in between.
-SECTION_ORDER = {"shop": 0, "stock": 1, "reviews": 1, "support": 2, "botapp": 3, "auth": 8, "django_tasks_database": 9}
+SECTION_ORDER = {
+    "shop": 0,
+    "stock": 1,
+    "promotions": 1.5,
+    "reviews": 1.6,
+    "support": 2,
+    "botapp": 3,
+    "auth": 8,
+    "django_tasks_database": 9,
+}
 
 
 class ShopAdminSite(admin.AdminSite):

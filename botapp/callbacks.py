@@ -109,6 +109,21 @@ def review_skip(product_id: int, back: Back = CATALOG_BACK) -> str:
     return f"rskip:{product_id}:{back.encode()}"
 
 
+def promo(product_id: int) -> str:
+    """«Have a promo code?» on a product's card: the bot asks for the code."""
+    return f"promo:{product_id}"
+
+
+def promo_cancel(product_id: int) -> str:
+    """No code after all: back to the product's card."""
+    return f"promo:{product_id}:x"
+
+
+def invite() -> str:
+    """«Invite friends»: the customer's referral link and how many friends joined."""
+    return "invite"
+
+
 @dataclass(frozen=True)
 class Parsed:
     action: str
@@ -125,6 +140,9 @@ _PATTERNS = [
     (re.compile(r"noop"), lambda m: Parsed("noop")),
     (re.compile(r"support"), lambda m: Parsed("support")),
     (re.compile(r"support:cancel"), lambda m: Parsed("support_cancel")),
+    (re.compile(r"invite"), lambda m: Parsed("invite")),
+    (re.compile(rf"promo:({_INT})"), lambda m: Parsed("promo", id=int(m[1]))),
+    (re.compile(rf"promo:({_INT}):x"), lambda m: Parsed("promo_cancel", id=int(m[1]))),
     (re.compile(rf"cats:({_INT})"), lambda m: Parsed("catalog", page=int(m[1]))),
     (re.compile(rf"cat:({_INT}):({_INT})"), lambda m: Parsed("category", id=int(m[1]), page=int(m[2]))),
     (re.compile(rf"my:({_INT})"), lambda m: Parsed("purchases", page=int(m[1]))),

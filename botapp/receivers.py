@@ -4,6 +4,7 @@ from django.dispatch import receiver
 
 from botapp import reviews, tasks
 from shop import signals
+from shop.promotions import signals as promotion_signals
 
 
 @receiver(signals.purchase_granted, dispatch_uid="botapp.deliver_granted")
@@ -34,3 +35,8 @@ def stock_alert(sender, *, product_id: int, level: str, available: int, **kwargs
 @receiver(signals.purchase_delivered, dispatch_uid="botapp.review_invitation")
 def review_invitation(sender, *, purchase_id: int, **kwargs) -> None:
     reviews.schedule_review_invitation(purchase_id)
+
+
+@receiver(promotion_signals.referral_rewarded, dispatch_uid="botapp.referral_reward_notice")
+def referral_reward_notice(sender, *, reward_id: int, **kwargs) -> None:
+    tasks.referral_reward_notice_task.enqueue(reward_id)

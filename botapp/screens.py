@@ -8,6 +8,8 @@ from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from botapp import callbacks, texts
 from shop.models import DESCRIPTION_MAX_LENGTH, BotText, Category
+from shop.money import format_price
+from shop.promotions.services import Offer, PromoRefused
 from shop.telegram_html import escape, visible_length, visible_text
 
 PAGE_SIZE = 8
@@ -75,6 +77,7 @@ def main_menu(text: str | None = None) -> Screen:
             [
                 [_button(texts.button_catalog(), callbacks.catalog())],
                 [_button(texts.button_purchases(), callbacks.purchases())],
+                [_button(texts.button_invite(), callbacks.invite())],
                 [_button(texts.button_help(), callbacks.help_())],
             ]
         ),
@@ -114,14 +117,23 @@ def _back_data(back: callbacks.Back) -> str:
 
 
 def product_card(
-    product, *, owned: bool, back: callbacks.Back = callbacks.CATALOG_BACK, available: int | None = None, quantity: int = 1
+    product,
+    *,
+    owned: bool,
+    back: callbacks.Back = callbacks.CATALOG_BACK,
+    available: int | None = None,
+    quantity: int = 1,
+    promo: "PromoView | None" = None,
 ) -> Screen:
-    """`available`: for a product sold from stock, the units on sale (None otherwise); `quantity`: chosen."""
+    """`available`: for a product sold from stock, the units on sale (None otherwise); `quantity`: chosen;
+    `promo`: the customer's promo code on this card (shop.promotions)."""
     text = texts.product_card(product, owned=owned, available=available)
     if visible_length(text) > texts.MESSAGE_LIMIT:
         # Only data that bypassed the admin's validation gets here: show it plain, shortened.
         plain = escape(texts.shorten(visible_text(product.description), DESCRIPTION_MAX_LENGTH))
         text = texts.product_card(product, owned=owned, description=plain, available=available)
+    if promo is not None and promo.line:
+        text += "\n" + promo.line
     rows = []
     if owned:
         rows.append([_button(texts.button_open(), callbacks.open_(product.pk))])
@@ -130,8 +142,71 @@ def product_card(
             rows.append([_button(texts.button_buy(product), callbacks.buy(product.pk))])
     elif product.is_active:
         rows += _stock_rows(product, available, quantity, back)
+    if promo is not None:
+        rows = _promo_rows(product, rows, promo, quantity)
     rows.append([_button(texts.button_back(), _back_data(back))])
     return Screen(text, _keyboard(rows), _picture("product", product, text))
+
+
+@dataclass(frozen=True)
+class PromoView:
+    """A card's promo code: the offer of the code the customer applied, or why it does not apply; and whether
+    to show «Have a promo code?»."""
+
+    offer: Offer | None = None
+    refused: PromoRefused | None = None
+    ask: bool = False
+
+    @property
+    def line(self) -> str:
+        if self.offer is not None:
+            old = format_price(self.offer.list_price, self.offer.currency)
+            if self.offer.free:
+                return texts.promo_free_line(self.offer.code.code, old)
+            return texts.promo_price_line(self.offer.code.code, old, format_price(self.offer.price, self.offer.currency))
+        if self.refused is not None:
+            return texts.promo_not_here(self.refused.code, self.refused.reason)
+        return ""
+
+
+def _promo_rows(product, rows: list, promo: PromoView, quantity: int) -> list[list[InlineKeyboardButton]]:
+    """The Buy button at the code's price; «Have a promo code?» under it."""
+    for row in rows:
+        for i, button in enumerate(row):
+            parsed = callbacks.parse(button.callback_data)
+            if promo.offer is not None and parsed is not None and parsed.action == "buy":
+                offer = promo.offer
+                text = (
+                    texts.button_get_free() if offer.free else texts.button_buy_at(offer.price, offer.currency, parsed.quantity)
+                )
+                row[i] = _button(text, button.callback_data)
+    if promo.ask:
+        rows.append([_button(texts.button_promo(), callbacks.promo(product.pk))])
+    return rows
+
+
+def promo_prompt(product) -> Screen:
+    return Screen(
+        texts.promo_prompt(product.name), _keyboard([[_button(texts.button_cancel(), callbacks.promo_cancel(product.pk))]])
+    )
+
+
+def promo_refused(product, refused: PromoRefused) -> Screen:
+    """A typed code that does not apply: why, another try, or back to the card."""
+    return Screen(
+        texts.promo_refused(refused.code, refused.reason),
+        _keyboard(
+            [
+                [_button(texts.button_promo_again(), callbacks.promo(product.pk))],
+                [_button(texts.button_back(), callbacks.product(product.pk))],
+            ]
+        ),
+    )
+
+
+def invite(link: str, *, joined: int, bought: int, percent: int, days: int) -> Screen:
+    text = texts.invite(link, joined=joined, bought=bought, percent=percent, days=days)
+    return Screen(text, _keyboard([[_button(texts.button_menu(), callbacks.menu())]]))
 
 
 def _stock_rows(product, available: int, quantity: int, back: callbacks.Back) -> list[list[InlineKeyboardButton]]:

@@ -9,7 +9,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 from telebot import TeleBot
@@ -19,6 +19,8 @@ from botapp.broadcasting import send_broadcasts
 from botapp.delivery import Delivery, deliver_purchase
 from botapp.telegram.client import api_client
 from shop.models import Product, Purchase
+from shop.promotions.models import ReferralReward
+from shop.promotions.services import promo_applied
 from shop.selectors.broadcasts import broadcast_next_to_send
 from shop.selectors.purchases import purchase_list_undelivered_for_user
 from shop.services.broadcasts import broadcast_restock
@@ -170,3 +172,17 @@ def stock_alert_task(product_id: int, level: str, available: int) -> str:
         return "product gone"
     staff.notify_staff(api_client(), staff.stock_alert(product, level=level, available=available))
     return level
+
+
+@task()
+def referral_reward_notice_task(reward_id: int) -> str:
+    """A referrer earned a reward code: tell them (in their language), with the code."""
+    reward = ReferralReward.objects.select_related("code", "referral__referrer").filter(pk=reward_id).first()
+    if reward is None or reward.withdrawn_at is not None:
+        return "no reward to tell"
+    referrer, code = reward.referral.referrer, reward.code
+    applied = promo_applied(telegram_id=referrer.telegram_id) == code
+    with translation.override(texts.language_for(referrer.language_code)):
+        text = texts.referral_reward(code.code, percent=code.value, until=code.valid_until, applied=applied)
+    api_client().send_message(referrer.telegram_id, text)
+    return f"told {referrer.telegram_id}"

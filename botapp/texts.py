@@ -288,6 +288,10 @@ def checkout_refusal(reason: str) -> str:
         "price_changed": _("The price has changed since this invoice was made. Open the product again to see the new price."),
         "already_owned": _("You already own this product: find it under My purchases. Nothing was charged."),
         "sold_out": _("Sorry, there is not enough left in stock for this order. Nothing was charged."),
+        "promo_refused": _(
+            "Sorry, this promo code can no longer be used (it ran out or expired). Nothing was charged: "
+            "open the product again to buy it."
+        ),
     }[reason]
 
 
@@ -596,3 +600,116 @@ def review_entry(rating: int, author: str, date: str, text: str) -> str:
 
 def review_invitation(product_name: str) -> str:
     return _("How do you like <b>%(name)s</b>? Rate it to help other customers choose:") % {"name": escape(product_name)}
+
+
+# --- Promotions: promo codes and referral links ---
+
+
+def button_invite() -> str:
+    return _("👥 Invite friends")
+
+
+def button_promo() -> str:
+    return _("🎟 Have a promo code?")
+
+
+def button_promo_again() -> str:
+    return _("🎟 Try another code")
+
+
+def button_get_free() -> str:
+    return _("🎁 Get it free")
+
+
+def button_buy_at(price: int, currency: str, quantity: int = 1) -> str:
+    """The Buy button at a promo code's price (`price` for one unit)."""
+    total = format_price(price * quantity, currency)
+    if quantity > 1:
+        return _("Buy %(n)d for %(price)s") % {"n": quantity, "price": total}
+    return _("Buy for %(price)s") % {"price": total}
+
+
+def discount_label(kind: str, value: int, currency: str) -> str:
+    return f"−{value}%" if kind == "percent" else f"−{format_price(value, currency)}"
+
+
+def promo_prompt(product_name: str) -> str:
+    return _(
+        "🎟 <b>Promo code</b>\n\nSend your promo code for <b>%(product)s</b> in one message.\n\nChanged your mind? Press Cancel."
+    ) % {"product": escape(product_name)}
+
+
+def promo_price_line(code: str, old_price: str, new_price: str) -> str:
+    """On the card: the old price struck through and the price with the code."""
+    return _("🎟 With code <b>%(code)s</b>: <s>%(old)s</s> %(new)s") % {"code": escape(code), "old": old_price, "new": new_price}
+
+
+def promo_free_line(code: str, old_price: str) -> str:
+    return _("🎟 With code <b>%(code)s</b>: <s>%(old)s</s> free") % {"code": escape(code), "old": old_price}
+
+
+def promo_not_here(code: str, reason: str) -> str:
+    """On the card: the customer's applied code does not apply to this product."""
+    return _("🎟 Code <b>%(code)s</b>: %(reason)s") % {"code": escape(code), "reason": promo_refusal(reason)}
+
+
+def promo_applied(code: str) -> str:
+    return _("✅ Promo code <b>%(code)s</b> applied.") % {"code": escape(code)}
+
+
+def promo_applied_for_next(code: str, discount: str) -> str:
+    return _("✅ Promo code <b>%(code)s</b> (%(discount)s) is applied to your next purchase. Pick something in the catalog!") % {
+        "code": escape(code),
+        "discount": discount,
+    }
+
+
+def promo_refused(code: str, reason: str) -> str:
+    """A code that does not apply, and why (plain text from the customer is escaped)."""
+    if not code:
+        return promo_refusal(reason)
+    return _("Promo code <b>%(code)s</b>: %(reason)s") % {"code": escape(code), "reason": promo_refusal(reason)}
+
+
+def promo_refusal(reason: str) -> str:
+    return {
+        "unknown": _("there is no such promo code. Check the spelling."),
+        "inactive": _("this promo code is not active."),
+        "not_yet_valid": _("this promo code is not valid yet."),
+        "expired": _("this promo code has expired."),
+        "used_up": _("this promo code has been used up."),
+        "not_for_product": _("this promo code is not for this product."),
+        "already_used": _("you have already used this promo code."),
+        "first_purchase_only": _("this promo code is only for a first purchase."),
+    }[reason]
+
+
+def invite(link: str, *, joined: int, bought: int, percent: int, days: int) -> str:
+    lines = [_("👥 <b>Invite friends</b>"), "", _("Share your personal link:"), escape(link), ""]
+    if percent > 0:
+        lines += [
+            ngettext(
+                "When a friend you invited makes their first purchase, you get a personal promo code: "
+                "%(percent)d%% off, valid %(days)d day.",
+                "When a friend you invited makes their first purchase, you get a personal promo code: "
+                "%(percent)d%% off, valid %(days)d days.",
+                days,
+            )
+            % {"percent": percent, "days": days},
+            "",
+        ]
+    lines += [
+        _("Friends joined: %(n)d") % {"n": joined},
+        _("Friends who bought: %(n)d") % {"n": bought},
+    ]
+    return "\n".join(lines)
+
+
+def referral_reward(code: str, *, percent: int, until: datetime.datetime, applied: bool) -> str:
+    text = _(
+        "🎁 A friend you invited made their first purchase! Your personal promo code <code>%(code)s</code> "
+        "gives %(percent)d%% off one purchase until %(date)s."
+    ) % {"code": escape(code), "percent": percent, "date": short_date(until)}
+    if applied:
+        text += " " + _("It is applied to your next purchase already.")
+    return text

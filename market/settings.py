@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "shop.stock",
     "shop.support",
     "shop.reviews",
+    "shop.promotions",
     "botapp",
     "backoffice",
 ]
@@ -210,6 +211,9 @@ except ValueError as exc:
     raise ImproperlyConfigured("ADMIN_IDS must be comma-separated numeric Telegram user ids, e.g. ADMIN_IDS=12345,67890") from exc
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="XTR").upper()
 SHOP_SUPPORT_CONTACT = env.str("SHOP_SUPPORT_CONTACT", default="")
+# Referral reward: a personal promo code of this many percent off (0: no rewards), valid this many days.
+SHOP_REFERRAL_REWARD_PERCENT = env.int("SHOP_REFERRAL_REWARD_PERCENT", default=10)
+SHOP_REFERRAL_REWARD_DAYS = env.int("SHOP_REFERRAL_REWARD_DAYS", default=30)
 # Needed when SHOP_CURRENCY is not XTR: the token of a payment provider connected in @BotFather.
 PAYMENT_PROVIDER_TOKEN = env.str("PAYMENT_PROVIDER_TOKEN", default="")
 # Delivered content cannot be forwarded or saved by the buyer.

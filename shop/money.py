@@ -51,3 +51,9 @@ def to_minor_units(amount: int, currency: str) -> int:
 def from_minor_units(amount: int, currency: str) -> tuple[int, int]:
     """Whole units and the remainder: 99000 RUB-kopecks -> (990, 0)."""
     return divmod(amount, 10 ** currency_exponent(currency))
+
+
+def minimum_price(currency: str) -> int:
+    """The least a paid price may be, in whole units: 1 ⭐, or one unit of another currency (a discount
+    never makes a price smaller; only a code that takes all of it makes a product free)."""
+    return 1

@@ -5,6 +5,7 @@ from backoffice.admin import (  # noqa: F401
     catalog,
     content,
     customers,
+    promotions,
     purchases,
     reviews,
     staff,

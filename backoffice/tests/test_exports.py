@@ -28,6 +28,8 @@ HEADER = [
     "status",
     "payment id",
     "delivered (UTC)",
+    "promo code",
+    "discount",
 ]
 
 
@@ -70,6 +72,8 @@ def test_export_selected_action_writes_the_selected_purchases(admin_client, buye
             "paid",
             "charge-1",
             f"{timezone.localtime(picked.delivered_at):%Y-%m-%d %H:%M:%S}",
+            "",
+            "",
         ]
     ]
 

@@ -95,13 +95,23 @@ def test_the_owner_sees_the_shop_first_and_staff_accounts_apart_from_customers(a
         ("Shop", shop),
         ("Reviews", ["Reviews"]),
         ("Stock", ["Back-in-stock requests", "Units of stock"]),
+        ("Promotions", ["Promo code uses", "Promo codes", "Referrals", "Referrers"]),
         ("Support", ["Support messages"]),
         ("Telegram bot", ["Updates set aside"]),
         ("Staff", ["Groups", "Staff accounts"]),
         ("System", ["Background tasks"]),
     ]
     sidebar = admin_client.get(url("product_changelist")).context["available_apps"]
-    assert [str(app["name"]) for app in sidebar] == ["Shop", "Reviews", "Stock", "Support", "Telegram bot", "Staff", "System"]
+    assert [str(app["name"]) for app in sidebar] == [
+        "Shop",
+        "Stock",
+        "Promotions",
+        "Reviews",
+        "Support",
+        "Telegram bot",
+        "Staff",
+        "System",
+    ]
     staff_list = admin_client.get(reverse("admin:auth_user_changelist"))
     assert "Select staff account to change" in staff_list.text
 

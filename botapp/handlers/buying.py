@@ -14,11 +14,13 @@ from botapp.render import answer_callback, show
 from botapp.telegram.refunds import refund_star_payment
 from shop.models import Purchase
 from shop.money import format_price, to_minor_units
+from shop.promotions.services import PromoRefused, promo_applied_offer, promo_unapply
 from shop.selectors.catalog import product_get_for_user
 from shop.services.payments import (
     checkout_check,
     invoice_create,
     purchase_get_free,
+    purchase_get_free_with_code,
     purchase_mark_refunded,
     purchase_record_payment,
     purchase_refund,
@@ -50,20 +52,37 @@ def on_buy(call: CallbackQuery, bot: TeleBot) -> None:
         return
     if not product.is_active:  # bought from stock before, off sale now: the card still opens theirs
         answer_callback(bot, call.id, texts.no_longer_available())
-        show(bot, sender.id, card_screen(product))
+        show(bot, sender.id, card_screen(product, telegram_id=sender.id))
         return
+    # the customer's promo code (shop.promotions): its price, or why it does not apply any more
+    offer, refused = promo_applied_offer(telegram_id=sender.id, product=product) if product.price else (None, None)
+    free = product.price == 0 or (offer is not None and offer.free)
     try:
-        if product.price == 0:
+        if refused is not None:
+            raise refused
+        if free:
             quantity_check(product=product, quantity=parsed.quantity)
-            purchase, created = purchase_get_free(user=sync_sender(sender), product=product)
+            if product.price == 0:
+                purchase, created = purchase_get_free(user=sync_sender(sender), product=product)
+            else:
+                purchase, created = purchase_get_free_with_code(
+                    user=sync_sender(sender), product=product, promo_code=offer.code, quantity=parsed.quantity
+                )
         else:  # checks the quantity too
-            terms, payload = invoice_create(telegram_id=sender.id, product=product, quantity=parsed.quantity)
+            terms, payload = invoice_create(
+                telegram_id=sender.id, product=product, quantity=parsed.quantity, promo_code=offer.code if offer else None
+            )
+    except PromoRefused as code_refused:  # say why, and show the card at its price without the code
+        promo_unapply(telegram_id=sender.id)
+        answer_callback(bot, call.id, visible_text(texts.promo_refused(code_refused.code, code_refused.reason)))
+        show(bot, sender.id, card_screen(product, quantity=parsed.quantity, telegram_id=sender.id))
+        return
     except ValidationError as refusal:
         # a stale or forged quantity, or stock sold meanwhile: say why, and show the card as it is now
         answer_callback(bot, call.id, " ".join(refusal.messages))
-        show(bot, sender.id, card_screen(product, quantity=parsed.quantity))
+        show(bot, sender.id, card_screen(product, quantity=parsed.quantity, telegram_id=sender.id))
         return
-    if product.price == 0:
+    if free:
         answer_callback(bot, call.id)
         _hand_over(bot, purchase, recorded=created)
         return

@@ -8,8 +8,10 @@ from telebot.types import Message
 
 from botapp import screens, texts
 from botapp.handlers.common import card_screen, catalog_screen, info_screen, sync_sender
+from botapp.handlers.promotions import start_link
 from botapp.render import show
 from shop.models import BotText
+from shop.promotions.services import promo_wait_cancel
 from shop.reviews.services import review_wait_cancel
 from shop.selectors.catalog import product_get_for_user
 from shop.selectors.purchases import purchase_list_for_user
@@ -21,13 +23,15 @@ PRODUCT_DEEP_LINK = re.compile(r"p([1-9][0-9]{0,17})")
 
 def on_start(message: Message, bot: TeleBot) -> None:
     sender = message.from_user
+    if start_link(message, bot, (message.text or "").partition(" ")[2].strip()):  # promo code, referral
+        return
     sync_sender(sender)
     payload = (message.text or "").partition(" ")[2].strip()
     match = PRODUCT_DEEP_LINK.fullmatch(payload)
     if match:
         product = product_get_for_user(product_id=int(match[1]), telegram_id=sender.id)
         if product is not None:
-            show(bot, message.chat.id, card_screen(product))
+            show(bot, message.chat.id, card_screen(product, telegram_id=sender.id))
         else:
             show(bot, message.chat.id, catalog_screen(notice=texts.no_longer_available()))
         return
@@ -56,6 +60,7 @@ def _ending_support_wait(handler):
     def handle(message: Message, bot: TeleBot) -> None:
         support_wait_cancel(telegram_id=message.from_user.id)
         review_wait_cancel(telegram_id=message.from_user.id)  # nor does rating a product wait for a review's text
+        promo_wait_cancel(telegram_id=message.from_user.id)  # nor «Have a promo code?» for the code
         handler(message, bot)
 
     return handle

@@ -12,6 +12,8 @@ from telebot.types import User as TelegramUser
 from botapp import callbacks, screens
 from botapp.render import answer_callback, show
 from shop.models import BotText, Product, User
+from shop.promotions.selectors import promo_card_state
+from shop.promotions.services import promo_applied_offer
 from shop.reviews.selectors import rating_summary
 from shop.selectors.catalog import catalog_version, category_get_on_sale, category_list_on_sale, product_list_on_sale
 from shop.selectors.content import bot_text_get
@@ -94,13 +96,29 @@ def info_screen(key: str) -> screens.Screen:
     return screens.with_support(screen, can_write=support_can_write(), contact=settings.SHOP_SUPPORT_CONTACT)
 
 
-def card_screen(product: Product, *, back: callbacks.Back = callbacks.CATALOG_BACK, quantity: int = 1) -> screens.Screen:
-    """A product's card (`product` annotated with `owned`); for one sold from stock, with what is left."""
+def card_screen(
+    product: Product, *, back: callbacks.Back = callbacks.CATALOG_BACK, quantity: int = 1, telegram_id: int | None = None
+) -> screens.Screen:
+    """A product's card (`product` annotated with `owned`); for one sold from stock, with what is left; for
+    the customer `telegram_id`, with their promo code's price (or the way to enter one)."""
     available = None
     if product.sells_units:
         # counted only as far as the card shows it, or the most one order may take
         available = stock_available_count(product_id=product.pk, up_to=max(product.stock_shown_up_to, product.max_per_order) + 1)
-    screen = screens.product_card(product, owned=product.owned, back=back, available=available, quantity=quantity)
+    promo = card_promo(product, telegram_id=telegram_id, available=available) if telegram_id else None
+    screen = screens.product_card(product, owned=product.owned, back=back, available=available, quantity=quantity, promo=promo)
     # reviews: the rating under the name, Reviews and (for its buyer) Rate above Back
     summary = rating_summary(product_id=product.pk)
     return screens.with_reviews(screen, product_id=product.pk, summary=summary, back=back, can_rate=product.owned)
+
+
+def card_promo(product: Product, *, telegram_id: int, available: int | None) -> screens.PromoView | None:
+    """The card's promo code part: only for a product the customer can buy now at a price."""
+    buyable = product.is_active and product.price > 0 and (available is None or available > 0)
+    if not buyable or (product.owned and not product.sells_units):
+        return None
+    applied_id, offered = promo_card_state(telegram_id=telegram_id)
+    if applied_id is None:
+        return screens.PromoView(ask=offered)
+    offer, refused = promo_applied_offer(telegram_id=telegram_id, product=product)
+    return screens.PromoView(offer=offer, refused=refused, ask=True)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 NO_LONGER_AVAILABLE = "Sorry, this is no longer available."
 NOT_UNDERSTOOD = "Sorry, I did not understand that."
-MAIN_MENU = [("🛍 Catalog", "cats:1"), ("📦 My purchases", "my:1"), ("❔ Help", "help")]
+MAIN_MENU = [("🛍 Catalog", "cats:1"), ("📦 My purchases", "my:1"), ("👥 Invite friends", "invite"), ("❔ Help", "help")]
 
 
 @pytest.fixture(autouse=True)

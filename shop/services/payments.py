@@ -15,6 +15,16 @@ from shop.invoices import InvoiceTerms, invoice_payload, invoice_terms
 from shop.models import Product, Purchase, UnmatchedPayment, User
 from shop.models.base import storable_text
 from shop.money import from_minor_units, to_minor_units
+from shop.promotions.models import PromoCode
+from shop.promotions.services import (
+    discounted_price,
+    promo_hold,
+    promo_offer,
+    promo_redeem,
+    promo_release,
+    referral_reward_grant,
+    referral_reward_withdraw,
+)
 from shop.selectors.catalog import products_with_ownership
 from shop.selectors.purchases import owned_by
 from shop.services.delivery import delivery_claimer
@@ -29,6 +39,7 @@ class CheckoutRefusal(TextChoices):
     PRICE_CHANGED = "price_changed"
     ALREADY_OWNED = "already_owned"
     SOLD_OUT = "sold_out"
+    PROMO_REFUSED = "promo_refused"
 
 
 def _hold_key(terms: InvoiceTerms, payload: str) -> str:
@@ -53,13 +64,24 @@ def quantity_check(*, product: Product, quantity: int) -> None:
         )
 
 
-def invoice_create(*, telegram_id: int, product: Product, quantity: int = 1) -> tuple[InvoiceTerms, str]:
-    """The terms of an invoice for `quantity` of `product` at today's price, and the signed payload carrying them."""
+def invoice_create(
+    *, telegram_id: int, product: Product, quantity: int = 1, promo_code: PromoCode | None = None
+) -> tuple[InvoiceTerms, str]:
+    """The terms of an invoice for `quantity` of `product` at today's price, and the signed payload carrying them.
+
+    With `promo_code`: at the code's price, the code in the payload (PromoRefused if it does not apply).
+    """
     if not product.is_active or product.price <= 0:
         raise ValidationError(_("This product cannot be bought."))
     quantity_check(product=product, quantity=quantity)
+    price, code = product.price, ""
+    if promo_code is not None:
+        offer = promo_offer(code=promo_code, telegram_id=telegram_id, product=product)
+        if offer.free:  # the free-product path (purchase_get_free_with_code) is the one for it
+            raise ValidationError(_("This product cannot be bought."))
+        price, code = offer.price, promo_code.code
     terms = InvoiceTerms(
-        telegram_id=telegram_id, product_id=product.pk, price=product.price, currency=product.currency, quantity=quantity
+        telegram_id=telegram_id, product_id=product.pk, price=price, currency=product.currency, quantity=quantity, code=code
     )
     return terms, invoice_payload(terms)
 
@@ -77,22 +99,42 @@ def checkout_check(*, telegram_id: int, payload: str, currency: str, total_amoun
     product = _product_with_ownership(product_id=terms.product_id, telegram_id=telegram_id, is_active=True)
     if product is None:
         return CheckoutRefusal.UNAVAILABLE
+    unit_price = _promo_unit_price(terms.code, product) if terms.code else product.price
     if (
-        terms.price != product.price
+        terms.price != unit_price
         or terms.currency != product.currency
         or currency != product.currency
-        or total_amount != to_minor_units(product.price * terms.quantity, product.currency)
+        or total_amount != to_minor_units(unit_price * terms.quantity, product.currency)
     ):
         return CheckoutRefusal.PRICE_CHANGED
     if not product.sells_units:
         if terms.quantity != 1:
             return CheckoutRefusal.INVALID
-        return CheckoutRefusal.ALREADY_OWNED if product.owned else None
+        return CheckoutRefusal.ALREADY_OWNED if product.owned else _promo_checkout(terms, payload, product)
     if not 1 <= terms.quantity <= product.max_per_order:
         return CheckoutRefusal.INVALID
+    refusal = _promo_checkout(terms, payload, product)
+    if refusal is not None:
+        return refusal
     if not stock_hold(product=product, quantity=terms.quantity, key=_hold_key(terms, payload)):
+        if terms.code:
+            promo_release(code_text=terms.code, key=_hold_key(terms, payload))
         return CheckoutRefusal.SOLD_OUT
     return None
+
+
+def _promo_unit_price(code_text: str, product: Product) -> int | None:
+    """One unit's price with the code as it is now (None: the code is gone)."""
+    code = PromoCode.objects.filter(code=code_text).first()
+    return None if code is None else discounted_price(price=product.price, code=code, currency=product.currency)
+
+
+def _promo_checkout(terms: InvoiceTerms, payload: str, product: Product) -> CheckoutRefusal | None:
+    """An invoice at a code's price: one use of the code held for it, if the code can still be used."""
+    if not terms.code:
+        return None
+    refusal = promo_hold(code_text=terms.code, telegram_id=terms.telegram_id, product=product, key=_hold_key(terms, payload))
+    return None if refusal is None else CheckoutRefusal.PROMO_REFUSED
 
 
 def user_owns_product(*, telegram_id: int, product_id: int) -> bool:
@@ -187,6 +229,10 @@ def purchase_record_payment(
             purchase.save()
             if product.sells_units:
                 _allocate_or_hold_back(purchase, key=_hold_key(terms, payload))
+            if terms.code:
+                list_price = product.price * purchase.quantity
+                promo_redeem(purchase=purchase, code_text=terms.code, key=_hold_key(terms, payload), list_price=list_price)
+            referral_reward_grant(purchase=purchase)
     except IntegrityError:
         # Recorded before (Telegram repeats updates) or by another worker just now: that record is the one.
         return PaymentOutcome(Purchase.objects.select_related("product", "user").get(payment_id=payment_id), False)
@@ -239,6 +285,38 @@ def purchase_get_free(*, user: User, product: Product) -> tuple[Purchase, bool]:
                 stock_allocate(purchase=purchase)
     except IntegrityError:
         return Purchase.objects.select_related("product", "user").get(payment_id=purchase.payment_id), False
+    except OutOfStock as short:
+        raise ValidationError(_("Sorry, this product is sold out."), code="sold_out") from short
+    return purchase, True
+
+
+def purchase_get_free_with_code(
+    *, user: User, product: Product, promo_code: PromoCode, quantity: int = 1
+) -> tuple[Purchase, bool]:
+    """A product a promo code makes free: handed over like a free product, the code's use recorded.
+
+    The code's row is locked while its limits are checked and the use is taken, so a limited code
+    gives no more free products than its uses. PromoRefused says why the code does not apply.
+    """
+    if not product.is_active or product.price <= 0:
+        raise ValidationError(_("This product cannot be bought."))
+    try:
+        with transaction.atomic():
+            code = PromoCode.objects.select_for_update().select_related("owner").get(pk=promo_code.pk)
+            if not promo_offer(code=code, telegram_id=user.telegram_id, product=product).free:
+                raise ValidationError(_("This product cannot be bought."))
+            purchase = _at_no_charge(
+                user,
+                product,
+                Purchase.PaymentType.FREE,
+                payment_id=f"promo:{code.pk}:{uuid.uuid4().hex}",
+                quantity=quantity if product.sells_units else 1,
+                delivery_claimed_at=timezone.now(),  # its delivery belongs to whoever creates it
+            )
+            purchase.save()
+            if product.sells_units:
+                stock_allocate(purchase=purchase)
+            promo_redeem(purchase=purchase, code_text=code.code, key="", list_price=product.price * purchase.quantity)
     except OutOfStock as short:
         raise ValidationError(_("Sorry, this product is sold out."), code="sold_out") from short
     return purchase, True
@@ -310,6 +388,7 @@ def purchase_mark_refunded(*, payment_id: str) -> tuple[Purchase | None, bool]:
         )
         purchase = Purchase.objects.filter(payment_id=payment_id).select_related("product").first()
         if changed:
+            referral_reward_withdraw(purchase=purchase)  # a refunded first purchase earns no reward
             signals.purchase_refunded.send(sender=Purchase, purchase_id=purchase.pk)
     return purchase, bool(changed)
 

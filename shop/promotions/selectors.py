@@ -1,0 +1,89 @@
+"""Reads of promotions: a customer's referral figures; codes and referrers with what they brought."""
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from shop.models import Purchase, User
+from shop.promotions.models import AppliedPromoCode, PromoCode, PromoRedemption, Referral, Referrer
+
+_PAID = Q(status=Purchase.Status.PAID, payment_type__in=[Purchase.PaymentType.STARS, Purchase.PaymentType.PROVIDER])
+
+
+def referral_counts(*, telegram_id: int) -> tuple[int, int]:
+    """How many friends the customer brought, and how many of them bought something (in one query)."""
+    figures = Referral.objects.filter(referrer__telegram_id=telegram_id).aggregate(
+        joined=Count("pk", distinct=True),
+        bought=Count("pk", filter=Q(referred__purchases__in=Purchase.objects.filter(_PAID)), distinct=True),
+    )
+    return figures["joined"], figures["bought"]
+
+
+def promo_codes_with_figures() -> QuerySet[PromoCode]:
+    """Codes with `uses` (purchases made with them), `revenue` (paid, not refunded) and `discount` given."""
+    used = Q(redemptions__purchase__isnull=False)
+    kept = used & Q(redemptions__purchase__status=Purchase.Status.PAID)
+    zero = Value(0, output_field=IntegerField())
+    return PromoCode.objects.annotate(
+        uses=Count("redemptions", filter=used),
+        revenue=Coalesce(Sum("redemptions__price_paid", filter=kept), zero),
+        discount=Coalesce(Sum("redemptions__list_price", filter=kept), zero)
+        - Coalesce(Sum("redemptions__price_paid", filter=kept), zero),
+    )
+
+
+def referrals_with_revenue() -> QuerySet[Referral]:
+    """Referrals with `revenue`: what the referred customer paid (not refunded)."""
+    revenue = (
+        Purchase.objects.filter(_PAID, user=OuterRef("referred"))
+        .order_by()
+        .values("user")
+        .annotate(total=Sum("price"))
+        .values("total")
+    )
+    return Referral.objects.select_related("referrer", "referred").annotate(
+        revenue=Coalesce(Subquery(revenue, output_field=IntegerField()), Value(0))
+    )
+
+
+def referrers_with_figures() -> QuerySet[Referrer]:
+    """Customers who brought others: how many, and what those paid."""
+    revenue = (
+        Purchase.objects.filter(_PAID, user__referral__referrer=OuterRef("pk"))
+        .order_by()
+        .values("user__referral__referrer")
+        .annotate(total=Sum("price"))
+        .values("total")
+    )
+    return (
+        Referrer.objects.filter(referrals__isnull=False)
+        .annotate(invited=Count("referrals", distinct=True))
+        .annotate(revenue=Coalesce(Subquery(revenue, output_field=IntegerField()), Value(0)))
+    )
+
+
+def discounts_since(since) -> dict[str, int]:
+    """Discount given through codes on paid purchases made since `since`, per currency: {currency: amount}."""
+    rows = (
+        PromoRedemption.objects.filter(purchase__status=Purchase.Status.PAID, purchase__created_at__gte=since)
+        .values("purchase__currency")
+        .annotate(listed=Sum("list_price"), paid=Sum("price_paid"))
+    )
+    return {r["purchase__currency"]: (r["listed"] or 0) - (r["paid"] or 0) for r in rows}
+
+
+def promo_card_state(*, telegram_id: int) -> tuple[int | None, bool]:
+    """For a card, in one query: the id of the code the customer applied (None: none), and whether they could
+    have a code to enter (an active code for everyone, or one of their own)."""
+    offered = PromoCode.objects.filter(Q(owner__isnull=True) | Q(owner=OuterRef("pk")), is_active=True)
+    row = (
+        User.objects.filter(telegram_id=telegram_id)
+        .annotate(
+            applied_id=Subquery(AppliedPromoCode.objects.filter(user=OuterRef("pk")).values("code_id")[:1]),
+            offered=Exists(offered),
+        )
+        .values_list("applied_id", "offered")
+        .first()
+    )
+    if row is None:  # not a customer yet (a card opened before /start): codes for everyone only
+        return None, PromoCode.objects.filter(owner__isnull=True, is_active=True).exists()
+    return row
