@@ -93,9 +93,9 @@ def test_the_owner_sees_the_shop_first_and_staff_accounts_apart_from_customers(a
     shop = ["Bot texts", "Broadcasts", "Categories", "Customers (Telegram)", "Products", "Purchases", "Unmatched payments"]
     assert sections(response) == [
         ("Shop", shop),
-        ("Reviews", ["Reviews"]),
         ("Stock", ["Back-in-stock requests", "Units of stock"]),
         ("Promotions", ["Promo code uses", "Promo codes", "Referrals", "Referrers"]),
+        ("Reviews", ["Reviews"]),
         ("Support", ["Support messages"]),
         ("Telegram bot", ["Updates set aside"]),
         ("Staff", ["Groups", "Staff accounts"]),
