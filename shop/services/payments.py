@@ -336,6 +336,9 @@ def purchase_grant(*, user: User, product: Product, token: str | None = None) ->
         return granted, False
     # a product sold from stock may be granted again: each grant is another unit (a replacement key, say)
     if not product.sells_units and user_owns_product(telegram_id=user.telegram_id, product_id=product.pk):
+        granted = _granted_before(payment_id, user=user, product=product)  # this very form, just now (a double click)
+        if granted is not None:
+            return granted, False
         raise ValidationError(_("%(user)s already has %(product)s.") % {"user": user, "product": product})
     purchase = _at_no_charge(user, product, Purchase.PaymentType.MANUAL, payment_id=payment_id)
     purchase.full_clean(validate_unique=False)  # the unique payment id is the database's to enforce
