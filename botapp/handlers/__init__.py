@@ -2,7 +2,7 @@
 
 from telebot import TeleBot
 
-from botapp.handlers import buying, commands, fallback, membership, navigation, staff, support
+from botapp.handlers import buying, commands, fallback, inline, membership, navigation, search, staff, support
 
 
 def register_handlers(bot: TeleBot) -> None:
@@ -10,6 +10,9 @@ def register_handlers(bot: TeleBot) -> None:
     commands.register(bot)
     support.register(bot)  # before staff: a staff member's reply to a customer, or their own message to support
     staff.register(bot)
+    search.register_buttons(bot)  # before navigation, whose last handler takes any unknown button
     navigation.register(bot)
     membership.register(bot)
+    inline.register(bot)
+    search.register(bot)  # free text nothing else was waiting for is a search
     fallback.register(bot)  # last: catches whatever nothing else understood
