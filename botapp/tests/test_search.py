@@ -179,3 +179,16 @@ def test_a_page_of_results_takes_few_queries_however_big_the_catalog(search, sen
     key, _text = saved_search_keep(text="game")
     with django_assert_max_num_queries(5):
         send(updates.callback(customer, callbacks.search_page(key, 2)))
+
+
+def test_search_buttons_parse_back_and_refuse_anything_else():
+    key = 2**48 - 1
+    assert callbacks.parse(callbacks.search()) == callbacks.Parsed("search")
+    assert callbacks.parse(callbacks.search_page(key, 3)) == callbacks.Parsed("search_page", id=key, page=3)
+    back = callbacks.Back("search", key, 3)
+    data = callbacks.product(10**12, back)
+    assert len(data.encode()) <= 64
+    assert callbacks.parse(data) == callbacks.Parsed("product", id=10**12, back=back)
+    assert callbacks.parse(callbacks.quantity(5, 2, back)).back == back
+    for forged in ("find:0:1", "find:1:0", "find:-1:1", "find:abc:1", "find:1", "search:1", "prod:1:f1", "prod:1:f1.0"):
+        assert callbacks.parse(forged) is None, forged
