@@ -8,7 +8,7 @@ from telebot.types import CallbackQuery, Message
 from botapp import callbacks, screens, search_screens, texts
 from botapp.handlers.common import catalog_screen, show_in_place
 from botapp.render import show
-from shop.search.selectors import product_search, saved_search_text
+from shop.search.selectors import product_search_page, saved_search_text
 from shop.search.services import saved_search_keep
 from shop.search.words import query_words
 
@@ -17,7 +17,7 @@ PRIVATE = ["private"]
 
 def results_screen(*, key: int, query: str, page_number: int = 1) -> screens.Screen:
     """A page of what `query` finds; nothing found: a message and the catalog."""
-    page = screens.page(product_search(text=query).only("id", "name", "price"), page_number)
+    page = product_search_page(text=query, number=page_number, per_page=screens.PAGE_SIZE, fields=("id", "name", "price"))
     if not page.paginator.count:
         return catalog_screen(notice=texts.search_nothing_found(query))
     return search_screens.search_results(page, query=query, key=key)

@@ -2,7 +2,10 @@
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
+from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 
 from shop.models import Product, Purchase
 from shop.search.models import SavedSearch
@@ -11,6 +14,7 @@ from shop.search.words import query_words
 
 BEST_SELLERS_CACHE_SECONDS = 300
 BEST_SELLERS_MAX = 200
+SQLITE_FTS = "search_productsearch_fts"  # created by the migration, on SQLite only
 
 
 def _on_sale() -> QuerySet[Product]:
@@ -18,14 +22,18 @@ def _on_sale() -> QuerySet[Product]:
     return Product.objects.filter(is_active=True)
 
 
+def _ranked(matches: QuerySet[Product], words: list[str]) -> QuerySet[Product]:
+    """More of the words in the name first, then by name."""
+    in_name = [Case(When(search__name__contains=word, then=Value(1)), default=Value(0)) for word in words]
+    return matches.annotate(rank=sum(in_name[1:], in_name[0])).order_by("-rank", "name", "id")
+
+
 def _plain(words: list[str]) -> QuerySet[Product]:
-    """Every word somewhere in the folded name or description; more of the words in the name ranks higher."""
+    """Every word somewhere in the folded name or description (a substring: "indows" finds Windows)."""
     matches = _on_sale()
     for word in words:
         matches = matches.filter(search__text__contains=word)
-    in_name = [Case(When(search__name__contains=word, then=Value(1)), default=Value(0)) for word in words]
-    rank = sum(in_name[1:], in_name[0])
-    return matches.annotate(rank=rank).order_by("-rank", "name", "id")
+    return _ranked(matches, words)
 
 
 def _full_text(words: list[str]) -> QuerySet[Product]:
@@ -41,18 +49,46 @@ def _full_text(words: list[str]) -> QuerySet[Product]:
     )
 
 
+def _sqlite_full_text(words: list[str]) -> QuerySet[Product]:
+    """SQLite: every word as the start of a word (FTS5 index, shop/search/migrations), ranked as _plain ranks."""
+    # `words` are letters and digits only, quoted: nothing FTS5 could read as its syntax.
+    match = " AND ".join(f'"{word}"*' for word in words)
+    found = RawSQL(f"SELECT rowid FROM {SQLITE_FTS} WHERE {SQLITE_FTS} MATCH %s", [match])
+    return _ranked(_on_sale().filter(id__in=found), words)
+
+
+def _strategies(words: list[str]) -> list[QuerySet[Product]]:
+    """The ways to search, in order: the database's full-text index (served by an index, so a search costs
+    about the same whatever the catalog's size), then a plain match for what it misses (a word inside
+    another, a stop word...), which reads every product's row."""
+    if not words:
+        return []
+    if full_text_enabled():
+        return [_full_text(words), _plain(words)]
+    if connection.vendor == "sqlite":
+        return [_sqlite_full_text(words), _plain(words)]
+    return [_plain(words)]
+
+
 def product_search(*, text: str) -> QuerySet[Product]:
     """Products on sale whose name or description has every word of `text` (any case, Russian or English),
-    best first. PostgreSQL searches its full-text index first and falls back to a plain match when that finds
-    nothing (a word inside another, a stop word...)."""
-    words = query_words(text)
-    if not words:
-        return Product.objects.none()
-    if full_text_enabled():
-        found = _full_text(words)
+    best first: by the full-text index, else (it found nothing) by a plain match."""
+    strategies = _strategies(query_words(text))
+    for found in strategies[:-1]:
         if found.exists():
             return found
-    return _plain(words)
+    return strategies[-1] if strategies else Product.objects.none()
+
+
+def product_search_page(*, text: str, number: int, per_page: int, fields: tuple[str, ...] = ()) -> Page:
+    """Page `number` (out of range: the nearest) of product_search(text), counting once per strategy tried;
+    `fields`: the only ones loaded, if given."""
+    strategies = _strategies(query_words(text)) or [Product.objects.none()]
+    for found in strategies:
+        page = Paginator(found.only(*fields) if fields else found, per_page).get_page(number)
+        if page.paginator.count:
+            return page
+    return page
 
 
 def product_best_sellers() -> QuerySet[Product]:

@@ -4,15 +4,12 @@ import hashlib
 import random
 from datetime import timedelta
 
-from django.contrib.postgres.search import SearchVector
-from django.db import connection
-from django.db.models import Value
+from django.db import connection, transaction
 from django.utils import timezone
 
 from shop.models import Product
 from shop.search.models import ProductSearch, SavedSearch
 from shop.search.words import fold, product_text, query_clean
-from shop.telegram_html import visible_text
 
 # PostgreSQL's "russian" configuration stems Cyrillic words as Russian and Latin ones as English.
 FULL_TEXT_CONFIG = "russian"
@@ -30,10 +27,21 @@ def product_search_index(*, product: Product) -> None:
         product_id=product.pk,
         defaults={"name": fold(product.name), "text": product_text(name=product.name, description=product.description)},
     )
-    if full_text_enabled():
-        ProductSearch.objects.filter(product_id=product.pk).update(
-            document=SearchVector(Value(product.name), config=FULL_TEXT_CONFIG, weight="A")
-            + SearchVector(Value(visible_text(product.description or "")), config=FULL_TEXT_CONFIG, weight="B")
+    _full_text_documents([product.pk])
+
+
+def _full_text_documents(product_ids: list[int]) -> None:
+    """PostgreSQL: the products' full-text documents, name weighted A, description B (HTML tags and entities are
+    skipped by PostgreSQL's own parser)."""
+    if not full_text_enabled() or not product_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {ProductSearch._meta.db_table} AS s SET document = "
+            "setweight(to_tsvector(%s::regconfig, p.name), 'A') || "
+            "setweight(to_tsvector(%s::regconfig, p.description), 'B') "
+            f"FROM {Product._meta.db_table} AS p WHERE p.id = s.product_id AND s.product_id = ANY(%s)",
+            [FULL_TEXT_CONFIG, FULL_TEXT_CONFIG, list(product_ids)],
         )
 
 
@@ -44,20 +52,32 @@ def product_search_index_saved(sender, instance: Product, update_fields=None, **
     product_search_index(product=instance)
 
 
+BATCH = 500
+
+
 def search_index_missing() -> int:
     """Index the products that have no search row (added by bulk writes, which send no signal); returns how many."""
-    missing = Product.objects.filter(search__isnull=True).only("id", "name", "description")
     count = 0
-    for product in missing.iterator(chunk_size=500):
-        product_search_index(product=product)
-        count += 1
-    return count
+    while True:
+        batch = list(Product.objects.filter(search__isnull=True).order_by("id").values_list("id", "name", "description")[:BATCH])
+        if not batch:
+            return count
+        with transaction.atomic():
+            ProductSearch.objects.bulk_create(
+                [
+                    ProductSearch(product_id=pk, name=fold(name), text=product_text(name=name, description=description))
+                    for pk, name, description in batch
+                ],
+                ignore_conflicts=True,  # indexed meanwhile by a save
+            )
+            _full_text_documents([pk for pk, _name, _description in batch])
+        count += len(batch)
 
 
 def search_index_rebuild() -> int:
     """Every product reindexed (after a change of how text is folded); returns how many."""
     count = 0
-    for product in Product.objects.only("id", "name", "description").iterator(chunk_size=500):
+    for product in Product.objects.only("id", "name", "description").iterator(chunk_size=BATCH):
         product_search_index(product=product)
         count += 1
     return count

@@ -20,7 +20,7 @@ def index_existing_products(apps, schema_editor):
     ]
     ProductSearch.objects.bulk_create(rows, batch_size=500)
     if schema_editor.connection.vendor == "postgresql":
-        # The visible text of a description is not known to SQL; tags are skipped by PostgreSQL's parser.
+        # As shop.search.services._full_text_documents writes them.
         schema_editor.execute(
             "UPDATE search_productsearch AS s SET document = "
             "setweight(to_tsvector('russian', p.name), 'A') || setweight(to_tsvector('russian', p.description), 'B') "
@@ -31,6 +31,34 @@ def index_existing_products(apps, schema_editor):
 def add_gin_index(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {GIN_INDEX} ON search_productsearch USING gin (document)")
+
+
+FTS = "search_productsearch_fts"
+SQLITE_FTS = [
+    # A full-text table of SQLite's own (FTS5: Unicode case folding, Cyrillic too), kept in step with
+    # search_productsearch by triggers, so whatever writes a search row writes it here as well.
+    f"CREATE VIRTUAL TABLE {FTS} USING fts5(name, text, tokenize='unicode61')",
+    f"CREATE TRIGGER {FTS}_insert AFTER INSERT ON search_productsearch BEGIN "
+    f"INSERT INTO {FTS}(rowid, name, text) VALUES (new.product_id, new.name, new.text); END",
+    f"CREATE TRIGGER {FTS}_delete AFTER DELETE ON search_productsearch BEGIN "
+    f"DELETE FROM {FTS} WHERE rowid = old.product_id; END",
+    f"CREATE TRIGGER {FTS}_update AFTER UPDATE ON search_productsearch BEGIN "
+    f"DELETE FROM {FTS} WHERE rowid = old.product_id; "
+    f"INSERT INTO {FTS}(rowid, name, text) VALUES (new.product_id, new.name, new.text); END",
+]
+
+
+def add_sqlite_fts(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        for statement in SQLITE_FTS:
+            schema_editor.execute(statement)
+
+
+def drop_sqlite_fts(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        for what in ("insert", "delete", "update"):
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {FTS}_{what}")
+        schema_editor.execute(f"DROP TABLE IF EXISTS {FTS}")
 
 
 def drop_gin_index(apps, schema_editor):
@@ -73,5 +101,6 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(add_gin_index, drop_gin_index),
+        migrations.RunPython(add_sqlite_fts, drop_sqlite_fts),
         migrations.RunPython(index_existing_products, migrations.RunPython.noop),
     ]

@@ -4,7 +4,7 @@ text is run by the lead's PostgreSQL suite through the same tests.)"""
 
 import pytest
 
-from shop.search.selectors import product_best_sellers, product_search, saved_search_text
+from shop.search.selectors import product_best_sellers, product_search, product_search_page, saved_search_text
 from shop.search.services import saved_search_keep
 from shop.testing.factories import ProductFactory, PurchaseFactory
 
@@ -99,10 +99,46 @@ def test_results_paginate_in_a_stable_order():
     assert names(results[10:15]) == ["Key 10", "Key 11"]
 
 
-def test_search_takes_one_query(django_assert_num_queries):
+def test_search_takes_two_queries_the_index_then_the_results(django_assert_num_queries):
     ProductFactory(name="Key")
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         assert names(product_search(text="key")) == ["Key"]
+
+
+def test_a_word_is_found_by_its_start_through_the_index():
+    ProductFactory(name="Ключи для игр", description="Steam, Origin")
+    assert names(product_search(text="ключ")) == ["Ключи для игр"]
+    assert names(product_search(text="ste")) == ["Ключи для игр"]
+
+
+def test_a_word_inside_another_is_found_by_the_plain_match():
+    ProductFactory(name="Windows 11")
+    ProductFactory(name="Antivirus", description="Защищает компьютер")
+    assert names(product_search(text="indows")) == ["Windows 11"]
+    assert names(product_search(text="ЩИЩАЕТ")) == ["Antivirus"]
+
+
+def test_a_deleted_product_leaves_no_trace_in_search():
+    product = ProductFactory(name="Doomed")
+    product.delete()
+    assert list(product_search(text="doomed")) == []
+
+
+def test_a_page_of_results_counts_once_and_loads_only_what_is_asked(django_assert_num_queries):
+    for n in range(12):
+        ProductFactory(name=f"Key {n:02d}", description="long " * 100)
+    with django_assert_num_queries(2):
+        page = product_search_page(text="key", number=2, per_page=8, fields=("id", "name", "price"))
+        assert (page.paginator.count, page.number, names(page.object_list)) == (12, 2, [f"Key {n:02d}" for n in range(8, 12)])
+    assert "description" in page.object_list[0].get_deferred_fields()
+
+
+def test_a_page_falls_back_to_the_plain_match_and_out_of_range_gives_the_last():
+    ProductFactory(name="Windows 11")
+    page = product_search_page(text="indows", number=5, per_page=8)
+    assert (page.paginator.count, page.number, names(page.object_list)) == (1, 1, ["Windows 11"])
+    assert product_search_page(text="nothing", number=1, per_page=8).paginator.count == 0
+    assert product_search_page(text="!!!", number=1, per_page=8).paginator.count == 0
 
 
 def test_best_sellers_are_the_most_bought_on_sale():
