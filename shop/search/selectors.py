@@ -49,30 +49,40 @@ def _full_text(words: list[str]) -> QuerySet[Product]:
     )
 
 
-def _sqlite_full_text(words: list[str]) -> QuerySet[Product]:
-    """SQLite: every word as the start of a word (FTS5 index, shop/search/migrations), ranked as _plain ranks."""
+TRIGRAM = 3  # the shortest word SQLite's trigram index can find
+
+
+def _sqlite_indexed(words: list[str]) -> QuerySet[Product]:
+    """SQLite: every word anywhere in the folded name or description ("indows" finds Windows), the words of 3
+    characters or more through the trigram index, shorter ones then among what it found; ranked as _plain."""
+    indexed = [word for word in words if len(word) >= TRIGRAM]
     # `words` are letters and digits only, quoted: nothing FTS5 could read as its syntax.
-    match = " AND ".join(f'"{word}"*' for word in words)
-    found = RawSQL(f"SELECT rowid FROM {SQLITE_FTS} WHERE {SQLITE_FTS} MATCH %s", [match])
-    return _ranked(_on_sale().filter(id__in=found), words)
+    match = " AND ".join(f'"{word}"' for word in indexed)
+    matches = _on_sale().filter(id__in=RawSQL(f"SELECT rowid FROM {SQLITE_FTS} WHERE {SQLITE_FTS} MATCH %s", [match]))
+    for word in words:
+        if len(word) < TRIGRAM:
+            matches = matches.filter(search__text__contains=word)
+    return _ranked(matches, words)
 
 
 def _strategies(words: list[str]) -> list[QuerySet[Product]]:
-    """The ways to search, in order: the database's full-text index (served by an index, so a search costs
-    about the same whatever the catalog's size), then a plain match for what it misses (a word inside
-    another, a stop word...), which reads every product's row."""
+    """The ways to search, in order, each tried when the one before found nothing. An index serves the first,
+    so a search costs about the same whatever the catalog's size: PostgreSQL's full text (word stems, Russian
+    and English), then a plain match for what it misses (a word inside another, a stop word...), which reads
+    every product's row; SQLite's trigram index finds what the plain match would. Words all shorter than 3
+    characters, or another database: the plain match alone."""
     if not words:
         return []
     if full_text_enabled():
         return [_full_text(words), _plain(words)]
-    if connection.vendor == "sqlite":
-        return [_sqlite_full_text(words), _plain(words)]
+    if connection.vendor == "sqlite" and any(len(word) >= TRIGRAM for word in words):
+        return [_sqlite_indexed(words)]
     return [_plain(words)]
 
 
 def product_search(*, text: str) -> QuerySet[Product]:
     """Products on sale whose name or description has every word of `text` (any case, Russian or English),
-    best first: by the full-text index, else (it found nothing) by a plain match."""
+    best first (see _strategies)."""
     strategies = _strategies(query_words(text))
     for found in strategies[:-1]:
         if found.exists():

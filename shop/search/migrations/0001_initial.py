@@ -35,16 +35,16 @@ def add_gin_index(apps, schema_editor):
 
 FTS = "search_productsearch_fts"
 SQLITE_FTS = [
-    # A full-text table of SQLite's own (FTS5: Unicode case folding, Cyrillic too), kept in step with
-    # search_productsearch by triggers, so whatever writes a search row writes it here as well.
-    f"CREATE VIRTUAL TABLE {FTS} USING fts5(name, text, tokenize='unicode61')",
+    # SQLite's own full-text table (FTS5, trigrams: any part of a word of 3 characters or more is found through
+    # the index), kept in step with search_productsearch by triggers: whatever writes a search row writes here.
+    f"CREATE VIRTUAL TABLE {FTS} USING fts5(text, tokenize='trigram')",
     f"CREATE TRIGGER {FTS}_insert AFTER INSERT ON search_productsearch BEGIN "
-    f"INSERT INTO {FTS}(rowid, name, text) VALUES (new.product_id, new.name, new.text); END",
+    f"INSERT INTO {FTS}(rowid, text) VALUES (new.product_id, new.text); END",
     f"CREATE TRIGGER {FTS}_delete AFTER DELETE ON search_productsearch BEGIN "
     f"DELETE FROM {FTS} WHERE rowid = old.product_id; END",
     f"CREATE TRIGGER {FTS}_update AFTER UPDATE ON search_productsearch BEGIN "
     f"DELETE FROM {FTS} WHERE rowid = old.product_id; "
-    f"INSERT INTO {FTS}(rowid, name, text) VALUES (new.product_id, new.name, new.text); END",
+    f"INSERT INTO {FTS}(rowid, text) VALUES (new.product_id, new.text); END",
 ]
 
 

@@ -99,9 +99,9 @@ def test_results_paginate_in_a_stable_order():
     assert names(results[10:15]) == ["Key 10", "Key 11"]
 
 
-def test_search_takes_two_queries_the_index_then_the_results(django_assert_num_queries):
+def test_search_takes_a_query_or_two(django_assert_max_num_queries):
     ProductFactory(name="Key")
-    with django_assert_num_queries(2):
+    with django_assert_max_num_queries(2):  # PostgreSQL: its full-text index, then the results
         assert names(product_search(text="key")) == ["Key"]
 
 
@@ -111,11 +111,20 @@ def test_a_word_is_found_by_its_start_through_the_index():
     assert names(product_search(text="ste")) == ["Ключи для игр"]
 
 
-def test_a_word_inside_another_is_found_by_the_plain_match():
+def test_a_word_inside_another_is_found_too():
     ProductFactory(name="Windows 11")
     ProductFactory(name="Antivirus", description="Защищает компьютер")
     assert names(product_search(text="indows")) == ["Windows 11"]
     assert names(product_search(text="ЩИЩАЕТ")) == ["Antivirus"]
+
+
+def test_short_words_count_as_well():
+    ProductFactory(name="Windows 11 key")
+    ProductFactory(name="Windows 10 key")
+    ProductFactory(name="Курс за час")
+    assert names(product_search(text="windows 11")) == ["Windows 11 key"]
+    assert names(product_search(text="11")) == ["Windows 11 key"]
+    assert names(product_search(text="за курс")) == ["Курс за час"]
 
 
 def test_a_deleted_product_leaves_no_trace_in_search():
@@ -124,10 +133,10 @@ def test_a_deleted_product_leaves_no_trace_in_search():
     assert list(product_search(text="doomed")) == []
 
 
-def test_a_page_of_results_counts_once_and_loads_only_what_is_asked(django_assert_num_queries):
+def test_a_page_of_results_counts_once_and_loads_only_what_is_asked(django_assert_max_num_queries):
     for n in range(12):
         ProductFactory(name=f"Key {n:02d}", description="long " * 100)
-    with django_assert_num_queries(2):
+    with django_assert_max_num_queries(3):  # PostgreSQL: its full-text index, then the count and the page
         page = product_search_page(text="key", number=2, per_page=8, fields=("id", "name", "price"))
         assert (page.paginator.count, page.number, names(page.object_list)) == (12, 2, [f"Key {n:02d}" for n in range(8, 12)])
     assert "description" in page.object_list[0].get_deferred_fields()
