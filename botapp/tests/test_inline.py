@@ -7,8 +7,9 @@ import json
 import pytest
 
 from botapp import callbacks
+from botapp.bot import ALLOWED_UPDATES
 from botapp.testing import updates
-from botapp.testing.helpers import buttons
+from botapp.testing.helpers import buttons, post_update
 from shop.testing.factories import ProductFactory, PurchaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +138,20 @@ def test_russian_queries_and_names_with_html_characters(inline):
     assert result["title"] == "Курс «Django & <ORM>»"  # plain text, as Telegram shows titles
     assert result["description"] == "Free · Для начинающих"
     assert result["input_message_content"]["message_text"].startswith("<b>Курс «Django &amp; &lt;ORM&gt;»</b>")
+
+
+def test_the_bot_asks_telegram_for_inline_queries():
+    assert "inline_query" in ALLOWED_UPDATES
+
+
+def test_an_inline_query_through_the_webhook_is_answered(settings, client, fake_api, customer):
+    settings.TELEGRAM_WEBHOOK_SECRET = "s3cret"
+    ProductFactory(name="Windows key")
+    update = updates.inline_query(customer, "windows")
+    fake_api.note(update)  # Telegram sent it
+
+    assert post_update(client, update).status_code == 200
+
+    (answer,) = fake_api.calls_of("answerInlineQuery")
+    assert answer.status == 200
+    assert [r["title"] for r in answer.json("results")] == ["Windows key"]
