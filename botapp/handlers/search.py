@@ -9,18 +9,18 @@ from botapp import callbacks, screens, search_screens, texts
 from botapp.handlers.common import catalog_screen, show_in_place
 from botapp.render import show
 from shop.search.selectors import product_search_page, saved_search_text
-from shop.search.services import saved_search_keep
-from shop.search.words import query_words
+from shop.search.services import saved_search_keep, saved_search_key
+from shop.search.words import query_clean, query_words
 
 PRIVATE = ["private"]
 
 
-def results_screen(*, key: int, query: str, page_number: int = 1) -> screens.Screen:
-    """A page of what `query` finds; nothing found: a message and the catalog."""
+def results_screen(*, key: int, query: str, page_number: int = 1) -> tuple[screens.Screen, bool]:
+    """A page of what `query` finds, and whether it found anything (if not: a message and the catalog)."""
     page = product_search_page(text=query, number=page_number, per_page=screens.PAGE_SIZE, fields=("id", "name", "price"))
     if not page.paginator.count:
-        return catalog_screen(notice=texts.search_nothing_found(query))
-    return search_screens.search_results(page, query=query, key=key)
+        return catalog_screen(notice=texts.search_nothing_found(query)), False
+    return search_screens.search_results(page, query=query, key=key), True
 
 
 def is_search(message: Message) -> bool:
@@ -34,8 +34,12 @@ def is_search(message: Message) -> bool:
 
 
 def on_text(message: Message, bot: TeleBot) -> None:
-    key, query = saved_search_keep(text=message.text)
-    show(bot, message.chat.id, results_screen(key=key, query=query))
+    query = query_clean(message.text)
+    key = saved_search_key(query)
+    screen, found = results_screen(key=key, query=query)
+    if found:  # its pages and its cards' Back find the words by the key; nothing found needs no write
+        saved_search_keep(text=query)
+    show(bot, message.chat.id, screen)
 
 
 def posted_inline(message: Message) -> bool:
@@ -57,7 +61,7 @@ def on_search_page(call: CallbackQuery, bot: TeleBot) -> None:
     if query is None:
         show_in_place(bot, call, search_screens.search_prompt(notice=texts.search_expired()))
         return
-    show_in_place(bot, call, results_screen(key=parsed.id, query=query, page_number=parsed.page))
+    show_in_place(bot, call, results_screen(key=parsed.id, query=query, page_number=parsed.page)[0])
 
 
 def register_buttons(bot: TeleBot) -> None:

@@ -192,3 +192,9 @@ def test_search_buttons_parse_back_and_refuse_anything_else():
     assert callbacks.parse(callbacks.quantity(5, 2, back)).back == back
     for forged in ("find:0:1", "find:1:0", "find:-1:1", "find:abc:1", "find:1", "search:1", "prod:1:f1", "prod:1:f1.0"):
         assert callbacks.parse(forged) is None, forged
+
+
+def test_a_search_that_finds_nothing_writes_nothing(search):
+    search("nothing like it")
+
+    assert not SavedSearch.objects.exists()
