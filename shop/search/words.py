@@ -4,6 +4,7 @@ Cyrillic yo read as ye, cut into words of letters and digits."""
 import re
 import unicodedata
 
+from shop.models.base import storable_string
 from shop.telegram_html import visible_text
 
 QUERY_MAX_LENGTH = 100  # characters of a query kept (and echoed); the rest is cut off
@@ -23,8 +24,9 @@ def product_text(*, name: str, description: str) -> str:
 
 
 def query_clean(text: str) -> str:
-    """A customer's query as kept and echoed: one line, spaces collapsed, at most QUERY_MAX_LENGTH characters."""
-    return " ".join((text or "").split())[:QUERY_MAX_LENGTH].strip()
+    """A customer's query as kept and echoed: storable anywhere (no NUL, no lone surrogate), one line, spaces
+    collapsed, at most QUERY_MAX_LENGTH characters."""
+    return " ".join(storable_string(text or "").split())[:QUERY_MAX_LENGTH].strip()
 
 
 def query_words(text: str) -> list[str]:

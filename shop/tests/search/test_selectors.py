@@ -170,6 +170,11 @@ def test_a_kept_query_is_found_by_its_key_and_the_same_text_gives_the_same_key()
     assert saved_search_text(key=key + 1) is None
 
 
+def test_a_query_with_nul_or_a_lone_surrogate_is_kept_storable():
+    key, text = saved_search_keep(text="key\x00s \ud800x")
+    assert saved_search_text(key=key) == text == "key\ufffds ?x"
+
+
 def test_a_long_query_is_cut_when_kept():
     _key, text = saved_search_keep(text="x" * 500)
     assert len(text) == 100
