@@ -14,14 +14,14 @@ from telebot.types import CallbackQuery
 MAX_ID = 2**63 - 1
 _INT = r"[1-9][0-9]{0,18}"
 _QTY = r"[0-9]{1,4}"  # checked against the product's limits by the handler (0 included: refused there)
-_BACK = rf"(?:c({_INT})\.({_INT})|m({_INT})|x)"
+_BACK = rf"(?:c({_INT})\.({_INT})|m({_INT})|x|f({_INT})\.({_INT}))"
 
 
 @dataclass(frozen=True)
 class Back:
     """Where a product card's Back button leads."""
 
-    kind: str  # "category", "purchases" or "catalog"
+    kind: str  # "category", "purchases", "search" (id: the kept query's key) or "catalog"
     id: int = 0
     page: int = 1
 
@@ -30,6 +30,8 @@ class Back:
             return f"c{self.id}.{self.page}"
         if self.kind == "purchases":
             return f"m{self.page}"
+        if self.kind == "search":
+            return f"f{self.id}.{self.page}"
         return "x"
 
 
@@ -76,6 +78,16 @@ def notify(product_id: int) -> str:
 
 def open_(product_id: int) -> str:
     return f"open:{product_id}"
+
+
+def search() -> str:
+    """Ask for the words to search for."""
+    return "search"
+
+
+def search_page(key: int, page: int = 1) -> str:
+    """A page of the results of the query kept under `key` (the words stay on the server)."""
+    return f"find:{key}:{page}"
 
 
 def noop() -> str:
@@ -143,6 +155,8 @@ _PATTERNS = [
     (re.compile(r"invite"), lambda m: Parsed("invite")),
     (re.compile(rf"promo:({_INT})"), lambda m: Parsed("promo", id=int(m[1]))),
     (re.compile(rf"promo:({_INT}):x"), lambda m: Parsed("promo_cancel", id=int(m[1]))),
+    (re.compile(r"search"), lambda m: Parsed("search")),
+    (re.compile(rf"find:({_INT}):({_INT})"), lambda m: Parsed("search_page", id=int(m[1]), page=int(m[2]))),
     (re.compile(rf"cats:({_INT})"), lambda m: Parsed("catalog", page=int(m[1]))),
     (re.compile(rf"cat:({_INT}):({_INT})"), lambda m: Parsed("category", id=int(m[1]), page=int(m[2]))),
     (re.compile(rf"my:({_INT})"), lambda m: Parsed("purchases", page=int(m[1]))),
@@ -176,6 +190,8 @@ def _back(m: re.Match, first: int = 2) -> Back:
         return Back("category", int(m[first]), int(m[first + 1]))
     if m[first + 2]:
         return Back("purchases", page=int(m[first + 2]))
+    if m[first + 3]:
+        return Back("search", int(m[first + 3]), int(m[first + 4]))
     return CATALOG_BACK
 
 

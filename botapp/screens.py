@@ -76,6 +76,7 @@ def main_menu(text: str | None = None) -> Screen:
         _keyboard(
             [
                 [_button(texts.button_catalog(), callbacks.catalog())],
+                [_button(texts.button_search(), callbacks.search())],
                 [_button(texts.button_purchases(), callbacks.purchases())],
                 [_button(texts.button_invite(), callbacks.invite())],
                 [_button(texts.button_help(), callbacks.help_())],
@@ -113,6 +114,8 @@ def _back_data(back: callbacks.Back) -> str:
         return callbacks.category(back.id, back.page)
     if back.kind == "purchases":
         return callbacks.purchases(back.page)
+    if back.kind == "search":
+        return callbacks.search_page(back.id, back.page)
     return callbacks.catalog()
 
 

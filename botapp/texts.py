@@ -713,3 +713,49 @@ def referral_reward(code: str, *, percent: int, until: datetime.datetime, applie
     if applied:
         text += " " + _("It is applied to your next purchase already.")
     return text
+
+
+# --- Search and sharing (inline mode) ---
+
+QUERY_ECHO_LIMIT = 60  # characters of a customer's query repeated back to them
+
+
+def button_search() -> str:
+    return _("🔍 Search")
+
+
+def button_new_search() -> str:
+    return _("🔍 New search")
+
+
+def search_prompt() -> str:
+    return _("🔍 <b>Search</b>\nSend me a word or two from a product's name or description.")
+
+
+def _echo(query: str) -> str:
+    return escape(shorten(query, QUERY_ECHO_LIMIT))
+
+
+def search_results(query: str, count: int, page: int, pages: int) -> str:
+    text = ngettext(
+        "🔍 %(count)d product found for «%(query)s»:",
+        "🔍 %(count)d products found for «%(query)s»:",
+        count,
+    ) % {"count": count, "query": _echo(query)}
+    return text + page_suffix(page, pages)
+
+
+def search_nothing_found(query: str) -> str:
+    return _("🔍 Nothing found for «%(query)s». Try other words, or have a look at the catalog:") % {"query": _echo(query)}
+
+
+def search_expired() -> str:
+    return _("That search is no longer kept: send me the words again.")
+
+
+def button_open_in_shop() -> str:
+    return _("🛍 Open in the shop")
+
+
+def price_or_free(product: Product) -> str:
+    return format_price(product.price, product.currency) if product.price else _("Free")

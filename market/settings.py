@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "shop.support",
     "shop.reviews",
     "shop.promotions",
+    "shop.search",
     "botapp",
     "backoffice",
 ]

@@ -2,7 +2,19 @@
 
 from telebot import TeleBot
 
-from botapp.handlers import buying, commands, fallback, membership, navigation, promotions, reviews, staff, support
+from botapp.handlers import (
+    buying,
+    commands,
+    fallback,
+    inline,
+    membership,
+    navigation,
+    promotions,
+    reviews,
+    search,
+    staff,
+    support,
+)
 
 
 def register_handlers(bot: TeleBot) -> None:
@@ -12,6 +24,9 @@ def register_handlers(bot: TeleBot) -> None:
     promotions.register(bot)  # after support: a message support waits for goes there
     staff.register(bot)
     reviews.register(bot)  # before navigation (its catch-all for unknown buttons); after support (its wait wins)
+    search.register_buttons(bot)  # before navigation, whose last handler takes any unknown button
     navigation.register(bot)
     membership.register(bot)
+    inline.register(bot)
+    search.register(bot)  # free text nothing else was waiting for is a search
     fallback.register(bot)  # last: catches whatever nothing else understood

@@ -114,6 +114,7 @@ class FakeBotAPI:
         self._failures: dict[str, list[Failure]] = {}
         self._message_ids = itertools.count(5000)
         self._messages: dict[tuple[int, int], dict] = {}  # (chat id, message id): messages users and the bot sent
+        self._inline_queries: set[str] = set()  # ids of inline queries sent and not answered yet
         self._cond = threading.Condition()
         self._closing = False
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
@@ -155,6 +156,9 @@ class FakeBotAPI:
     def note(self, update: dict) -> None:
         """Telegram knows the messages users send: remember the update's, so the bot can copy it
         (`push` does this; tests that hand updates to the bot directly call it)."""
+        if update.get("inline_query"):
+            with self._cond:
+                self._inline_queries.add(update["inline_query"]["id"])
         message = update.get("message") or update.get("edited_message")
         if message and message.get("chat"):
             with self._cond:
@@ -447,6 +451,14 @@ class FakeBotAPI:
         """The messages in a chat now (both sides), oldest first: what the user sees."""
         with self._cond:
             return [msg for (chat, _id), msg in sorted(self._messages.items()) if chat == chat_id]
+
+    def api_answerInlineQuery(self, params):
+        """Each inline query is answered once, and only one that was sent (Telegram forgets it after a few seconds)."""
+        with self._cond:
+            if params.get("inline_query_id") not in self._inline_queries:
+                raise Refused("Bad Request: query is too old and response timeout expired or query ID is invalid")
+            self._inline_queries.discard(params["inline_query_id"])
+        return True
 
     # --- HTTP ---
     def _handler_class(self):

@@ -3,7 +3,8 @@
 Written apart from the shop's own validation (shop/telegram_html.py), so a test catches a message
 that Telegram would reject even when the shop's checks are wrong. Sources: core.telegram.org/bots/api
 ("Formatting options", sendMessage, sendDocument, copyMessage, answerCallbackQuery, InlineKeyboardButton,
-sendInvoice). Lengths are counted after the HTML is parsed, in UTF-16 code units, as Telegram counts.
+sendInvoice, answerInlineQuery, InlineQueryResultArticle, InputTextMessageContent). Lengths are counted after
+the HTML is parsed, in UTF-16 code units, as Telegram counts.
 """
 
 import html
@@ -17,6 +18,9 @@ CALLBACK_DATA_LIMIT = 64  # bytes
 INVOICE_TITLE = (1, 32)
 INVOICE_DESCRIPTION = (1, 255)
 INVOICE_PAYLOAD_BYTES = (1, 128)
+INLINE_RESULTS_LIMIT = 50
+INLINE_ID_BYTES = (1, 64)  # a result's id; next_offset is at most 64 bytes too
+URL_SCHEMES = ("http://", "https://", "tg://")
 
 # Tags of Telegram's HTML and the attributes each may carry.
 TAGS = {
@@ -167,6 +171,58 @@ def _media_refusal(media) -> str | None:
     return _text_refusal(media.get("caption"), media.get("parse_mode"), limit=CAPTION_LIMIT, allow_empty=True, what="caption")
 
 
+def _inline_result_refusal(result: dict) -> str | None:
+    """One InlineQueryResultArticle (the only kind the shop sends; others are refused here so a test notices)."""
+    if result.get("type") != "article":
+        return "Bad Request: RESULT_TYPE_INVALID"
+    if not result.get("title"):
+        return "Bad Request: ARTICLE_TITLE_EMPTY"
+    content = result.get("input_message_content")
+    if not isinstance(content, dict) or "message_text" not in content:
+        return "Bad Request: SEND_MESSAGE_MEDIA_INVALID"
+    text_error = _text_refusal(
+        content["message_text"], content.get("parse_mode"), limit=TEXT_LIMIT, allow_empty=False, what="message text"
+    )
+    if text_error:
+        return text_error
+    for key in ("url", "thumbnail_url"):
+        if key in result and not str(result[key]).startswith(URL_SCHEMES):
+            return f"Bad Request: {key.upper()}_INVALID"
+    markup = result.get("reply_markup")
+    for row in (markup or {}).get("inline_keyboard", []):
+        for button in row:
+            if "url" in button and not str(button["url"]).startswith(URL_SCHEMES):
+                return "Bad Request: BUTTON_URL_INVALID"
+    return _markup_refusal(markup)
+
+
+def _inline_answer_refusal(params: dict) -> str | None:
+    """answerInlineQuery: at most 50 results, each with its own id of 1-64 bytes, each valid; next_offset at
+    most 64 bytes; cache_time a whole number of seconds."""
+    try:
+        results = json.loads(params.get("results") or "null")
+    except ValueError:
+        return "Bad Request: can't parse results JSON object"
+    if not isinstance(results, list):
+        return "Bad Request: results must be an Array"
+    if len(results) > INLINE_RESULTS_LIMIT:
+        return "Bad Request: RESULTS_TOO_MUCH"
+    ids = [str(r.get("id", "")) if isinstance(r, dict) else "" for r in results]
+    if any(not INLINE_ID_BYTES[0] <= len(i.encode()) <= INLINE_ID_BYTES[1] for i in ids):
+        return "Bad Request: RESULT_ID_INVALID"
+    if len(set(ids)) != len(ids):
+        return "Bad Request: RESULT_ID_DUPLICATE"
+    for result in results:
+        error = _inline_result_refusal(result)
+        if error:
+            return error
+    if len(str(params.get("next_offset") or "").encode()) > INLINE_ID_BYTES[1]:
+        return "Bad Request: NEXT_OFFSET_INVALID"
+    if not str(params.get("cache_time") or "0").isdigit():
+        return 'Bad Request: field "cache_time" must be an Integer'
+    return None
+
+
 def refusal(method: str, params: dict) -> str | None:
     """Telegram's description of why it answers 400 to this call, or None if it takes it."""
     parse_mode = params.get("parse_mode")
@@ -182,4 +238,6 @@ def refusal(method: str, params: dict) -> str | None:
         error = "Bad Request: MESSAGE_TOO_LONG" if utf16_length(text) > CALLBACK_ANSWER_LIMIT else None
     elif method == "sendInvoice":
         error = _invoice_refusal(params)
+    elif method == "answerInlineQuery":
+        return _inline_answer_refusal(params)
     return error or _markup_refusal(params.get("reply_markup"))

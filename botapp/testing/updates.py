@@ -70,6 +70,14 @@ def callback(
     return {"update_id": update_id or next(_update_ids), "callback_query": query}
 
 
+def inline_query(user: dict, query: str = "", *, offset: str = "", chat_type: str | None = "group", update_id=None) -> dict:
+    """`user` typed `@bot query` in a chat (of `chat_type`; None: Telegram could not tell)."""
+    inline = {"id": str(next(_update_ids) * 104729), "from": user, "query": query, "offset": offset}
+    if chat_type is not None:
+        inline["chat_type"] = chat_type
+    return {"update_id": update_id or next(_update_ids), "inline_query": inline}
+
+
 def reply(user: dict, text: str | None, to_message_id: int, *, update_id=None, **extra) -> dict:
     """`user` replies (Telegram's reply) to the bot's message `to_message_id` in their private chat."""
     replied = {

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 STAFF = [777, 888]
 WRITE = "✉️ Write to support"
-NOT_UNDERSTOOD = "Sorry, I did not understand that."
+SEARCHED = "🔍 Nothing found for"  # plain text nobody waits for is a search
 
 
 @pytest.fixture(autouse=True)
@@ -175,7 +175,7 @@ def test_only_the_next_message_goes_to_support(send, press, fake_api, customer):
     send(updates.message(customer, "Second: just chatting"))
 
     assert copies_to(fake_api, 777, after=mark) == []
-    assert only_screen(fake_api, mark).params["text"].startswith(NOT_UNDERSTOOD)
+    assert only_screen(fake_api, mark).params["text"].startswith(SEARCHED)
 
 
 def test_cancel_stops_waiting(send, press, fake_api, customer):
@@ -189,7 +189,7 @@ def test_cancel_stops_waiting(send, press, fake_api, customer):
     [screen] = [c for c in cancelled if c.method == "editMessageText"]
     assert screen.params["text"].startswith("Cancelled: nothing was sent to support.")
     assert copies_to(fake_api, 777, after=mark) == []
-    assert only_screen(fake_api, mark).params["text"].startswith(NOT_UNDERSTOOD)
+    assert only_screen(fake_api, mark).params["text"].startswith(SEARCHED)
 
 
 @pytest.mark.parametrize("text", ["/start", "/catalog", "/help"])
@@ -201,7 +201,7 @@ def test_a_command_stops_waiting(send, press, fake_api, customer, text):
     send(updates.message(customer, "hello?"))
 
     assert fake_api.calls_of("copyMessage") == []
-    assert only_screen(fake_api, mark).params["text"].startswith(NOT_UNDERSTOOD)
+    assert only_screen(fake_api, mark).params["text"].startswith(SEARCHED)
 
 
 def test_waiting_ends_after_ten_minutes(send, press, fake_api, customer):
@@ -212,7 +212,7 @@ def test_waiting_ends_after_ten_minutes(send, press, fake_api, customer):
     send(updates.message(customer, "hello?"))
 
     assert fake_api.calls_of("copyMessage") == []
-    assert only_screen(fake_api, mark).params["text"].startswith(NOT_UNDERSTOOD)
+    assert only_screen(fake_api, mark).params["text"].startswith(SEARCHED)
 
 
 def test_what_support_cannot_take_is_refused_and_the_wait_goes_on(send, press, fake_api, customer):
@@ -383,8 +383,8 @@ def test_a_staff_reply_to_anything_else_gets_the_usual_staff_answers(send, press
     send(updates.reply(kim, None, 4242, photo=[{"file_id": "PIC", "file_unique_id": "p", "width": 90, "height": 90}]))
 
     assert copies_to(fake_api, 42, after=mark) == []
-    not_understood, file_id = sent_to(fake_api, 777, after=mark, method="sendMessage")
-    assert not_understood.params["text"].startswith(NOT_UNDERSTOOD)
+    searched, file_id = sent_to(fake_api, 777, after=mark, method="sendMessage")
+    assert searched.params["text"].startswith(SEARCHED)
     assert "<code>PIC</code>" in file_id.params["text"]
 
 

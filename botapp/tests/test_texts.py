@@ -184,6 +184,11 @@ def _all_texts() -> dict[str, str]:
         "support_answer_refused": texts.support_answer_refused("<Ann>", "400 Bad Request: <what>"),
         "file_id_of_photo": texts.file_id_of_kind("photo", "<id>"),
         "file_id_of_document": texts.file_id_of_kind("document", "<id>"),
+        "search_prompt": texts.search_prompt(),
+        "search_results_one": texts.search_results("<b>keys & codes</b>", 1, 1, 1),
+        "search_results_many": texts.search_results("x" * 500, 25, 2, 4),
+        "search_nothing_found": texts.search_nothing_found("<i>nothing & none"),
+        "search_expired": texts.search_expired(),
     }
 
 
