@@ -19,6 +19,7 @@ from shop.selectors.catalog import products_with_ownership
 from shop.selectors.purchases import owned_by
 from shop.stock.selectors import stock_available_count
 from shop.stock.services import OUT_OF_STOCK, OutOfStock, stock_allocate, stock_hold
+from shop.trial import TEST_PAYMENT_PREFIX, is_test_customer
 
 
 class CheckoutRefusal(TextChoices):
@@ -89,6 +90,9 @@ def checkout_check(*, telegram_id: int, payload: str, currency: str, total_amoun
         return CheckoutRefusal.ALREADY_OWNED if product.owned else None
     if not 1 <= terms.quantity <= product.max_per_order:
         return CheckoutRefusal.INVALID
+    if is_test_customer(telegram_id):  # a test checkout holds no real units: it only sees whether there are enough
+        enough = stock_available_count(product_id=product.pk, up_to=terms.quantity) >= terms.quantity
+        return None if enough else CheckoutRefusal.SOLD_OUT
     if not stock_hold(product=product, quantity=terms.quantity, key=_hold_key(terms, payload)):
         return CheckoutRefusal.SOLD_OUT
     return None
@@ -166,13 +170,18 @@ def purchase_record_payment(
         problems.append(f"paid {total_amount} (smallest units), invoice was for {terms.total} {terms.currency}")
     if product.owned and not product.sells_units:
         problems.append("the buyer already owned this product: paid twice? consider a refund")
+    # A test payment: a test customer's, made in "Try the bot" (whose charge ids say so). Anything else is
+    # taken as real money: kept for staff to review if only one of the two holds.
+    test = is_test_customer(user.telegram_id) and payment_id.startswith(TEST_PAYMENT_PREFIX)
+    if not test and (is_test_customer(user.telegram_id) or payment_id.startswith(TEST_PAYMENT_PREFIX)):
+        problems.append("a test customer or a test charge id outside Try the bot")
     purchase = Purchase(
         user=user,
         product=product,
         price=price,
         quantity=terms.quantity if product.sells_units else 1,
         currency=storable_text(Purchase, "currency", currency),
-        payment_type=Purchase.PaymentType.STARS if currency == "XTR" else Purchase.PaymentType.PROVIDER,
+        payment_type=_payment_type(currency, test=test),
         payment_id=payment_id,
         provider_payment_id=provider_payment_id,
         review_reason="; ".join(problems)[:255],
@@ -183,12 +192,18 @@ def purchase_record_payment(
     try:
         with transaction.atomic():
             purchase.save()
-            if product.sells_units:
+            if product.sells_units and not test:  # a test purchase takes no real units
                 _allocate_or_hold_back(purchase, key=_hold_key(terms, payload))
     except IntegrityError:
         # Recorded before (Telegram repeats updates) or by another worker just now: that record is the one.
         return PaymentOutcome(Purchase.objects.select_related("product", "user").get(payment_id=payment_id), False)
     return PaymentOutcome(purchase, created=True)
+
+
+def _payment_type(currency: str, *, test: bool) -> str:
+    if test:
+        return Purchase.PaymentType.TEST
+    return Purchase.PaymentType.STARS if currency == "XTR" else Purchase.PaymentType.PROVIDER
 
 
 def _allocate_or_hold_back(purchase: Purchase, *, key: str) -> None:

@@ -1,0 +1,243 @@
+"""Try the bot: the real bot driven through the in-process Bot API stand-in (botapp/simulator.py)."""
+
+import pytest
+from telebot.types import Update
+
+from botapp.dispatch import process_update
+from botapp.models import TrialMessage
+from botapp.simulator import StandIn, TrialChat
+from botapp.telegram.http import stand_in
+from botapp.testing import updates
+from shop.models import Purchase, User
+from shop.testing.factories import StockProductFactory, StockUnitFactory
+from shop.trial import TEST_IDS_UP_TO, trial_customer_id
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chat():
+    return TrialChat(staff_id=7, name="alice")
+
+
+def button(message: dict, text_part: str) -> str:
+    for row in message["buttons"]:
+        for b in row:
+            if text_part in b["text"]:
+                return b["data"]
+    raise AssertionError(f"no button {text_part!r} in {message['buttons']}")
+
+
+def last_bot_message(chat: TrialChat) -> dict:
+    return [m for m in chat.messages() if m["from_bot"]][-1]
+
+
+def test_start_shows_the_menu_as_the_test_customer(chat):
+    chat.send_text("/start")
+    first, menu = chat.messages()
+    assert (first["from_bot"], first["html"]) == (False, "/start")
+    assert menu["from_bot"] and "Hello, alice" in menu["html"]
+    assert button(menu, "Catalog")
+    customer = User.objects.get()
+    assert customer.telegram_id == trial_customer_id(staff_id=7) <= TEST_IDS_UP_TO
+
+
+def test_catalog_product_pay_delivers_and_my_purchases_shows_it(chat, product):
+    chat.send_text("/start")
+    menu = last_bot_message(chat)
+    chat.press(message_id=menu["id"], data=button(menu, "Catalog"))
+    catalog = last_bot_message(chat)
+    assert catalog["id"] == menu["id"] and catalog["edited"]  # the same message, edited in place
+    assert "<b>Catalog</b>" in catalog["html"]
+    chat.press(message_id=catalog["id"], data=button(catalog, "Keys"))
+    category = last_bot_message(chat)
+    chat.press(message_id=category["id"], data=button(category, "Editor Pro"))
+    card = last_bot_message(chat)
+    assert "<b>great</b>" in card["html"]
+    chat.press(message_id=card["id"], data=button(card, "Buy"))
+    invoice = last_bot_message(chat)
+    assert invoice["invoice"] == {
+        "title": "Editor Pro",
+        "description": "A great editor.",
+        "currency": "XTR",
+        "total_amount": 50,
+        "paid": False,
+    }
+    assert not Purchase.objects.exists()
+
+    outcome = chat.pay(message_id=invoice["id"])
+
+    assert outcome.checkout_error is None
+    purchase = Purchase.objects.get()
+    assert (purchase.payment_type, purchase.price, purchase.delivered_at is not None) == ("test", 50, True)
+    assert purchase.payment_id.startswith("test:")
+    shown = chat.messages()
+    assert next(m for m in shown if m["id"] == invoice["id"])["invoice"]["paid"]
+    assert any("KEY-123" in m.get("html", "") for m in shown)
+
+    delivered = last_bot_message(chat)
+    chat.press(message_id=delivered["id"], data=button(delivered, "My purchases"))
+    purchases = last_bot_message(chat)
+    assert "You have 1 purchase" in purchases["html"]
+    assert button(purchases, "Editor Pro")
+
+
+def test_paying_twice_for_the_same_invoice_is_not_possible(chat, product):
+    chat.send_text(f"/start p{product.pk}")
+    card = last_bot_message(chat)
+    chat.press(message_id=card["id"], data=button(card, "Buy"))
+    invoice = last_bot_message(chat)
+    chat.pay(message_id=invoice["id"])
+    assert chat.pay(message_id=invoice["id"]).checkout_error == ""
+    assert Purchase.objects.count() == 1
+
+
+def test_a_checkout_the_bot_refuses_shows_its_reason_and_records_nothing(chat, product):
+    chat.send_text(f"/start p{product.pk}")
+    card = last_bot_message(chat)
+    chat.press(message_id=card["id"], data=button(card, "Buy"))
+    invoice = last_bot_message(chat)
+    product.price = 70
+    product.save()
+    outcome = chat.pay(message_id=invoice["id"])
+    assert outcome.checkout_error and "price" in outcome.checkout_error.lower()
+    assert not Purchase.objects.exists()
+
+
+def test_a_test_purchase_of_a_stock_product_takes_no_real_units(chat):
+    product = StockProductFactory(name="Game key", price=5)
+    unit = StockUnitFactory(product=product)
+    chat.send_text(f"/start p{product.pk}")
+    card = last_bot_message(chat)
+    chat.press(message_id=card["id"], data=button(card, "Buy"))
+    chat.pay(message_id=last_bot_message(chat)["id"])
+    purchase = Purchase.objects.get()
+    assert purchase.payment_type == "test"
+    unit.refresh_from_db()
+    assert unit.purchase is None and unit.reserved_until is None  # still for sale to real customers
+
+
+def test_a_button_not_in_the_chat_cannot_be_pressed(chat, product):
+    chat.send_text("/start")
+    menu = last_bot_message(chat)
+    before = chat.messages()
+    chat.press(message_id=menu["id"], data=f"buy:{product.pk}")
+    assert chat.messages() == before
+
+
+def test_start_over_forgets_the_test_customer_and_their_test_purchases(chat, product):
+    chat.send_text(f"/start p{product.pk}")
+    card = last_bot_message(chat)
+    chat.press(message_id=card["id"], data=button(card, "Buy"))
+    chat.pay(message_id=last_bot_message(chat)["id"])
+    assert Purchase.objects.count() == 1
+
+    chat.start_over()
+
+    assert chat.messages() == []
+    assert not Purchase.objects.exists()
+    assert not User.objects.filter(telegram_id=chat.chat_id).exists()
+
+
+def test_staff_members_each_have_their_own_test_customer(product):
+    ann, bob = TrialChat(staff_id=1, name="ann"), TrialChat(staff_id=2, name="bob")
+    ann.send_text("/start")
+    bob.send_text("/help")
+    assert ann.chat_id != bob.chat_id
+    assert "Hello, ann" in ann.messages()[-1]["html"]
+    assert all("Hello" not in m.get("html", "") for m in bob.messages())
+
+
+# --- the stand-in answers as Telegram does ---
+
+
+def call(stand: StandIn, method: str, **params):
+    response = stand(method, {key: str(value) for key, value in params.items()}, {})
+    return response.status_code, response.json()
+
+
+def test_the_stand_in_refuses_broken_html_like_telegram():
+    stand = StandIn(chat_id=-(2**52) - 1)
+    status, body = call(stand, "sendMessage", chat_id=stand.chat_id, text="<b>bold", parse_mode="HTML")
+    assert status == 400 and body["description"].startswith("Bad Request: can't parse entities")
+    status, _ = call(stand, "sendMessage", chat_id=stand.chat_id, text="<script>x</script>", parse_mode="HTML")
+    assert status == 400
+    status, _ = call(stand, "sendMessage", chat_id=stand.chat_id, text="x" * 4097)
+    assert status == 400
+    status, body = call(stand, "sendMessage", chat_id=stand.chat_id, text="<b>ok</b>", parse_mode="HTML")
+    assert status == 200 and body["result"]["text"] == "<b>ok</b>"
+    assert TrialMessage.objects.count() == 1
+
+
+def test_the_stand_in_refuses_long_button_data_and_an_unchanged_edit():
+    stand = StandIn(chat_id=-(2**52) - 1)
+    markup = '{"inline_keyboard": [[{"text": "x", "callback_data": "%s"}]]}'
+    status, _ = call(stand, "sendMessage", chat_id=stand.chat_id, text="hi", reply_markup=markup % ("x" * 65))
+    assert status == 400
+    status, body = call(stand, "sendMessage", chat_id=stand.chat_id, text="hi", reply_markup=markup % "ok")
+    message_id = body["result"]["message_id"]
+    status, body = call(
+        stand, "editMessageText", chat_id=stand.chat_id, message_id=message_id, text="hi", reply_markup=markup % "ok"
+    )
+    assert status == 400 and "message is not modified" in body["description"]
+    status, body = call(stand, "editMessageText", chat_id=stand.chat_id, message_id=999, text="hi")
+    assert status == 400 and "message to edit not found" in body["description"]
+
+
+def test_shown_html_is_safe_whatever_the_bot_sent():
+    stand = StandIn(chat_id=-(2**52) - 1)
+    call(stand, "sendMessage", chat_id=stand.chat_id, text='<a href="javascript:alert(1)">x</a> 1 &lt; 2')
+    shown = TrialChat(staff_id=1, name="x")
+    shown.chat_id = stand.chat_id
+    html = shown.messages()[0]["html"]
+    assert "<a" not in html and "javascript" in html  # plain text (no parse mode): escaped, not a link
+    call(stand, "sendMessage", chat_id=stand.chat_id, text='<a href="javascript:alert(1)">x</a>', parse_mode="HTML")
+    assert "javascript" not in shown.messages()[1]["html"]
+
+
+def test_files_are_kept_as_file_cards_without_a_made_up_file_id():
+    stand = StandIn(chat_id=-(2**52) - 1)
+    response = stand(
+        "sendDocument",
+        {"chat_id": str(stand.chat_id), "caption": "<b>Manual</b>", "parse_mode": "HTML"},
+        {"document": ("manual.pdf", b"%PDF")},
+    )
+    assert response.json()["result"]["document"]["file_id"] == ""  # nothing the shop would keep as Telegram's id
+    status, body = call(stand, "sendPhoto", chat_id=stand.chat_id, photo="AgAC-photo-id", caption="A picture")
+    assert status == 200 and body["result"]["photo"][-1]["file_id"] == "AgAC-photo-id"
+
+
+# --- never outside the page ---
+
+
+def test_an_update_from_a_test_customer_outside_try_the_bot_is_refused(bot, fake_api, product):
+    forged = updates.tg_user(trial_customer_id(staff_id=3))
+    invoice_payload = updates.stars_payload(forged["id"], product)
+    payment = updates.successful_payment(forged, invoice_payload, total_amount=50, charge_id="test:forged")
+    for update in (updates.message(forged, "/start"), payment):
+        assert process_update(bot, Update.de_json(update)) is True
+    assert not User.objects.exists() and not Purchase.objects.exists()
+    assert fake_api.calls_of("sendMessage") == []
+
+
+def test_a_test_charge_id_from_a_real_customer_is_not_a_test_payment(bot, fake_api, product):
+    ann = updates.tg_user(42)
+    payment = updates.successful_payment(ann, updates.stars_payload(42, product), total_amount=50, charge_id="test:abc")
+    process_update(bot, Update.de_json(payment))
+    purchase = Purchase.objects.get()
+    assert purchase.payment_type == "stars" and purchase.review_reason  # real money, kept for staff to look at
+
+
+def test_the_network_path_never_sends_to_a_test_customer(bot, fake_api):
+    with pytest.raises(Exception, match="chat not found"):
+        bot.send_message(trial_customer_id(staff_id=1), "hello")
+    assert fake_api.calls_of("sendMessage") == []
+
+
+def test_within_the_stand_in_nothing_goes_over_the_network(bot, fake_api):
+    stand = StandIn(chat_id=trial_customer_id(staff_id=1))
+    with stand_in(stand):
+        bot.send_message(stand.chat_id, "hello")
+        bot.send_message(42, "to a staff member")
+    assert fake_api.calls == []
+    assert TrialMessage.objects.count() == 1
