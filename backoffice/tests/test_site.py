@@ -95,12 +95,13 @@ def test_the_owner_sees_the_shop_first_and_staff_accounts_apart_from_customers(a
         ("Shop", shop),
         ("Stock", ["Back-in-stock requests", "Units of stock"]),
         ("Support", ["Support messages"]),
+        ("Try the bot", ["Chat with the bot as a test customer"]),
         ("Telegram bot", ["Updates set aside"]),
         ("Staff", ["Groups", "Staff accounts"]),
         ("System", ["Background tasks"]),
     ]
     sidebar = admin_client.get(url("product_changelist")).context["available_apps"]
-    assert [str(app["name"]) for app in sidebar] == ["Shop", "Stock", "Support", "Telegram bot", "Staff", "System"]
+    assert [str(app["name"]) for app in sidebar] == ["Shop", "Stock", "Support", "Try the bot", "Telegram bot", "Staff", "System"]
     staff_list = admin_client.get(reverse("admin:auth_user_changelist"))
     assert "Select staff account to change" in staff_list.text
 
@@ -122,6 +123,6 @@ def test_staff_who_are_not_superusers_never_see_the_background_tasks(db):
 
     response = client.get(reverse("admin:index"))
 
-    assert [name for name, _models in sections(response)] == ["Shop"]
+    assert [name for name, _models in sections(response)] == ["Shop", "Try the bot"]
     assert "System" not in response.text
     assert client.get(reverse("admin:django_tasks_database_dbtaskresult_changelist")).status_code == 403
