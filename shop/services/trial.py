@@ -22,7 +22,7 @@ def trial_customer_forget(*, telegram_id: int) -> None:
 
 def trial_purchases_delete(*, purchases) -> int:
     """Staff delete test purchases (a real purchase is never deleted); how many went."""
-    deleted, _by_model = Purchase.objects.filter(
+    _total, by_model = Purchase.objects.filter(
         pk__in=[purchase.pk for purchase in purchases], payment_type=Purchase.PaymentType.TEST
     ).delete()
-    return deleted
+    return by_model.get(Purchase._meta.label, 0)
