@@ -110,12 +110,9 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         """Only test purchases (staff trying the bot) can be deleted: they are no money."""
-        return obj is not None and obj.payment_type == Purchase.PaymentType.TEST and self.has_view_permission(request)
+        return obj is not None and obj.payment_type == Purchase.PaymentType.TEST and self.has_staff_action_permission(request)
 
-    def has_delete_test_permission(self, request):
-        return self.has_view_permission(request)
-
-    @admin.action(description=_("Delete selected test purchases"), permissions=["delete_test"])
+    @admin.action(description=_("Delete selected test purchases"), permissions=["staff_action"])
     def delete_test_purchases(self, request, queryset):
         deleted = trial_purchases_delete(purchases=queryset)
         skipped = queryset.count()  # what is left of the selection: real purchases
