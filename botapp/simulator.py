@@ -18,13 +18,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from telebot import TeleBot
+from telebot import TeleBot, apihelper
 
 from botapp.bot import create_bot
 from botapp.dispatch import parse_update, process_update
 from botapp.models import TrialMessage
 from botapp.telegram.client import one_per_process
-from botapp.telegram.http import Response, stand_in
+from botapp.telegram.http import ApiSender, Response, stand_in
 from shop.services.trial import trial_customer_forget
 from shop.telegram_html import escape, telegram_html_preview, validate_telegram_html, visible_length, visible_text
 from shop.trial import TEST_PAYMENT_PREFIX, trial_customer_id
@@ -374,8 +374,11 @@ class TrialChat:
 
     def _hand_over(self, update: dict, bot: TeleBot | None = None) -> StandIn:
         answers = StandIn(self.chat_id)
+        bot = bot or simulator_bot()
+        if not isinstance(apihelper.CUSTOM_REQUEST_SENDER, ApiSender):  # only ours hands calls to the stand-in
+            raise RuntimeError("the Bot API sender was replaced: Try the bot would reach the network")
         with stand_in(answers):
-            process_update(bot or simulator_bot(), parse_update({"update_id": secrets.randbelow(2**31), **update}))
+            process_update(bot, parse_update({"update_id": secrets.randbelow(2**31), **update}))
         return answers
 
     def send_text(self, text: str) -> Outcome:

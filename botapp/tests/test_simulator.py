@@ -1,14 +1,18 @@
 """Try the bot: the real bot driven through the in-process Bot API stand-in (botapp/simulator.py)."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from telebot.types import Update
 
 from botapp.dispatch import process_update
 from botapp.models import TrialMessage
 from botapp.simulator import StandIn, TrialChat
+from botapp.tasks import schedule_delivery
 from botapp.telegram.http import stand_in
 from botapp.testing import updates
+from botapp.testing.helpers import post_update
 from shop.models import Purchase, User
+from shop.services.payments import purchase_grant
 from shop.testing.factories import StockProductFactory, StockUnitFactory
 from shop.trial import TEST_IDS_UP_TO, trial_customer_id
 
@@ -241,3 +245,45 @@ def test_within_the_stand_in_nothing_goes_over_the_network(bot, fake_api):
         bot.send_message(42, "to a staff member")
     assert fake_api.calls == []
     assert TrialMessage.objects.count() == 1
+
+
+def test_the_webhook_refuses_a_test_payment_from_outside_try_the_bot(client, settings, fake_api, product):
+    settings.TELEGRAM_WEBHOOK_SECRET = "a-webhook-secret"
+    forged = updates.tg_user(trial_customer_id(staff_id=1))
+    checkout = updates.pre_checkout(forged, updates.stars_payload(forged["id"], product), total_amount=50)
+    payment = updates.successful_payment(
+        forged, updates.stars_payload(forged["id"], product), total_amount=50, charge_id="test:from-outside"
+    )
+    for update in (updates.message(forged, "/start"), checkout, payment):
+        assert post_update(client, update).status_code == 200
+    assert not Purchase.objects.exists() and not User.objects.exists()
+    assert fake_api.calls == []  # not even the checkout was answered: nobody there to answer
+
+
+def test_a_free_product_in_try_the_bot_is_a_test_purchase_too(chat):
+    product = StockProductFactory(name="Free key", price=0)
+    unit = StockUnitFactory(product=product)
+    chat.send_text(f"/start p{product.pk}")
+    card = last_bot_message(chat)
+    chat.press(message_id=card["id"], data=button(card, "Get it free"))
+    purchase = Purchase.objects.get()
+    assert purchase.payment_type == "test" and purchase.payment_id.startswith("test:")
+    unit.refresh_from_db()
+    assert unit.purchase is None
+
+
+def test_background_delivery_skips_a_test_purchase(chat, product, fake_api, run_due_tasks):
+    chat.send_text(f"/start p{product.pk}")
+    card = last_bot_message(chat)
+    chat.press(message_id=card["id"], data=button(card, "Buy"))
+    chat.pay(message_id=last_bot_message(chat)["id"])
+    purchase = Purchase.objects.get()
+    schedule_delivery(purchase.pk, again=True)  # "Deliver content" pressed on it in the admin, say
+    assert run_due_tasks() == 1
+    assert fake_api.calls == []
+
+
+def test_nothing_is_granted_to_a_test_customer(chat, product):
+    chat.send_text("/start")
+    with pytest.raises(ValidationError):
+        purchase_grant(user=User.objects.get(), product=product)

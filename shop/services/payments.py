@@ -237,17 +237,18 @@ def purchase_get_free(*, user: User, product: Product) -> tuple[Purchase, bool]:
     """A free product for the user; asking again returns the same purchase."""
     if not product.is_active or product.price != 0:
         raise ValidationError(_("This product is not free."))
+    test = is_test_customer(user.telegram_id)  # staff trying the bot: a test purchase, taking no real units
     purchase = _at_no_charge(
         user,
         product,
-        Purchase.PaymentType.FREE,
-        payment_id=f"free:{user.telegram_id}:{product.pk}",
+        Purchase.PaymentType.TEST if test else Purchase.PaymentType.FREE,
+        payment_id=f"{TEST_PAYMENT_PREFIX if test else ''}free:{user.telegram_id}:{product.pk}",
         delivery_claimed_at=timezone.now(),  # its delivery belongs to whoever creates it
     )
     try:
         with transaction.atomic():
             purchase.save()
-            if product.sells_units:
+            if product.sells_units and not test:
                 stock_allocate(purchase=purchase)
     except IntegrityError:
         return Purchase.objects.select_related("product", "user").get(payment_id=purchase.payment_id), False
@@ -264,6 +265,8 @@ def purchase_grant(*, user: User, product: Product, token: str | None = None) ->
     even by two requests at the same moment, grants once: the database refuses the second row,
     and the grant already made is returned. Without a token the grant is a new one.
     """
+    if is_test_customer(user.telegram_id):
+        raise ValidationError(_("This is a test customer of Try the bot: nothing can be granted to them."))
     payment_id = f"manual:{token or uuid.uuid4().hex}"
     granted = _granted_before(payment_id, user=user, product=product)
     if granted is not None:
