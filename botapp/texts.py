@@ -497,3 +497,8 @@ def open_the_bot_first(bot_username: str | None) -> str:
     if not bot_username:
         return _("To see this, open a private chat with me, press Start, then press the button again.")
     return _("To see this, open @%(bot)s, press Start, then press the button again.") % {"bot": bot_username}
+
+
+def sample_unit(number: int) -> str:
+    """What a test purchase (Try the bot) delivers in place of a unit of stock."""
+    return _("TEST-%(n)04d (a sample: test purchases take no real units)") % {"n": number}

@@ -7,6 +7,8 @@ customers are recorded with payment type `test`: nobody paid, and they count now
 dashboard, exports, stock, broadcasts).
 """
 
+from dataclasses import dataclass
+
 from django.db.models import Q
 
 # Every test customer's Telegram id is at or below this; no real chat's is.
@@ -30,3 +32,11 @@ def trial_customers(prefix: str = "") -> Q:
 
 def real_customers(prefix: str = "") -> Q:
     return ~trial_customers(prefix)
+
+
+@dataclass(frozen=True)
+class SampleUnit:
+    """What a test purchase of a product sold from stock delivers instead of real units (which it never takes)."""
+
+    content: str
+    file_id: str = ""

@@ -95,3 +95,11 @@ def test_background_delivery_never_picks_a_test_purchase(test_purchase):
 
 def test_the_test_customer_is_the_staff_members(admin_user, test_purchase):
     assert test_purchase.user.telegram_id == trial_customer_id(staff_id=admin_user.pk)
+
+
+def test_the_customer_list_leaves_test_customers_out_unless_asked(admin_client, test_purchase, buyer):
+    listed = admin_client.get("/admin/shop/user/")
+    assert [user.pk for user in listed.context_data["cl"].result_list] == [buyer.pk]
+    tests = admin_client.get("/admin/shop/user/?test=only")
+    assert [user.pk for user in tests.context_data["cl"].result_list] == [test_purchase.user_id]
+    assert admin_client.get(f"/admin/shop/user/{test_purchase.user_id}/change/").status_code == 200

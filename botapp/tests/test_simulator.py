@@ -119,6 +119,8 @@ def test_a_test_purchase_of_a_stock_product_takes_no_real_units(chat):
     assert purchase.payment_type == "test"
     unit.refresh_from_db()
     assert unit.purchase is None and unit.reserved_until is None  # still for sale to real customers
+    assert unit.content not in str(chat.messages())
+    assert "<code>TEST-0001 (a sample: test purchases take no real units)</code>" in last_bot_message(chat)["html"]
 
 
 def test_a_button_not_in_the_chat_cannot_be_pressed(chat, product):
