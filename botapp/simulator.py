@@ -39,6 +39,7 @@ CALLBACK_ANSWER_LIMIT = 200
 INVOICE_TITLE_LIMIT = 32
 INVOICE_DESCRIPTION_LIMIT = 255
 INVOICE_PAYLOAD_LIMIT = 128  # bytes
+SHOWN_MESSAGES = 200  # the latest of a chat, as far back as the page shows
 MEDIA_KINDS = ("photo", "document", "video", "audio", "voice", "animation", "video_note", "sticker")
 # Bot API methods the shop's bot may call that change nothing in the chat: taken, answered True.
 ACCEPTED = {"sendChatAction", "setMyCommands", "deleteMyCommands", "setChatMenuButton", "deleteWebhook"}
@@ -428,8 +429,11 @@ class TrialChat:
         answers = self._hand_over({"pre_checkout_query": checkout})
         if not answers.checkout_ok:
             return Outcome(checkout_error=answers.checkout_error or "")
-        message.content = {**message.content, "paid": True}
-        message.save(update_fields=["content"])
+        # An invoice is paid once, also when Pay is pressed in two tabs at once: the first to mark it paid pays.
+        if not TrialMessage.objects.filter(pk=message.pk, content=message.content).update(
+            content={**message.content, "paid": True}
+        ):
+            return Outcome(checkout_error="")
         payment = {
             "currency": invoice["currency"],
             "total_amount": invoice["total_amount"],
@@ -445,7 +449,8 @@ class TrialChat:
 
     def messages(self) -> list[dict]:
         """The chat as the page shows it: formatting as safe HTML, buttons, files, invoices."""
-        return [_shown(message) for message in TrialMessage.objects.filter(chat_id=self.chat_id)]
+        latest = TrialMessage.objects.filter(chat_id=self.chat_id).order_by("-message_id")[:SHOWN_MESSAGES]
+        return [_shown(message) for message in reversed(latest)]
 
     def start_over(self) -> None:
         """Forget this test customer: the chat, their test purchases, everything the shop knew of them."""

@@ -13,7 +13,8 @@ from botapp.testing import updates
 from botapp.testing.helpers import post_update
 from shop.models import Purchase, User
 from shop.services.payments import purchase_grant
-from shop.testing.factories import StockProductFactory, StockUnitFactory
+from shop.testing.concurrency import run_at_once
+from shop.testing.factories import ProductFactory, StockProductFactory, StockUnitFactory
 from shop.trial import TEST_IDS_UP_TO, trial_customer_id
 
 pytestmark = pytest.mark.django_db
@@ -289,3 +290,19 @@ def test_nothing_is_granted_to_a_test_customer(chat, product):
     chat.send_text("/start")
     with pytest.raises(ValidationError):
         purchase_grant(user=User.objects.get(), product=product)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pay_pressed_in_several_tabs_at_once_pays_once():
+    product = ProductFactory(name="Editor Pro", price=50)
+    chat = TrialChat(staff_id=7, name="alice")
+    chat.send_text(f"/start p{product.pk}")
+    card = last_bot_message(chat)
+    chat.press(message_id=card["id"], data=button(card, "Buy"))
+    invoice_id = last_bot_message(chat)["id"]
+
+    outcomes = run_at_once(lambda i: TrialChat(staff_id=7, name="alice").pay(message_id=invoice_id), 4)
+
+    assert Purchase.objects.count() == 1
+    assert sum(outcome.checkout_error is None for outcome in outcomes) == 1
+    assert sum("KEY" in m.get("html", "") for m in chat.messages()) == 1  # delivered once
