@@ -80,6 +80,14 @@ def test_staff_shop_in_the_bot_without_telegram(browser_page, live_server, trans
     assert chat.locator(".trybot-pay").is_disabled()
     purchase = Purchase.objects.get()
     assert purchase.payment_type == Purchase.PaymentType.TEST
+    assert "edited" in chat.locator(".from-bot").first.inner_text()  # the card, edited in place from the menu
+
+    # The card's Buy again: the bot's answer to the press shows as a notice, and the content comes again
+    chat.locator(".trybot-button", has_text="Buy").last.click()
+    toast = page.locator(".trybot-toast")
+    toast.wait_for(state="visible")
+    assert toast.inner_text() == "You already own this product."
+    page.wait_for_function("document.querySelectorAll('.trybot-chat code').length === 2")
 
     chat.locator(".trybot-button", has_text="My purchases").last.click()
     chat.get_by_text("You have 1 purchase").wait_for()

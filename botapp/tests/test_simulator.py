@@ -306,3 +306,49 @@ def test_pay_pressed_in_several_tabs_at_once_pays_once():
     assert Purchase.objects.count() == 1
     assert sum(outcome.checkout_error is None for outcome in outcomes) == 1
     assert sum("KEY" in m.get("html", "") for m in chat.messages()) == 1  # delivered once
+
+
+def test_the_stand_in_edits_media_and_buttons_in_place_and_checks_invoices_and_answers():
+    stand = StandIn(chat_id=trial_customer_id(staff_id=1))
+    chat = TrialChat(staff_id=1, name="x")
+    status, body = call(stand, "sendPhoto", chat_id=stand.chat_id, photo="AgAC-1", caption="<b>Card</b>", parse_mode="HTML")
+    message_id = body["result"]["message_id"]
+    media = '{"type": "document", "media": "attach://file", "caption": "<i>Manual</i>", "parse_mode": "HTML"}'
+    params = {"chat_id": str(stand.chat_id), "message_id": str(message_id), "media": media}
+    response = stand("editMessageMedia", params, {"file": ("manual.pdf", b"%PDF")})
+    assert response.status_code == 200
+    (shown,) = chat.messages()
+    assert (shown["id"], shown["file"], shown["html"], shown["edited"]) == (
+        message_id,
+        {"kind": "document", "name": "manual.pdf"},
+        "<i>Manual</i>",
+        True,
+    )
+    markup = '{"inline_keyboard": [[{"text": "Site", "url": "https://example.com"}, {"text": "Go", "callback_data": "x"}]]}'
+    status, _ = call(stand, "editMessageReplyMarkup", chat_id=stand.chat_id, message_id=message_id, reply_markup=markup)
+    assert status == 200
+    assert chat.messages()[0]["buttons"] == [[{"text": "Site", "url": "https://example.com"}, {"text": "Go", "data": "x"}]]
+    status, body = call(stand, "editMessageText", chat_id=stand.chat_id, message_id=message_id, text="text")
+    assert status == 400 and "no text in the message" in body["description"]
+
+    status, body = call(stand, "answerCallbackQuery", callback_query_id="1", text="x" * 201)
+    assert status == 400
+    call(stand, "answerCallbackQuery", callback_query_id="1", text="Done")
+    assert stand.toasts == ["Done"]
+
+    prices = '[{"label": "A", "amount": 5}]'
+    invoice = {"chat_id": stand.chat_id, "title": "x" * 33, "description": "d", "payload": "p", "currency": "XTR"}
+    status, body = call(stand, "sendInvoice", **invoice, prices=prices)
+    assert status == 400 and body["description"] == "Bad Request: INVOICE_TITLE_INVALID"
+    status, body = call(stand, "sendInvoice", **{**invoice, "title": "Ok"}, prices=prices, provider_token="tok")
+    assert status == 400 and body["description"] == "Bad Request: STARS_INVOICE_INVALID"
+    status, body = call(stand, "sendInvoice", **{**invoice, "title": "Ok"}, prices=prices)
+    assert status == 200 and body["result"]["invoice"]["total_amount"] == 5
+    assert "payload" not in chat.messages()[-1]["invoice"]  # the page never sees the signed payload
+
+
+def test_calls_to_other_chats_are_taken_and_dropped():
+    stand = StandIn(chat_id=trial_customer_id(staff_id=1))
+    status, _ = call(stand, "sendMessage", chat_id=12345, text="New purchase!")
+    assert status == 200
+    assert not TrialMessage.objects.exists()
