@@ -7,6 +7,7 @@ other chats (staff alerts, support copies) are answered and dropped. Nothing goe
 """
 
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 
@@ -140,7 +141,7 @@ class StandIn:
         if markup:
             content["reply_markup"] = markup
         if not self._ours(params):
-            return self._envelope(params, 1, content)
+            return self._envelope(params, elsewhere_message_id(), content)
         return self._envelope(params, chat_post(self.chat_id, content, from_bot=True), content)
 
     def _message(self, params: dict) -> TrialMessage:
@@ -268,12 +269,12 @@ class StandIn:
     def api_copyMessage(self, params, files):
         if self._ours(params):
             raise Refused("Bad Request: message can't be copied")
-        return {"message_id": 1}  # to staff (support): dropped
+        return {"message_id": elsewhere_message_id()}  # to staff (support): dropped
 
     def api_forwardMessage(self, params, files):
         if self._ours(params):
             raise Refused("Bad Request: message can't be forwarded")
-        return self._envelope(params, 1, {"text": "…"})
+        return self._envelope(params, elsewhere_message_id(), {"text": "…"})
 
     def api_refundStarPayment(self, params, files):
         if not str(params.get("telegram_payment_charge_id", "")).startswith(TEST_PAYMENT_PREFIX):
@@ -283,6 +284,12 @@ class StandIn:
 
 # What the bot gets back of a message it sent (the rest of what is kept is for the page)
 TELEGRAM_FIELDS = ("text", "caption", "invoice", "reply_markup", *MEDIA_KINDS)
+
+
+def elsewhere_message_id() -> int:
+    """The id of a message "sent" to another chat (dropped): negative, which no real message's id is, so
+    nothing kept about it (a support copy, say) can ever match a message in a real staff chat."""
+    return -1 - secrets.randbelow(2**53)
 
 
 def _media(kind: str, file_id, upload) -> dict:

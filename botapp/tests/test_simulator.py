@@ -14,6 +14,7 @@ from botapp.testing import updates
 from botapp.testing.helpers import post_update
 from shop.models import Purchase, User
 from shop.services.payments import purchase_grant
+from shop.support.models import SupportCopy
 from shop.testing.concurrency import run_at_once
 from shop.testing.factories import ProductFactory, StockProductFactory, StockUnitFactory
 from shop.trial import TEST_IDS_UP_TO, trial_customer_id
@@ -248,3 +249,17 @@ def test_pay_pressed_in_several_tabs_at_once_pays_once():
     assert Purchase.objects.count() == 1
     assert sum(outcome.checkout_error is None for outcome in outcomes) == 1
     assert sum("KEY" in m.get("html", "") for m in chat.messages()) == 1  # delivered once
+
+
+def test_writing_to_support_from_try_the_bot_never_reaches_real_staff_chats(chat, settings, fake_api):
+    settings.ADMIN_IDS = [500]
+    for text in ("First question", "Second question"):
+        chat.send_text("/paysupport")
+        screen = last_bot_message(chat)
+        chat.press(message_id=screen["id"], data=button(screen, "Write to support"))
+        chat.send_text(text)
+        assert "Sent to support" in last_bot_message(chat)["html"]
+    copies = SupportCopy.objects.all()
+    assert len(copies) == 4  # a header and the message, for each question
+    assert all(copy.staff_message_id < 0 for copy in copies)  # no real message has such an id
+    assert fake_api.calls == []
