@@ -103,3 +103,9 @@ def test_the_customer_list_leaves_test_customers_out_unless_asked(admin_client, 
     tests = admin_client.get("/admin/shop/user/?test=only")
     assert [user.pk for user in tests.context_data["cl"].result_list] == [test_purchase.user_id]
     assert admin_client.get(f"/admin/shop/user/{test_purchase.user_id}/change/").status_code == 200
+
+
+def test_the_product_list_counts_real_sales_only(admin_client, test_purchase, purchase):
+    listed = admin_client.get("/admin/shop/product/")
+    (product,) = listed.context_data["cl"].result_list
+    assert product.sold_count == 1
