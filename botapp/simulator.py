@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from telebot import TeleBot, apihelper
+from telebot import apihelper
 
 from botapp.bot import create_bot
 from botapp.bot_api_stand_in import TEXT_LIMIT, StandIn, as_telegram, bot_user, chat_post
@@ -29,6 +29,7 @@ from shop.trial import TEST_PAYMENT_PREFIX, trial_customer_id
 # A token no Telegram bot has: a call that ever left the stand-in would be refused (401).
 SIMULATOR_TOKEN = "0:try-the-bot"
 SHOWN_MESSAGES = 200  # the latest of a chat, as far back as the page shows
+PAYMENT_ATTEMPTS = 3
 
 # One simulator bot per process, built like the real one (same handlers), with a token no bot has.
 simulator_bot = one_per_process(lambda token: create_bot(SIMULATOR_TOKEN))
@@ -58,13 +59,18 @@ class TrialChat:
     def _chat(self) -> dict:
         return {"id": self.chat_id, "type": "private", "first_name": self.sender["first_name"], "last_name": "(test)"}
 
-    def _hand_over(self, update: dict, bot: TeleBot | None = None) -> StandIn:
-        answers = StandIn(self.chat_id)
-        bot = bot or simulator_bot()
+    def _hand_over(self, update: dict) -> StandIn:
+        """The update handed to the bot, its Bot API calls answered by a stand-in; a payment the bot could not
+        handle comes again, as Telegram sends it again (recording it is idempotent by its charge id)."""
+        bot = simulator_bot()
         if not isinstance(apihelper.CUSTOM_REQUEST_SENDER, ApiSender):  # only ours hands calls to the stand-in
             raise RuntimeError("the Bot API sender was replaced: Try the bot would reach the network")
-        with stand_in(answers):
-            process_update(bot, parse_update({"update_id": secrets.randbelow(2**31), **update}))
+        update = {"update_id": secrets.randbelow(2**31), **update}
+        for _attempt in range(PAYMENT_ATTEMPTS):
+            answers = StandIn(self.chat_id)
+            with stand_in(answers):
+                if process_update(bot, parse_update(update)):
+                    break
         return answers
 
     def send_text(self, text: str) -> Outcome:
@@ -86,7 +92,7 @@ class TrialChat:
         """A press of one of the buttons under one of the bot's messages (only those the chat shows)."""
         message = TrialMessage.objects.filter(chat_id=self.chat_id, message_id=message_id, from_bot=True).first()
         if message is None or data not in _callback_data(message.content):
-            return Outcome(toasts=[])
+            return Outcome()
         shown = {
             "message_id": message.message_id,
             "from": bot_user(),
