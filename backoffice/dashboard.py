@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from shop.models import Purchase, User
 from shop.money import Money, shop_currency_first
+from shop.trial import real_customers
 
 CHART_DAYS = 30
 PERIOD_DAYS = (1, 7, CHART_DAYS)  # today, the last week, the last month (calendar days, today included)
@@ -67,8 +68,8 @@ def start_of_day(date: datetime.date) -> datetime.datetime:
 
 
 def _sales() -> QuerySet[Purchase]:
-    """Purchases that count as sales: paid and not refunded (free and granted ones at price 0)."""
-    return Purchase.objects.filter(status=Purchase.Status.PAID)
+    """Purchases that count as sales: paid and not refunded (free and granted ones at price 0); never test ones."""
+    return Purchase.objects.real().filter(status=Purchase.Status.PAID)
 
 
 def sales_by_day(*, today: datetime.date, days: int = CHART_DAYS) -> list[Day]:
@@ -103,7 +104,7 @@ def dashboard_currencies(days: list[Day]) -> list[str]:
 
 def customer_counts(*, since: list[datetime.datetime]) -> tuple[int, list[int]]:
     """All customers, and how many started the bot since each moment in `since`."""
-    totals = User.objects.aggregate(
+    totals = User.objects.filter(real_customers()).aggregate(
         total=Count("id"), **{f"new_{i}": Count("id", filter=Q(created_at__gte=moment)) for i, moment in enumerate(since)}
     )
     return totals["total"], [totals[f"new_{i}"] for i in range(len(since))]
@@ -146,7 +147,7 @@ def top_by_revenue(sales: list[ProductSales], *, limit: int = TOP_PRODUCTS) -> l
 
 
 def recent_purchases(*, limit: int = RECENT_PURCHASES) -> list[Purchase]:
-    return list(Purchase.objects.select_related("user", "product").order_by("-created_at", "-id")[:limit])
+    return list(Purchase.objects.real().select_related("user", "product").order_by("-created_at", "-id")[:limit])
 
 
 def dashboard_get(*, now: datetime.datetime | None = None) -> Dashboard:

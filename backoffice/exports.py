@@ -58,7 +58,8 @@ def _csv_chunks(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
 
 
 def purchases_csv_response(purchases: QuerySet[Purchase]) -> StreamingHttpResponse:
-    """`purchases` (in their order) as a CSV download, one row each; dates in the shop's time zone."""
+    """`purchases` (in their order) as a CSV download, one row each; dates in the shop's time zone. Test
+    purchases (staff trying the bot) are no sales and are left out."""
     header = [
         _("date (%(timezone)s)") % {"timezone": timezone.get_current_timezone_name()},
         _("customer Telegram id"),
@@ -76,7 +77,7 @@ def purchases_csv_response(purchases: QuerySet[Purchase]) -> StreamingHttpRespon
     ]
     # the discount a promo code gave: its list price less the price paid (empty without a code)
     purchases = purchases.annotate(promo_discount=F("promo__list_price") - F("promo__price_paid"))
-    rows = purchases.values_list(*PURCHASE_FIELDS).iterator(chunk_size=CHUNK_SIZE)
+    rows = purchases.exclude(payment_type=Purchase.PaymentType.TEST).values_list(*PURCHASE_FIELDS).iterator(chunk_size=CHUNK_SIZE)
     response = StreamingHttpResponse(_csv_chunks(header, rows), content_type="text/csv; charset=utf-8")
     filename = f"purchases-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

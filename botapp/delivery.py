@@ -35,6 +35,7 @@ from shop.services.delivery import (
 )
 from shop.stock.selectors import units_of_purchase
 from shop.telegram_html import visible_length
+from shop.trial import SampleUnit
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def deliver_claimed(bot: TeleBot, purchase) -> Delivery:
     try:
         # in the buyer's language, also when the worker delivers in the background
         with translation.override(language_for(purchase.user.language_code)):
-            units = units_of_purchase(purchase=purchase)  # whatever the product's setting is now
+            units = _units(purchase)
             send_content(bot, purchase.user.telegram_id, purchase.product, heading=texts.delivery_heading, units=units)
     except ApiTelegramException as exc:
         error = f"{exc.error_code} {exc.description}"
@@ -85,6 +86,14 @@ def deliver_claimed(bot: TeleBot, purchase) -> Delivery:
         return _failed(bot, purchase, type(exc).__name__)
     purchase_mark_delivered(purchase=purchase)
     return Delivery.DELIVERED
+
+
+def _units(purchase) -> list:
+    """The purchase's units, whatever the product's setting is now; a test purchase (Try the bot) of a
+    product sold from stock took none: samples show staff how units arrive."""
+    if purchase.payment_type == purchase.PaymentType.TEST and purchase.product.sells_units:
+        return [SampleUnit(texts.sample_unit(number)) for number in range(1, purchase.quantity + 1)]
+    return units_of_purchase(purchase=purchase)
 
 
 def _failed(bot: TeleBot, purchase, error: str) -> Delivery:

@@ -20,7 +20,9 @@ from botapp.private_chat import pressed_outside_private, process_in_private
 from botapp.render import answer_callback
 from botapp.set_aside import is_strict_json
 from botapp.telegram.errors import is_transient
+from botapp.telegram.http import simulating
 from botapp.texts import language_for
+from shop.trial import is_test_customer
 
 log = logging.getLogger("botapp.updates")
 
@@ -104,6 +106,10 @@ def process_update(bot: TeleBot, update: Update) -> bool:
     started = time.perf_counter()
     _named(update)  # for updates not read by parse_update (tests build theirs with Update.de_json)
     sender = update_sender(update)
+    if is_test_customer(getattr(sender, "id", None)) and not simulating():
+        # test customers exist only in "Try the bot": such an update from elsewhere is forged, and dropped
+        log.warning("update %s %s: from a test customer outside Try the bot, refused", update.update_id, update_kind(update))
+        return True
     if sender is not None and not must_not_be_lost(update) and update.pre_checkout_query is None:
         allowed, warn = flood_gate().allow(sender.id)
         if not allowed:

@@ -53,3 +53,24 @@ class PolledBatch(models.Model):
 
     def __str__(self):
         return str(self.last_update_id)
+
+
+class TrialMessage(models.Model):
+    """A message of a chat in "Try the bot" (botapp/simulator.py): what the customer wrote and what the bot
+    sent, as the Bot API stand-in keeps it. Kept until its staff member starts over."""
+
+    chat_id = models.BigIntegerField(_("chat"), db_index=True)
+    message_id = models.PositiveIntegerField(_("message id"))
+    from_bot = models.BooleanField(_("from the bot"), default=True)
+    content = models.JSONField(_("content"), default=dict)
+    sent_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    edited = models.BooleanField(_("edited"), default=False)
+
+    class Meta:
+        verbose_name = _("message in Try the bot")
+        verbose_name_plural = _("messages in Try the bot")
+        ordering = ["chat_id", "message_id"]
+        constraints = [models.UniqueConstraint(fields=["chat_id", "message_id"], name="trial_message_unique")]
+
+    def __str__(self):
+        return f"{self.chat_id}/{self.message_id}"

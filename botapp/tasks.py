@@ -73,6 +73,8 @@ def _tell_buyer_delivery_delayed(bot: TeleBot, purchase: Purchase) -> None:
 
 @task()
 def deliver_purchase_task(purchase_id: int, attempt: int = 1, again: bool = False) -> str:
+    if Purchase.objects.filter(pk=purchase_id, payment_type=Purchase.PaymentType.TEST).exists():
+        return Delivery.SKIPPED.value  # a test purchase is delivered in "Try the bot" only, never over the network
     bot = api_client()
     result = deliver_purchase(bot, purchase_id, again=again)
     if result in (Delivery.BUSY, Delivery.RETRY):

@@ -759,3 +759,8 @@ def button_open_in_shop() -> str:
 
 def price_or_free(product: Product) -> str:
     return format_price(product.price, product.currency) if product.price else _("Free")
+
+
+def sample_unit(number: int) -> str:
+    """What a test purchase (Try the bot) delivers in place of a unit of stock."""
+    return _("TEST-%(n)04d (a sample: test purchases take no real units)") % {"n": number}

@@ -160,7 +160,11 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
         ]
 
     def get_queryset(self, request):
-        sold = Count("purchases", filter=Q(purchases__status=Purchase.Status.PAID))  # a refund is not a sale
+        # a refund is not a sale, nor a test purchase (staff trying the bot)
+        sold = Count(
+            "purchases",
+            filter=Q(purchases__status=Purchase.Status.PAID) & ~Q(purchases__payment_type=Purchase.PaymentType.TEST),
+        )
         return with_stock_figures(super().get_queryset(request).annotate(sold_count=sold))
 
     def get_urls(self):

@@ -21,6 +21,7 @@ from shop.models import Product, Purchase, User
 from shop.money import format_price
 from shop.selectors.purchases import user_spent_by_currency
 from shop.services.payments import purchase_grant
+from shop.trial import real_customers, trial_customers
 
 OUT_OF_DATE = _("This form is out of date: open the grant page again.")
 
@@ -58,6 +59,19 @@ class PurchaseInline(ReadOnlyAdminMixin, admin.TabularInline):
         return format_price(obj.price, obj.currency)
 
 
+class TestCustomerFilter(admin.SimpleListFilter):
+    """Staff's test customers (Try the bot) are no customers: the list leaves them out unless asked."""
+
+    title = _("test customers")
+    parameter_name = "test"
+
+    def lookups(self, request, model_admin):
+        return [("only", _("Only test customers (Try the bot)"))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(trial_customers() if self.value() == "only" else real_customers())
+
+
 @admin.register(User)
 class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin):
     list_display = [
@@ -69,7 +83,7 @@ class CustomerAdmin(BroadcastActionMixin, ProtectedDeleteMixin, admin.ModelAdmin
         "spent",
         "created_at",
     ]
-    list_filter = ["is_blocked", "language_code"]
+    list_filter = ["is_blocked", "language_code", TestCustomerFilter]
     search_fields = ["=telegram_id", "username", "first_name", "last_name"]
     readonly_fields = [
         "telegram_id",

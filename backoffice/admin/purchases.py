@@ -20,6 +20,7 @@ from shop.money import format_price
 from shop.selectors.purchases import purchase_totals_by_currency
 from shop.services.delivery import purchase_request_delivery
 from shop.services.payments import purchase_refund
+from shop.services.trial import trial_purchases_delete
 from shop.stock.services import stock_return
 
 
@@ -78,7 +79,7 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
     show_full_result_count = False
-    actions = ["refund", "return_units", "deliver_content", "export_csv"]
+    actions = ["refund", "return_units", "deliver_content", "export_csv", "delete_test_purchases"]
 
     class Media:
         css = {"all": ["backoffice/admin.css"]}
@@ -106,6 +107,20 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_staff_action_permission(self, request):
         return request.user.has_perm("shop.change_purchase")
+
+    def has_delete_permission(self, request, obj=None):
+        """Only test purchases (staff trying the bot) can be deleted: they are no money."""
+        return obj is not None and obj.payment_type == Purchase.PaymentType.TEST and self.has_staff_action_permission(request)
+
+    @admin.action(description=_("Delete selected test purchases"), permissions=["staff_action"])
+    def delete_test_purchases(self, request, queryset):
+        deleted = trial_purchases_delete(purchases=queryset)
+        skipped = queryset.count()  # what is left of the selection: real purchases
+        self.message_user(
+            request, ngettext("%(n)d test purchase deleted.", "%(n)d test purchases deleted.", deleted) % {"n": deleted}
+        )
+        if skipped:
+            self.message_user(request, _("Real purchases are never deleted; they were left as they are."), messages.WARNING)
 
     @admin.display(description=_("price paid"), ordering="price")
     def amount(self, obj):

@@ -97,6 +97,7 @@ def test_the_owner_sees_the_shop_first_and_staff_accounts_apart_from_customers(a
         ("Promotions", ["Promo code uses", "Promo codes", "Referrals", "Referrers"]),
         ("Reviews", ["Reviews"]),
         ("Support", ["Support messages"]),
+        ("Try the bot", ["Chat with the bot as a test customer"]),
         ("Telegram bot", ["Updates set aside"]),
         ("Staff", ["Groups", "Staff accounts"]),
         ("System", ["Background tasks"]),
@@ -108,6 +109,7 @@ def test_the_owner_sees_the_shop_first_and_staff_accounts_apart_from_customers(a
         "Promotions",
         "Reviews",
         "Support",
+        "Try the bot",
         "Telegram bot",
         "Staff",
         "System",
@@ -133,6 +135,6 @@ def test_staff_who_are_not_superusers_never_see_the_background_tasks(db):
 
     response = client.get(reverse("admin:index"))
 
-    assert [name for name, _models in sections(response)] == ["Shop"]
+    assert [name for name, _models in sections(response)] == ["Shop", "Try the bot"]
     assert "System" not in response.text
     assert client.get(reverse("admin:django_tasks_database_dbtaskresult_changelist")).status_code == 403

@@ -11,7 +11,7 @@ mapped as requests maps urllib3's. Uploads (multipart) and proxies go through re
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from urllib.parse import urlencode
@@ -28,6 +28,8 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 from urllib3.exceptions import SSLError as Urllib3SSLError
+
+from shop.trial import is_test_customer
 
 POOL_SIZE = 32  # connections kept per host: more than the bot's worker threads and senders
 
@@ -91,6 +93,41 @@ def _kept_for_reply(url: str, params: dict | None, files) -> bool:
     return True
 
 
+# "Try the bot" (botapp/simulator.py): while it hands an update to the bot, the bot's calls on this
+# thread go to its in-process stand-in, answered as Telegram would, instead of over the network.
+StandIn = Callable[[str, dict, dict], Response]
+_stand_in: ContextVar[StandIn | None] = ContextVar("bot_api_stand_in", default=None)
+
+
+@contextmanager
+def stand_in(answer: StandIn) -> Iterator[None]:
+    """Within the block, `answer(method, params, files)` takes every Bot API call made on this thread."""
+    token = _stand_in.set(answer)
+    try:
+        yield
+    finally:
+        _stand_in.reset(token)
+
+
+def simulating() -> bool:
+    """An update is being handled in "Try the bot", not for Telegram."""
+    return _stand_in.get() is not None
+
+
+# What the network path answers a call to a test customer (who exists only in "Try the bot").
+_NO_SUCH_CHAT = b'{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}'
+
+
+def _to_test_customer(params: dict | None) -> bool:
+    for key in ("chat_id", "user_id"):
+        try:
+            if is_test_customer(int((params or {}).get(key))):
+                return True
+        except (TypeError, ValueError):
+            pass
+    return False
+
+
 class ApiSender:
     def __init__(self, api_url: str):
         self.api_url = api_url
@@ -103,6 +140,11 @@ class ApiSender:
         self.local = threading.local()
 
     def __call__(self, method, url, *, params=None, files=None, timeout=None, proxies=None):
+        answer = _stand_in.get()
+        if answer is not None:
+            return answer(url.rsplit("/", 1)[-1], dict(params or {}), dict(files or {}))
+        if _to_test_customer(params):  # never over the network: no real chat has such an id
+            return Response(400, "Bad Request", _NO_SUCH_CHAT)
         if _kept_for_reply(url, params, files):
             return Response(200, "OK", b'{"ok":true,"result":true}')
         if files or proxies or self.proxies:

@@ -10,6 +10,10 @@ from shop.models.customers import User
 
 
 class PurchaseQuerySet(models.QuerySet):
+    def real(self) -> "PurchaseQuerySet":
+        """Leaving out test purchases (staff trying the bot): what revenue, exports and counts are made of."""
+        return self.exclude(payment_type=Purchase.PaymentType.TEST)
+
     def giving_access(self) -> "PurchaseQuerySet":
         """Purchases whose buyer may have the content: paid, not refunded, nothing for staff to check."""
         return self.filter(status=Purchase.Status.PAID, review_reason="")
@@ -23,6 +27,7 @@ class Purchase(TimeStampedModel):
         PROVIDER = "provider", _("Payment provider")
         FREE = "free", _("Free")
         MANUAL = "manual", _("Granted by staff")
+        TEST = "test", _("Test (not paid)")  # a test customer's, in "Try the bot": counts nowhere
 
     class Status(models.TextChoices):
         PAID = "paid", _("Paid")
@@ -60,8 +65,12 @@ class Purchase(TimeStampedModel):
             models.CheckConstraint(condition=Q(price__gte=0), name="purchase_price_non_negative"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="purchase_quantity_positive"),
             models.CheckConstraint(
-                condition=Q(payment_type__in=["stars", "provider", "free", "manual"]),
+                condition=Q(payment_type__in=["stars", "provider", "free", "manual", "test"]),
                 name="purchase_payment_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(payment_type="test") | Q(payment_id__startswith="test:"),
+                name="purchase_test_payment_id",
             ),
             models.CheckConstraint(condition=Q(status__in=["paid", "refunded"]), name="purchase_status_valid"),
             models.CheckConstraint(

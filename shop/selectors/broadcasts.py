@@ -7,6 +7,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from shop.models import Broadcast, BroadcastRecipient, Purchase, User
+from shop.trial import real_customers
 
 # No send started for this long while a broadcast is sending: its background task needs restarting.
 BROADCAST_STALLED_AFTER = timedelta(seconds=60)
@@ -16,13 +17,14 @@ Recipient = BroadcastRecipient.Status
 
 
 def broadcast_audience(*, broadcast: Broadcast) -> QuerySet[User]:
-    """The customers a broadcast goes to (blocked ones included: they are recorded as blocked, not sent to)."""
+    """The customers a broadcast goes to (blocked ones included: they are recorded as blocked, not sent to);
+    never staff's test customers (shop/trial.py), who exist only in "Try the bot"."""
     if broadcast.audience == Broadcast.Audience.ALL:
-        return User.objects.all()
+        return User.objects.filter(real_customers())
     if broadcast.audience == Broadcast.Audience.PRODUCT_BUYERS:
         paid = Purchase.objects.filter(user=OuterRef("pk"), product_id=broadcast.product_id, status=Purchase.Status.PAID)
-        return User.objects.filter(Exists(paid))
-    return broadcast.selected_users.all()
+        return User.objects.filter(Exists(paid), real_customers())
+    return broadcast.selected_users.filter(real_customers())
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ def purchase_list_undelivered() -> QuerySet[Purchase]:
     """
     return (
         Purchase.objects.giving_access()
+        .real()  # a test purchase is delivered in "Try the bot" only, never over the network
         .filter(delivered_at__isnull=True, user__is_blocked=False)
         .exclude(delivery_error__startswith="400 ")
         .order_by("id")
@@ -52,9 +53,11 @@ class CurrencyTotal:
 
 
 def purchase_totals_by_currency(*, purchases: QuerySet[Purchase]) -> list[CurrencyTotal]:
-    """Count and sums of `purchases` (any filtered list), per currency, in one query."""
+    """Count and sums of `purchases` (any filtered list), per currency, in one query; test purchases
+    (staff trying the bot) are no money and are left out."""
     rows = (
-        purchases.values("currency")
+        purchases.exclude(payment_type=Purchase.PaymentType.TEST)
+        .values("currency")
         .annotate(
             count=Count("id"),
             paid=Sum("price", filter=Q(status=Purchase.Status.PAID), default=0),
@@ -72,7 +75,8 @@ def purchase_totals_by_currency(*, purchases: QuerySet[Purchase]) -> list[Curren
 def user_spent_by_currency(*, user_ids: Iterable[int]) -> dict[int, list[Money]]:
     """What each customer paid and kept (refunds excluded), per currency, in one query."""
     rows = (
-        Purchase.objects.filter(user_id__in=list(user_ids), status=Purchase.Status.PAID)
+        Purchase.objects.real()
+        .filter(user_id__in=list(user_ids), status=Purchase.Status.PAID)
         .values("user_id", "currency")
         .annotate(total=Sum("price"))
         .order_by()
@@ -86,7 +90,8 @@ def user_spent_by_currency(*, user_ids: Iterable[int]) -> dict[int, list[Money]]
 def product_revenue_by_currency(*, product_id: int) -> list[Money]:
     """What one product earned (refunds excluded), per currency."""
     rows = (
-        Purchase.objects.filter(product_id=product_id, status=Purchase.Status.PAID)
+        Purchase.objects.real()
+        .filter(product_id=product_id, status=Purchase.Status.PAID)
         .values("currency")
         .annotate(revenue=Sum("price"))
         .order_by()

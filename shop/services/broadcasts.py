@@ -45,6 +45,7 @@ from shop.services.customers import user_set_blocked
 from shop.stock.models import RestockRequest
 from shop.stock.selectors import stock_available_count
 from shop.telegram_html import escape
+from shop.trial import real_customers
 
 # Longer than a live sender holds a claim (a batch of sends with 10 s timeouts, short 429 waits).
 BROADCAST_CLAIM_TIMEOUT = timedelta(minutes=5)
@@ -123,7 +124,11 @@ def broadcast_restock(*, product_id: int) -> Broadcast | None:
     if product is None or not stock_available_count(product_id=product_id, up_to=1):
         return None
     with transaction.atomic():  # the requests become the draft's recipients: none is lost, none told twice
-        waiting = list(RestockRequest.objects.select_for_update().filter(product=product).values_list("pk", "user_id"))
+        waiting = list(
+            RestockRequest.objects.select_for_update()
+            .filter(real_customers("user__"), product=product)  # test customers are never messaged
+            .values_list("pk", "user_id")
+        )
         if not waiting:
             return None
         with translation.override(settings.LANGUAGE_CODE):

@@ -30,6 +30,7 @@ from shop.selectors.purchases import owned_by
 from shop.services.delivery import delivery_claimer
 from shop.stock.selectors import stock_available_count
 from shop.stock.services import OUT_OF_STOCK, OutOfStock, stock_allocate, stock_hold
+from shop.trial import TEST_PAYMENT_PREFIX, is_test_customer
 
 
 class CheckoutRefusal(TextChoices):
@@ -116,6 +117,9 @@ def checkout_check(*, telegram_id: int, payload: str, currency: str, total_amoun
     refusal = _promo_checkout(terms, payload, product)
     if refusal is not None:
         return refusal
+    if is_test_customer(telegram_id):  # a test checkout holds no real units: it only sees whether there are enough
+        enough = stock_available_count(product_id=product.pk, up_to=terms.quantity) >= terms.quantity
+        return None if enough else CheckoutRefusal.SOLD_OUT
     if not stock_hold(product=product, quantity=terms.quantity, key=_hold_key(terms, payload)):
         if terms.code:
             promo_release(code_text=terms.code, key=_hold_key(terms, payload))
@@ -209,13 +213,18 @@ def purchase_record_payment(
         problems.append(f"paid {total_amount} (smallest units), invoice was for {terms.total} {terms.currency}")
     if product.owned and not product.sells_units:
         problems.append("the buyer already owned this product: paid twice? consider a refund")
+    # A test payment: a test customer's, made in "Try the bot" (whose charge ids say so). Anything else is
+    # taken as real money: kept for staff to review if only one of the two holds.
+    test = is_test_customer(user.telegram_id) and payment_id.startswith(TEST_PAYMENT_PREFIX)
+    if not test and (is_test_customer(user.telegram_id) or payment_id.startswith(TEST_PAYMENT_PREFIX)):
+        problems.append("a test customer or a test charge id outside Try the bot")
     purchase = Purchase(
         user=user,
         product=product,
         price=price,
         quantity=terms.quantity if product.sells_units else 1,
         currency=storable_text(Purchase, "currency", currency),
-        payment_type=Purchase.PaymentType.STARS if currency == "XTR" else Purchase.PaymentType.PROVIDER,
+        payment_type=_payment_type(currency, test=test),
         payment_id=payment_id,
         provider_payment_id=provider_payment_id,
         review_reason="; ".join(problems)[:255],
@@ -227,7 +236,7 @@ def purchase_record_payment(
     try:
         with transaction.atomic():
             purchase.save()
-            if product.sells_units:
+            if product.sells_units and not test:  # a test purchase takes no real units
                 _allocate_or_hold_back(purchase, key=_hold_key(terms, payload))
             if terms.code:
                 list_price = product.price * purchase.quantity
@@ -237,6 +246,12 @@ def purchase_record_payment(
         # Recorded before (Telegram repeats updates) or by another worker just now: that record is the one.
         return PaymentOutcome(Purchase.objects.select_related("product", "user").get(payment_id=payment_id), False)
     return PaymentOutcome(purchase, created=True)
+
+
+def _payment_type(currency: str, *, test: bool) -> str:
+    if test:
+        return Purchase.PaymentType.TEST
+    return Purchase.PaymentType.STARS if currency == "XTR" else Purchase.PaymentType.PROVIDER
 
 
 def _allocate_or_hold_back(purchase: Purchase, *, key: str) -> None:
@@ -270,18 +285,19 @@ def purchase_get_free(*, user: User, product: Product) -> tuple[Purchase, bool]:
     """A free product for the user; asking again returns the same purchase."""
     if not product.is_active or product.price != 0:
         raise ValidationError(_("This product is not free."))
+    test = is_test_customer(user.telegram_id)  # staff trying the bot: a test purchase, taking no real units
     purchase = _at_no_charge(
         user,
         product,
-        Purchase.PaymentType.FREE,
-        payment_id=f"free:{user.telegram_id}:{product.pk}",
+        Purchase.PaymentType.TEST if test else Purchase.PaymentType.FREE,
+        payment_id=f"{TEST_PAYMENT_PREFIX if test else ''}free:{user.telegram_id}:{product.pk}",
         delivery_claimed_at=timezone.now(),  # its delivery belongs to whoever creates it
         delivery_claimed_by=delivery_claimer(),
     )
     try:
         with transaction.atomic():
             purchase.save()
-            if product.sells_units:
+            if product.sells_units and not test:
                 stock_allocate(purchase=purchase)
     except IntegrityError:
         return Purchase.objects.select_related("product", "user").get(payment_id=purchase.payment_id), False
@@ -330,6 +346,8 @@ def purchase_grant(*, user: User, product: Product, token: str | None = None) ->
     even by two requests at the same moment, grants once: the database refuses the second row,
     and the grant already made is returned. Without a token the grant is a new one.
     """
+    if is_test_customer(user.telegram_id):
+        raise ValidationError(_("This is a test customer of Try the bot: nothing can be granted to them."))
     payment_id = f"manual:{token or uuid.uuid4().hex}"
     granted = _granted_before(payment_id, user=user, product=product)
     if granted is not None:

@@ -271,7 +271,7 @@ def test_purchases_cannot_be_deleted(admin_client, purchase):
     changelist = admin_client.get(url("purchase_changelist"))
     assert 'value="delete_selected"' not in changelist.text
     actions = changelist.context["cl"].model_admin.get_actions(changelist.wsgi_request)
-    assert set(actions) == {"refund", "return_units", "deliver_content", "export_csv"}
+    assert set(actions) == {"refund", "return_units", "deliver_content", "export_csv", "delete_test_purchases"}
     assert Purchase.objects.filter(pk=purchase.pk).exists()
 
 
