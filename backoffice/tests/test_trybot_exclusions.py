@@ -49,7 +49,7 @@ def test_revenue_and_spending_leave_test_purchases_out(test_purchase, purchase):
 def test_the_csv_export_and_the_totals_leave_them_out(admin_client, test_purchase, purchase):
     response = admin_client.get("/admin/shop/purchase/export/")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert len(rows) == 2 and rows[1][-2] == purchase.payment_id  # the header, then the real purchase only
+    assert len(rows) == 2 and purchase.payment_id in rows[1]  # the header, then the real purchase only
     page = admin_client.get("/admin/shop/purchase/")
     assert [str(total.paid) for total in page.context_data["totals"]] == [str(Money(50, "XTR"))]
 
