@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "shop",
     "shop.stock",
     "shop.support",
+    "shop.access",
     "botapp",
     "backoffice",
 ]

@@ -20,6 +20,7 @@ def purchase_list_for_user(*, telegram_id: int) -> QuerySet[Purchase]:
     return (
         Purchase.objects.giving_access()
         .filter(user__telegram_id=telegram_id)
+        .exclude(access_period__renewal=True)  # a subscription shows once, not once a month (shop.access)
         .select_related("product")
         .order_by("-created_at", "-id")
     )

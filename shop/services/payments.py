@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shop import signals
+from shop.access.services import access_period_record, access_purchase_refunded
 from shop.invoices import InvoiceTerms, invoice_payload, invoice_terms
 from shop.models import Product, Purchase, UnmatchedPayment, User
 from shop.models.base import storable_text
@@ -128,12 +130,16 @@ def purchase_record_payment(
     total_amount: int,
     payment_id: str,
     provider_payment_id: str = "",
+    renewal: bool = False,
+    subscription_expires_at: datetime | None = None,
 ) -> PaymentOutcome:
     """Record a successful payment exactly once, whatever it says.
 
     Telegram may deliver the same payment twice, and two processes may receive it at once:
     the unique payment id decides. Money that was taken is always recorded; a payment that
     does not match its invoice is kept for staff to review instead of handing out content.
+    `renewal`: Telegram renewed a Stars subscription (a chat's access, shop.access), which it
+    will do until `subscription_expires_at`.
     """
     payload = storable_text(UnmatchedPayment, "payload", payload)
     payment_id = storable_text(Purchase, "payment_id", payment_id)
@@ -164,7 +170,7 @@ def purchase_record_payment(
         problems.append(f"paid in {currency}, invoice was in {terms.currency}")
     if remainder or price != terms.total:
         problems.append(f"paid {total_amount} (smallest units), invoice was for {terms.total} {terms.currency}")
-    if product.owned and not product.sells_units:
+    if product.owned and not product.sells_units and not renewal:
         problems.append("the buyer already owned this product: paid twice? consider a refund")
     purchase = Purchase(
         user=user,
@@ -185,6 +191,8 @@ def purchase_record_payment(
             purchase.save()
             if product.sells_units:
                 _allocate_or_hold_back(purchase, key=_hold_key(terms, payload))
+            if not problems:  # the chat's access it pays for, if the product opens one
+                access_period_record(purchase=purchase, renewal=renewal, expires_at=subscription_expires_at)
     except IntegrityError:
         # Recorded before (Telegram repeats updates) or by another worker just now: that record is the one.
         return PaymentOutcome(Purchase.objects.select_related("product", "user").get(payment_id=payment_id), False)
@@ -234,6 +242,7 @@ def purchase_get_free(*, user: User, product: Product) -> tuple[Purchase, bool]:
             purchase.save()
             if product.sells_units:
                 stock_allocate(purchase=purchase)
+            access_period_record(purchase=purchase)
     except IntegrityError:
         return Purchase.objects.select_related("product", "user").get(payment_id=purchase.payment_id), False
     except OutOfStock as short:
@@ -263,6 +272,7 @@ def purchase_grant(*, user: User, product: Product, token: str | None = None) ->
             purchase.save()
             if product.sells_units:
                 stock_allocate(purchase=purchase)
+            access_period_record(purchase=purchase)
             signals.purchase_granted.send(Purchase, purchase_id=purchase.pk)
     except OutOfStock as short:
         raise ValidationError(_("%(product)s is out of stock: add stock first.") % {"product": product}) from short
@@ -304,7 +314,10 @@ def purchase_mark_refunded(*, payment_id: str) -> tuple[Purchase | None, bool]:
     changed = Purchase.objects.filter(payment_id=payment_id, status=Purchase.Status.PAID).update(
         status=Purchase.Status.REFUNDED, refunded_at=timezone.now(), updated_at=timezone.now()
     )
-    return Purchase.objects.filter(payment_id=payment_id).select_related("product").first(), bool(changed)
+    purchase = Purchase.objects.filter(payment_id=payment_id).select_related("product").first()
+    if changed:
+        access_purchase_refunded(purchase=purchase)  # a chat's access it paid for ends (shop.access)
+    return purchase, bool(changed)
 
 
 def unmatched_payment_mark_refunded(*, payment_id: str) -> tuple[UnmatchedPayment | None, bool]:
