@@ -219,6 +219,8 @@ DELIVERY_RETRY_SECONDS = env.int("DELIVERY_RETRY_SECONDS", default=30)
 
 # Background work (retrying deliveries) is kept in the database; `runbot` runs the worker.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# How often the background worker checks for chat access that ran out (shop.access), in seconds.
+ACCESS_CHECK_SECONDS = env.int("ACCESS_CHECK_SECONDS", default=120)
 BOT_WORKERS = env.int("BOT_WORKERS", default=4)
 # Flood control per user: a burst of FLOOD_BURST updates, then FLOOD_RATE a second (0: off).
 FLOOD_RATE = env.float("FLOOD_RATE", default=3.0)

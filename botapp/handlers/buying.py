@@ -1,5 +1,6 @@
 """Buying: the Buy/Get/Open buttons, pre-checkout, successful and refunded payments."""
 
+import datetime
 import logging
 
 from django.conf import settings
@@ -50,7 +51,7 @@ def on_buy(call: CallbackQuery, bot: TeleBot) -> None:
         return
     if not product.is_active:  # bought from stock before, off sale now: the card still opens theirs
         answer_callback(bot, call.id, texts.no_longer_available())
-        show(bot, sender.id, card_screen(product))
+        show(bot, sender.id, card_screen(product, telegram_id=sender.id))
         return
     try:
         if product.price == 0:
@@ -61,7 +62,7 @@ def on_buy(call: CallbackQuery, bot: TeleBot) -> None:
     except ValidationError as refusal:
         # a stale or forged quantity, or stock sold meanwhile: say why, and show the card as it is now
         answer_callback(bot, call.id, " ".join(refusal.messages))
-        show(bot, sender.id, card_screen(product, quantity=parsed.quantity))
+        show(bot, sender.id, card_screen(product, quantity=parsed.quantity, telegram_id=sender.id))
         return
     if product.price == 0:
         answer_callback(bot, call.id)
@@ -126,6 +127,9 @@ def on_successful_payment(message: Message, bot: TeleBot) -> None:
         total_amount=payment.total_amount,
         payment_id=payment.telegram_payment_charge_id,
         provider_payment_id=payment.provider_payment_charge_id or "",
+        # a Stars subscription Telegram renewed by itself (a chat's access, shop.access)
+        renewal=bool(payment.is_recurring) and not payment.is_first_recurring,
+        subscription_expires_at=_moment(payment.subscription_expiration_date),
     )
     if outcome.unmatched is not None:
         if outcome.created:
@@ -144,6 +148,10 @@ def on_successful_payment(message: Message, bot: TeleBot) -> None:
             bot.send_message(message.from_user.id, texts.payment_under_review())
         return
     _hand_over(bot, purchase, recorded=outcome.created)
+
+
+def _moment(unix_time: int | None) -> datetime.datetime | None:
+    return datetime.datetime.fromtimestamp(unix_time, tz=datetime.UTC) if unix_time else None
 
 
 def _hand_over(bot: TeleBot, purchase, *, recorded: bool) -> None:

@@ -26,7 +26,7 @@ def on_start(message: Message, bot: TeleBot) -> None:
     if match:
         product = product_get_for_user(product_id=int(match[1]), telegram_id=sender.id)
         if product is not None:
-            show(bot, message.chat.id, card_screen(product))
+            show(bot, message.chat.id, card_screen(product, telegram_id=sender.id))
         else:
             show(bot, message.chat.id, catalog_screen(notice=texts.no_longer_available()))
         return

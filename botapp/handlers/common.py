@@ -10,6 +10,7 @@ from telebot.types import CallbackQuery
 from telebot.types import User as TelegramUser
 
 from botapp import callbacks, screens
+from botapp.access_screens import access_card_for
 from botapp.render import answer_callback, show
 from shop.models import BotText, Product, User
 from shop.selectors.catalog import catalog_version, category_get_on_sale, category_list_on_sale, product_list_on_sale
@@ -92,8 +93,15 @@ def info_screen(key: str) -> screens.Screen:
     return screens.with_support(screen, can_write=support_can_write(), contact=settings.SHOP_SUPPORT_CONTACT)
 
 
-def card_screen(product: Product, *, back: callbacks.Back = callbacks.CATALOG_BACK, quantity: int = 1) -> screens.Screen:
-    """A product's card (`product` annotated with `owned`); for one sold from stock, with what is left."""
+def card_screen(
+    product: Product, *, back: callbacks.Back = callbacks.CATALOG_BACK, quantity: int = 1, telegram_id: int | None = None
+) -> screens.Screen:
+    """A product's card (`product` annotated with `owned`); for one sold from stock, with what is left; for one
+    that opens a chat, with `telegram_id`'s access (botapp.access_screens)."""
+    if telegram_id is not None and getattr(product, "gives_chat_access", False):
+        screen = access_card_for(product, telegram_id=telegram_id, back=back)
+        if screen is not None:
+            return screen
     available = None
     if product.sells_units:
         # counted only as far as the card shows it, or the most one order may take

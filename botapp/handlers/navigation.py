@@ -53,7 +53,7 @@ def on_product(call: CallbackQuery, bot: TeleBot) -> None:
     if product is None:
         _gone(bot, call)
         return
-    show_in_place(bot, call, card_screen(product, back=parsed.back, quantity=parsed.quantity))
+    show_in_place(bot, call, card_screen(product, back=parsed.back, quantity=parsed.quantity, telegram_id=call.from_user.id))
 
 
 def on_noop(call: CallbackQuery, bot: TeleBot) -> None:
