@@ -131,12 +131,8 @@ def deliver_access(bot: TeleBot, purchase: Purchase, access: ChatAccess) -> None
         date = texts.short_date(membership.paid_until)
         bot.send_message(membership.user.telegram_id, texts.access_renewed(purchase.product.name, date))
         return
-    try:
-        send_invite(bot, access, membership, heading=texts.access_heading(purchase.product.name))
-    except ApiTelegramException as exc:
-        if not is_transient(exc) and exc.error_code != 403:
-            report_problem(bot, access, exc)
-        raise
+    # a refusal is the delivery's to settle: staff are told of this purchase, the buyer that staff will help
+    send_invite(bot, access, membership, heading=texts.access_heading(purchase.product.name))
 
 
 # --- removing those whose access ended ---
