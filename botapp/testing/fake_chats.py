@@ -12,7 +12,20 @@ import itertools
 from dataclasses import dataclass, field
 
 BOT_ID = 1  # the fake's bot (fake_bot_api.BOT_USER)
-ADMIN_RIGHTS = ("can_invite_users", "can_restrict_members")
+ADMIN_RIGHTS = ("can_invite_users", "can_restrict_members")  # what the shop needs
+# Every right ChatMemberAdministrator carries (core.telegram.org/bots/api#chatmemberadministrator)
+ALL_RIGHTS = (
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+)
 
 
 class ChatRefused(Exception):
@@ -25,7 +38,7 @@ class FakeChat:
     title: str
     type: str = "channel"
     bot_status: str | None = "administrator"  # None: the bot is not in the chat (or it was deleted)
-    bot_rights: dict = field(default_factory=lambda: dict.fromkeys(ADMIN_RIGHTS, True))
+    bot_rights: dict = field(default_factory=lambda: dict.fromkeys(ALL_RIGHTS, True))
     members: dict[int, str] = field(default_factory=dict)  # user id: "member", "administrator", "left", "kicked"
     join_requests: set[int] = field(default_factory=set)
     links: dict[str, dict] = field(default_factory=dict)  # invite link: the ChatInviteLink
@@ -48,7 +61,7 @@ class ChatsAndSubscriptions:
     # --- what tests do ---
     def add_chat(self, chat_id: int, title: str = "Private club", *, type: str = "channel", bot_status="administrator", **rights):
         """A chat the bot is in as `bot_status` (None: not in it), with the administrator `rights` given (default: all)."""
-        chat = FakeChat(chat_id, title, type, bot_status, {**dict.fromkeys(ADMIN_RIGHTS, True), **rights})
+        chat = FakeChat(chat_id, title, type, bot_status, {**dict.fromkeys(ALL_RIGHTS, True), **rights})
         self.chats[chat_id] = chat
         return chat
 
@@ -98,7 +111,7 @@ class ChatsAndSubscriptions:
         if user_id == BOT_ID:
             member = {"user": {"id": BOT_ID, "is_bot": True, "first_name": "Shop"}, "status": chat.bot_status}
             if chat.bot_status == "administrator":
-                member |= {"can_be_edited": False, "is_anonymous": False, "can_manage_chat": True, **chat.bot_rights}
+                member |= {"can_be_edited": False, "is_anonymous": False, **chat.bot_rights}
             return member
         status = chat.members.get(user_id, "left")
         member = {"user": {"id": user_id, "is_bot": False, "first_name": "User"}, "status": status}
