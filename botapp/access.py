@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import requests
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from telebot import TeleBot
 from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -49,17 +50,18 @@ def chat_check(bot: TeleBot, chat_id: int) -> ChatCheck:
     except ApiTelegramException as exc:
         if is_transient(exc):
             raise
-        return ChatCheck("", [f"The bot cannot see this chat ({exc.description}): add the bot to it as an administrator."])
+        problem = _("The bot cannot see this chat (%(reason)s): add the bot to it as an administrator.")
+        return ChatCheck("", [problem % {"reason": exc.description}])
     if chat.type not in ("channel", "supergroup", "group"):
-        return ChatCheck(chat.title or "", ["This is not a channel or a group."])
+        return ChatCheck(chat.title or "", [_("This is not a channel or a group.")])
     member = bot.get_chat_member(chat_id, bot.user.id)
     if member.status not in ADMIN:
-        return ChatCheck(chat.title or "", ["The bot is in the chat but not an administrator: make it one."])
+        return ChatCheck(chat.title or "", [_("The bot is in the chat but not an administrator: make it one.")])
     problems = []
     if member.status == "administrator" and not member.can_invite_users:
-        problems.append("The bot may not invite users: give it the right to invite users (add members) via links.")
+        problems.append(_("The bot may not invite users: give it the right to invite users (add members) via links."))
     if member.status == "administrator" and not member.can_restrict_members:
-        problems.append("The bot may not ban users: give it the right to ban users (restrict members).")
+        problems.append(_("The bot may not ban users: give it the right to ban users (restrict members)."))
     return ChatCheck(chat.title or "", problems)
 
 
