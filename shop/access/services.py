@@ -39,10 +39,18 @@ def _subscription_ends(*, membership: Membership, now: datetime, expires_at: dat
 
 
 def access_period_record(
-    *, purchase: Purchase, renewal: bool = False, expires_at: datetime | None = None, now: datetime | None = None
+    *,
+    purchase: Purchase,
+    renewal: bool = False,
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
+    opens_chat: bool | None = None,
 ) -> Membership | None:
     """The access a just-recorded payment gives (called inside the transaction that saves it); None if its
-    product opens no chat. `renewal`: Telegram renewed a subscription; `expires_at`: the subscription's end."""
+    product opens no chat. `renewal`: Telegram renewed a subscription; `expires_at`: the subscription's end;
+    `opens_chat`: False when the caller knows the product opens none (no query then)."""
+    if opens_chat is False:
+        return None
     access = ChatAccess.objects.filter(product_id=purchase.product_id).first()
     if access is None:
         return None

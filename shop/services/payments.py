@@ -192,7 +192,12 @@ def purchase_record_payment(
             if product.sells_units:
                 _allocate_or_hold_back(purchase, key=_hold_key(terms, payload))
             if not problems:  # the chat's access it pays for, if the product opens one
-                access_period_record(purchase=purchase, renewal=renewal, expires_at=subscription_expires_at)
+                access_period_record(
+                    purchase=purchase,
+                    renewal=renewal,
+                    expires_at=subscription_expires_at,
+                    opens_chat=product.gives_chat_access,
+                )
     except IntegrityError:
         # Recorded before (Telegram repeats updates) or by another worker just now: that record is the one.
         return PaymentOutcome(Purchase.objects.select_related("product", "user").get(payment_id=payment_id), False)
@@ -264,6 +269,9 @@ def purchase_grant(*, user: User, product: Product, token: str | None = None) ->
         return granted, False
     # a product sold from stock may be granted again: each grant is another unit (a replacement key, say)
     if not product.sells_units and user_owns_product(telegram_id=user.telegram_id, product_id=product.pk):
+        granted = _granted_before(payment_id, user=user, product=product)  # this very grant, made just now?
+        if granted is not None:
+            return granted, False
         raise ValidationError(_("%(user)s already has %(product)s.") % {"user": user, "product": product})
     purchase = _at_no_charge(user, product, Purchase.PaymentType.MANUAL, payment_id=payment_id)
     purchase.full_clean(validate_unique=False)  # the unique payment id is the database's to enforce
