@@ -137,6 +137,19 @@ def deliver_access(bot: TeleBot, purchase: Purchase, access: ChatAccess) -> None
     send_invite(bot, access, membership, heading=texts.access_heading(purchase.product.name))
 
 
+def subscription_stop(bot: TeleBot, membership: Membership) -> bool:
+    """Stop Telegram renewing a member's subscription (staff revoked it: no more payments for nothing).
+    False if Telegram refused or could not be asked (staff are told to refund or cancel by hand)."""
+    if not membership.subscription_charge_id:
+        return True
+    try:
+        bot.edit_user_star_subscription(membership.user.telegram_id, membership.subscription_charge_id, is_canceled=True)
+    except (ApiTelegramException, ApiException, requests.RequestException) as exc:
+        log.warning("could not cancel the subscription of membership %s: %s", membership.pk, exc)
+        return False
+    return True
+
+
 # --- removing those whose access ended ---
 
 

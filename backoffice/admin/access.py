@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from telebot.apihelper import ApiException, ApiTelegramException
 
-from botapp.access import chat_check, remove_ended_members
+from botapp.access import chat_check, remove_ended_members, subscription_stop
 from botapp.telegram.client import BotConfigError, api_client
 from shop.access.models import AccessPeriod, ChatAccess, Membership
 from shop.access.services import chat_access_check_price, chat_access_checked, membership_extend, membership_revoke
@@ -125,11 +125,22 @@ class MembershipAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke access (remove from the chat and tell them)"), permissions=["change"])
     def revoke(self, request, queryset):
-        revoked = sum(membership_revoke(membership=membership) for membership in queryset)
+        memberships = list(queryset.select_related("user", "product"))
+        revoked = [membership for membership in memberships if membership_revoke(membership=membership)]
         try:
-            remove_ended_members(api_client())
+            bot = api_client()
+            for membership in revoked:  # Telegram must stop taking Stars for access they no longer have
+                if not subscription_stop(bot, membership):
+                    self.message_user(
+                        request,
+                        _("%(member)s: Telegram did not cancel the subscription; try again, or refund its renewals.")
+                        % {"member": membership},
+                        messages.WARNING,
+                    )
+            remove_ended_members(bot)
         except Exception:  # the periodic check removes them if Telegram cannot be asked now
             log.exception("removing revoked members failed")
+        revoked = len(revoked)
         self.message_user(
             request, ngettext("%(n)d member's access revoked.", "%(n)d members' access revoked.", revoked) % {"n": revoked}
         )

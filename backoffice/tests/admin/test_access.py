@@ -88,6 +88,7 @@ def members(fake_api):
             subscription_expires_at=end,
         )
         fake_api.join(CHAT_ID, user.telegram_id)
+        fake_api.subscription_paid(user.telegram_id, f"sub-{user.pk}")
     Membership.objects.filter(user=bob).update(renewing=False)
     return product, ann, bob, end
 
@@ -114,6 +115,8 @@ def test_revoking_removes_the_member_from_the_chat_and_tells_them(admin_client, 
     response = admin_client.post(MEMBERS, {"action": "revoke", "_selected_action": [membership.pk]}, follow=True)
 
     assert ("info", "1 member's access revoked.") in messages_of(response)
+    (cancelled,) = fake_api.calls_of("editUserStarSubscription")  # Telegram stops renewing it
+    assert (cancelled.params["telegram_payment_charge_id"], cancelled.params["is_canceled"]) == (f"sub-{ann.pk}", "True")
     assert fake_api.member_status(CHAT_ID, ann.telegram_id) == "left"
     assert fake_api.member_status(CHAT_ID, bob.telegram_id) == "member"
     told = [c for c in fake_api.calls_of("sendMessage") if c.params["chat_id"] == str(ann.telegram_id)]
