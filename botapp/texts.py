@@ -334,6 +334,20 @@ def access_state(membership, *, subscription: bool) -> str:
     return _("✅ Active until %(date)s.") % {"date": short_date(membership.paid_until)}
 
 
+def access_purchase_button(purchase) -> str:
+    """A chat's access in My purchases: "Club · renews 2 Jan 2026", "· until …", "· for good", "· ended"."""
+    if purchase.access_state == "ended":
+        suffix = _("ended")
+    elif purchase.access_for_good:
+        suffix = _("for good")
+    elif purchase.access_renewing:
+        suffix = _("renews %(date)s") % {"date": short_date(purchase.access_until)}
+    else:
+        suffix = _("until %(date)s") % {"date": short_date(purchase.access_until)}
+    suffix = f" · {suffix}"
+    return shorten(purchase.product.name, BUTTON_TEXT_LIMIT - len(suffix)) + suffix
+
+
 def subscription_terms(price: str) -> str:
     return _("%(price)s a month, renewed by Telegram every 30 days; cancel the renewal any time.") % {"price": price}
 

@@ -274,3 +274,25 @@ def test_the_periodic_check_queues_its_next_run(fake_api, run_due_tasks, setting
 
     later = DBTaskResult.objects.filter(task_path=access_check_task.module_path, status="READY").get()
     assert later.run_after > timezone.now() + timedelta(seconds=50)
+
+
+def test_my_purchases_shows_each_access_with_its_state_once(send, fake_api, press, press_for_screen, customer, chat):
+    club = SubscriptionProductFactory(name="Club")
+    signals = ChannelProductFactory(name="Signals")
+    end = timezone.now() + timedelta(days=30)
+    link, _calls = subscribe(send, fake_api, press, customer, club, expires_at=int(end.timestamp()))
+    renewed_end = int((end + timedelta(days=30)).timestamp())
+    send(subscription_renewal(fake_api, customer, link, charge_id="sub-2", expires_at=renewed_end))
+    buy_for_good(send, fake_api, press, customer, signals)
+
+    labels = [text for text, _data in buttons(press_for_screen(callbacks.purchases()))]
+    renews = (end + timedelta(days=30)).astimezone(timezone.get_current_timezone())
+    assert labels[:2] == ["Signals · for good", f"Club · renews {renews.day} {renews:%b} {renews.year}"]
+
+    press(callbacks.access_cancel(club.pk))
+    labels = [text for text, _data in buttons(press_for_screen(callbacks.purchases()))]
+    assert labels[1].startswith("Club · until ")
+
+    Membership.objects.filter(product=club).update(state="ended", ended_at=timezone.now())
+    labels = [text for text, _data in buttons(press_for_screen(callbacks.purchases()))]
+    assert labels[1] == "Club · ended"
