@@ -21,7 +21,7 @@ from botapp import screens, staff, texts
 from botapp.telegram.errors import is_transient
 from botapp.texts import language_for
 from shop.access.models import ChatAccess, Membership
-from shop.access.selectors import memberships_to_remove
+from shop.access.selectors import membership_paid_for_chat, memberships_to_remove
 from shop.access.services import chat_access_report_problem, membership_mark_removed, membership_set_invite_link
 from shop.models import Purchase
 from shop.telegram_html import escape
@@ -158,8 +158,13 @@ def remove_member(bot: TeleBot, membership: Membership) -> bool:
     them why. False: Telegram could not be asked now (the next check tries again)."""
     access = ChatAccess.objects.filter(product_id=membership.product_id).first()
     user_id = membership.user.telegram_id
+    if access is not None and membership_paid_for_chat(telegram_id=user_id, chat_id=access.chat_id) is not None:
+        membership_mark_removed(membership_id=membership.pk)  # paid through another product for this chat: they stay
+        return True
     if access is not None:
         try:
+            if membership.invite_link and access.entry == ChatAccess.Entry.INVITE_LINK:
+                _revoke_link(bot, access, membership.invite_link)  # an unused one-person link must not let them back
             bot.ban_chat_member(access.chat_id, user_id, until_date=int((timezone.now() + timedelta(minutes=1)).timestamp()))
             bot.unban_chat_member(access.chat_id, user_id, only_if_banned=True)
         except ApiTelegramException as exc:
@@ -174,6 +179,15 @@ def remove_member(bot: TeleBot, membership: Membership) -> bool:
     if membership_mark_removed(membership_id=membership.pk):
         _tell(bot, membership, texts.access_ended(membership.product.name, membership.end_reason))
     return True
+
+
+def _revoke_link(bot: TeleBot, access: ChatAccess, link: str) -> None:
+    try:
+        bot.revoke_chat_invite_link(access.chat_id, link)
+    except ApiTelegramException as exc:
+        if is_transient(exc):
+            raise
+        log.info("invite link of chat %s not revoked: %s", access.chat_id, exc.description)  # expired, say
 
 
 def _tell(bot: TeleBot, membership: Membership, text: str) -> None:

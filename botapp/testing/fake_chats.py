@@ -2,7 +2,7 @@
 
 Mixed into `FakeBotAPI`. A test sets a chat up (`add_chat`: the bot an administrator with or without
 the rights it needs, or not in the chat at all) and the fake answers as Telegram does: getChat and
-getChatMember, createChatInviteLink, approve/declineChatJoinRequest (only for a pending request),
+getChatMember, createChatInviteLink, revokeChatInviteLink, approve/declineChatJoinRequest (only for a pending request),
 banChatMember/unbanChatMember (only with the right to restrict members, never an administrator),
 createInvoiceLink (parameters checked in telegram_rules) and editUserStarSubscription (only for a
 subscription payment the fake has seen). Refusals are raised as `ChatRefused`, answered with 400.
@@ -133,6 +133,14 @@ class ChatsAndSubscriptions:
             if params.get(key):
                 link[key] = int(params[key])
         chat.links[link["invite_link"]] = link
+        return link
+
+    def api_revokeChatInviteLink(self, params):
+        chat = self._chat(params, needs="can_invite_users")
+        link = chat.links.get(params.get("invite_link", ""))
+        if link is None:
+            raise ChatRefused("Bad Request: INVITE_HASH_EXPIRED")
+        link["is_revoked"] = True
         return link
 
     def _pending_request(self, params) -> tuple[FakeChat, int]:

@@ -296,3 +296,30 @@ def test_my_purchases_shows_each_access_with_its_state_once(send, fake_api, pres
     Membership.objects.filter(product=club).update(state="ended", ended_at=timezone.now())
     labels = [text for text, _data in buttons(press_for_screen(callbacks.purchases()))]
     assert labels[1] == "Club · ended"
+
+
+def test_an_unused_one_person_link_is_revoked_when_access_ends(send, fake_api, press, customer, chat):
+    product = ChannelProductFactory(access__entry=ChatAccess.Entry.INVITE_LINK)
+    calls = buy_for_good(send, fake_api, press, customer, product)
+    (created,) = [c for c in calls if c.method == "createChatInviteLink"]
+
+    send(updates.refunded_payment(customer, total_amount=50, charge_id=f"c-{customer['id']}"))
+    access_check(create_bot())
+
+    assert chat.links[created.result["invite_link"]]["is_revoked"]
+
+
+def test_nobody_is_removed_who_paid_for_the_same_chat_through_another_product(send, fake_api, press, customer, chat):
+    monthly, lifetime = SubscriptionProductFactory(name="Monthly"), ChannelProductFactory(name="Lifetime")
+    end = timezone.now() + timedelta(days=30)
+    subscribe(send, fake_api, press, customer, monthly, expires_at=int(end.timestamp()))
+    buy_for_good(send, fake_api, press, customer, lifetime)
+    fake_api.join(CHAT_ID, customer["id"])
+    press(callbacks.access_cancel(monthly.pk))
+
+    mark = fake_api.mark()
+    check = access_check(create_bot(), now=end + timedelta(seconds=1))
+
+    assert check.ended == 1 and not fake_api.calls_of("banChatMember")
+    assert fake_api.member_status(CHAT_ID, customer["id"]) == "member"
+    assert not sent_to(fake_api, customer["id"], after=mark)  # nothing to tell: they stay
