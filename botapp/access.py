@@ -130,8 +130,11 @@ def deliver_access(bot: TeleBot, purchase: Purchase, access: ChatAccess) -> None
     if membership.state != Membership.State.ACTIVE:
         return  # refunded or revoked meanwhile
     if period.renewal:
-        date = texts.short_date(membership.paid_until)
-        bot.send_message(membership.user.telegram_id, texts.access_renewed(purchase.product.name, date))
+        renewed = texts.access_renewed(purchase.product.name, texts.short_date(membership.paid_until))
+        if is_in_chat(bot, access.chat_id, membership.user.telegram_id):
+            bot.send_message(membership.user.telegram_id, renewed)
+        else:  # removed before the renewal arrived (or left): a way back in
+            send_invite(bot, access, membership, heading=renewed)
         return
     # a refusal is the delivery's to settle: staff are told of this purchase, the buyer that staff will help
     send_invite(bot, access, membership, heading=texts.access_heading(purchase.product.name))

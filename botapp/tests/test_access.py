@@ -134,6 +134,7 @@ def test_a_subscription_is_sold_through_telegrams_invoice_link_and_renewals_are_
     assert fake_api.calls_of("answerPreCheckoutQuery")[-1].params["ok"] == "True"
     send(subscription_renewal(fake_api, customer, created.result, charge_id="sub-1", expires_at=first_end, first=True))
     assert fake_api.calls_of("createChatInviteLink")
+    fake_api.join(CHAT_ID, customer["id"])
 
     mark = fake_api.mark()
     renewal = subscription_renewal(fake_api, customer, created.result, charge_id="sub-2", expires_at=first_end + 2592000)
@@ -323,3 +324,19 @@ def test_nobody_is_removed_who_paid_for_the_same_chat_through_another_product(se
     assert check.ended == 1 and not fake_api.calls_of("banChatMember")
     assert fake_api.member_status(CHAT_ID, customer["id"]) == "member"
     assert not sent_to(fake_api, customer["id"], after=mark)  # nothing to tell: they stay
+
+
+def test_a_renewal_arriving_after_the_member_was_removed_brings_a_new_link(send, fake_api, press, customer, chat):
+    product = SubscriptionProductFactory(name="Club")
+    end = timezone.now() + timedelta(days=30)
+    link, _calls = subscribe(send, fake_api, press, customer, product, expires_at=int(end.timestamp()))
+    access_check(create_bot(), now=end + timedelta(hours=2))  # the renewal is late: removed
+    assert membership_get(telegram_id=customer["id"], product_id=product.pk).state == "ended"
+
+    mark = fake_api.mark()
+    later = int((end + timedelta(days=30)).timestamp())
+    send(subscription_renewal(fake_api, customer, link, charge_id="sub-2", expires_at=later))
+
+    (message,) = sent_to(fake_api, customer["id"], after=mark, method="sendMessage")
+    assert "is renewed" in body(message) and invite_link(message)
+    assert membership_get(telegram_id=customer["id"], product_id=product.pk).state == "active"

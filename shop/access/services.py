@@ -63,9 +63,10 @@ def access_period_record(
     if access.is_subscription:
         ends = _subscription_ends(membership=membership, now=now, expires_at=expires_at)
         starts = min(now, ends - SUBSCRIPTION_PERIOD)
-        membership.renewing = True
-        if not renewal or not membership.subscription_charge_id:
-            membership.subscription_charge_id = purchase.payment_id
+        if purchase.payment_type == Purchase.PaymentType.STARS:  # a grant is 30 days, renewed by nobody
+            membership.renewing = True
+            if not renewal or not membership.subscription_charge_id:
+                membership.subscription_charge_id = purchase.payment_id
         membership.paid_until = max(filter(None, [membership.paid_until, ends]))
     else:
         starts, ends = now, None

@@ -202,6 +202,16 @@ def test_a_grant_of_chat_access_gives_it_for_good(ann):
     assert owns(ann, product)
 
 
+def test_a_granted_subscription_lasts_a_period_and_renews_by_nobody(ann):
+    product = SubscriptionProductFactory()
+    purchase_grant(user=ann, product=product)
+    membership = membership_get(telegram_id=ann.telegram_id, product_id=product.pk)
+    assert not membership.renewing and membership.subscription_charge_id == ""
+    assert timedelta(days=29) < membership.paid_until - timezone.now() <= SUBSCRIPTION_PERIOD
+    (ended,) = memberships_expire(now=membership.paid_until)
+    assert ended.end_reason == Membership.EndReason.EXPIRED
+
+
 def test_subscriptions_follow_telegrams_terms():
     chat_access_check_price(mode="subscription", price=10_000, currency="XTR")
     chat_access_check_price(mode="for_good", price=99_999, currency="RUB")
