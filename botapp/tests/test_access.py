@@ -10,10 +10,12 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from botapp import callbacks
 from botapp.access_tasks import access_check, access_check_task
 from botapp.bot import create_bot
+from botapp.recovery import recover
 from botapp.testing import updates
 from botapp.testing.access import invite_link, subscription_renewal, url_buttons
 from botapp.testing.helpers import body, buttons, callback_answers, sent_to
@@ -271,8 +273,6 @@ def test_the_periodic_check_queues_its_next_run(fake_api, run_due_tasks, setting
 
     assert run_due_tasks() == 1
 
-    from django_tasks_db.models import DBTaskResult
-
     later = DBTaskResult.objects.filter(task_path=access_check_task.module_path, status="READY").get()
     assert later.run_after > timezone.now() + timedelta(seconds=50)
 
@@ -340,3 +340,11 @@ def test_a_renewal_arriving_after_the_member_was_removed_brings_a_new_link(send,
     (message,) = sent_to(fake_api, customer["id"], after=mark, method="sendMessage")
     assert "is renewed" in body(message) and invite_link(message)
     assert membership_get(telegram_id=customer["id"], product_id=product.pk).state == "active"
+
+
+def test_recovery_keeps_one_access_check_queued(fake_api):
+    recover()
+    recover()  # at every start and every sweep: still one chain
+
+    queued = DBTaskResult.objects.filter(task_path=access_check_task.module_path, status="READY")
+    assert queued.count() == 1
