@@ -96,11 +96,12 @@ def test_the_owner_sees_the_shop_first_and_staff_accounts_apart_from_customers(a
         ("Stock", ["Back-in-stock requests", "Units of stock"]),
         ("Support", ["Support messages"]),
         ("Telegram bot", ["Updates set aside"]),
+        ("Chat access", ["Chat access", "Members"]),
         ("Staff", ["Groups", "Staff accounts"]),
         ("System", ["Background tasks"]),
     ]
     sidebar = admin_client.get(url("product_changelist")).context["available_apps"]
-    assert [str(app["name"]) for app in sidebar] == ["Shop", "Stock", "Support", "Telegram bot", "Staff", "System"]
+    assert [str(app["name"]) for app in sidebar] == ["Shop", "Stock", "Support", "Telegram bot", "Chat access", "Staff", "System"]
     staff_list = admin_client.get(reverse("admin:auth_user_changelist"))
     assert "Select staff account to change" in staff_list.text
 
