@@ -11,7 +11,7 @@ records that (`membership_mark_removed`), once.
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -55,9 +55,17 @@ def access_period_record(
     if access is None:
         return None
     now = now or timezone.now()
-    membership = Membership.objects.select_for_update().filter(user_id=purchase.user_id, product_id=purchase.product_id).first()
+    mine = Membership.objects.select_for_update().filter(user_id=purchase.user_id, product_id=purchase.product_id)
+    membership = mine.first()
     if membership is None:
-        membership = Membership(user_id=purchase.user_id, product_id=purchase.product_id, since=now)
+        try:  # the customer's other payment for this product, at this very moment, may create it first
+            with transaction.atomic():
+                membership = Membership.objects.create(
+                    user_id=purchase.user_id, product_id=purchase.product_id, since=now, paid_until=now
+                )
+            membership.paid_until = None  # only there for the constraint: the period below sets it
+        except IntegrityError:
+            membership = mine.get()
     elif membership.state == Membership.State.ENDED:  # back after it ended: a new membership
         _reopen(membership, now)
     if access.is_subscription:
@@ -70,7 +78,7 @@ def access_period_record(
         membership.paid_until = max(filter(None, [membership.paid_until, ends]))
     else:
         starts, ends = now, None
-        membership.for_good = True
+        membership.for_good, membership.paid_until = True, None
     membership.save()
     AccessPeriod.objects.create(purchase=purchase, membership=membership, starts=starts, ends=ends, renewal=renewal)
     return membership

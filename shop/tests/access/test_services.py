@@ -102,6 +102,20 @@ def test_a_renewal_delivered_to_two_workers_at_once_is_recorded_once(ann):
     assert membership_get(telegram_id=ann.telegram_id, product_id=product.pk).paid_until == end + SUBSCRIPTION_PERIOD
 
 
+@pytest.mark.django_db(transaction=True)
+def test_payments_for_the_same_access_at_the_same_moment_make_one_membership(ann):
+    product = ChannelProductFactory()
+    payloads = [payload_for(ann, product) for _ in range(4)]
+
+    outcomes = run_at_once(lambda i: pay(ann, payloads[i], total_amount=product.price, payment_id=f"c-{i}"), 4)
+
+    assert all(o.created for o in outcomes) and Purchase.objects.count() == 4  # every payment recorded
+    assert Membership.objects.count() == 1
+    with_period = set(AccessPeriod.objects.values_list("purchase__payment_id", flat=True))
+    assert with_period == {o.purchase.payment_id for o in outcomes if not o.purchase.review_reason}  # the rest: paid twice
+    assert with_period
+
+
 def test_expiry_exactly_at_the_end_of_a_cancelled_subscription(ann):
     product = SubscriptionProductFactory()
     end = T0 + SUBSCRIPTION_PERIOD
