@@ -84,6 +84,14 @@ def access_period_record(
     return membership
 
 
+def access_period_ensure(*, purchase: Purchase) -> Membership | None:
+    """Staff cleared a payment held for review: the access it pays for, unless it has its period already."""
+    if AccessPeriod.objects.filter(purchase=purchase).exists():
+        return None
+    with transaction.atomic():
+        return access_period_record(purchase=purchase)
+
+
 def _reopen(membership: Membership, now: datetime) -> None:
     """An ended membership starts again (nothing of the old one's time counts)."""
     membership.state, membership.since, membership.ended_at, membership.end_reason = Membership.State.ACTIVE, now, None, ""

@@ -20,6 +20,7 @@ from shop.access.services import (
 from shop.models import Purchase
 from shop.selectors.catalog import product_get_for_user
 from shop.selectors.purchases import purchase_list_for_user, purchase_totals_by_currency
+from shop.services.delivery import purchase_request_delivery
 from shop.services.payments import CheckoutRefusal, checkout_check, purchase_grant, purchase_mark_refunded
 from shop.testing.access import CHAT_ID, ChannelProductFactory, SubscriptionProductFactory
 from shop.testing.concurrency import run_at_once
@@ -233,3 +234,15 @@ def test_subscriptions_follow_telegrams_terms():
         chat_access_check_price(mode="subscription", price=100, currency="RUB")
     with pytest.raises(ValidationError, match="10000"):
         chat_access_check_price(mode="subscription", price=10_001, currency="XTR")
+
+
+def test_a_payment_staff_cleared_after_review_opens_the_chat(ann):
+    product = ChannelProductFactory(price=50)
+    outcome = pay(ann, payload_for(ann, product), total_amount=49, payment_id="c-1")  # not the invoice's amount
+    assert outcome.purchase.review_reason and not owns(ann, product)
+
+    purchase_request_delivery(purchase=outcome.purchase)
+    purchase_request_delivery(purchase=outcome.purchase)  # asked twice: one period
+
+    assert owns(ann, product)
+    assert AccessPeriod.objects.filter(purchase=outcome.purchase).count() == 1
