@@ -87,13 +87,14 @@ def on_link(call: CallbackQuery, bot: TeleBot) -> None:
         if is_in_chat(bot, access.chat_id, call.from_user.id):
             answer_callback(bot, call.id, visible_text(texts.access_already_member(product.name)))
             return
-        answer_callback(bot, call.id)
         send_invite(bot, access, membership, heading=texts.access_heading(product.name))
     except ApiTelegramException as exc:
         if is_transient(exc):
             raise
         report_problem(bot, access, exc)
         answer_callback(bot, call.id, texts.access_needs_staff())
+        return
+    answer_callback(bot, call.id)
 
 
 def _renewal(call: CallbackQuery, bot: TeleBot, *, renewing: bool) -> None:
@@ -115,7 +116,6 @@ def _renewal(call: CallbackQuery, bot: TeleBot, *, renewing: bool) -> None:
             return
     date = texts.short_date(membership.paid_until)
     notice = texts.renewal_resumed(date) if renewing else texts.renewal_cancelled(date)
-    product.owned = True
     show_in_place(bot, call, card_screen(product, telegram_id=call.from_user.id, back=callbacks.Back("purchases")), notice)
 
 
@@ -146,8 +146,11 @@ def on_join_request(request: ChatJoinRequest, bot: TeleBot) -> None:
         if "HIDE_REQUESTER_MISSING" in (exc.description or ""):
             return  # settled already (by staff, or this update came twice)
         report_problem(bot, accesses[0], exc)
-        if membership is not None:
-            bot.send_message(user_id, texts.access_needs_staff())
+        if membership is not None:  # a buyer left waiting: told that staff will help
+            try:
+                bot.send_message(user_id, texts.access_needs_staff())
+            except ApiTelegramException:
+                log.info("could not tell %s that joining failed", user_id)
 
 
 def register(bot: TeleBot) -> None:

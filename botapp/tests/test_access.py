@@ -348,3 +348,18 @@ def test_recovery_keeps_one_access_check_queued(fake_api):
 
     queued = DBTaskResult.objects.filter(task_path=access_check_task.module_path, status="READY")
     assert queued.count() == 1
+
+
+def test_a_buyer_the_bot_cannot_let_in_is_told_and_staff_alerted_once(send, fake_api, press, customer, chat):
+    product = ChannelProductFactory(name="Signals")
+    buy_for_good(send, fake_api, press, customer, product)
+    chat.bot_rights["can_invite_users"] = False  # someone took the bot's right away
+
+    for _attempt in range(2):
+        send(updates.chat_join_request(customer, fake_api.join_request(CHAT_ID, customer["id"])))
+
+    assert fake_api.member_status(CHAT_ID, customer["id"]) == "left"
+    told = sent_to(fake_api, customer["id"], method="sendMessage", containing="Staff have been told")
+    assert len(told) == 2
+    alerts = sent_to(fake_api, STAFF, method="sendMessage", containing="Chat access of Signals")
+    assert len(alerts) == 1 and "not enough rights" in body(alerts[0])

@@ -58,7 +58,3 @@ def memberships_to_remove() -> QuerySet[Membership]:
         .select_related("user", "product", "product__chat_access")
         .order_by("ended_at", "id")
     )
-
-
-def membership_list_for_product(*, product_id: int) -> QuerySet[Membership]:
-    return Membership.objects.filter(product_id=product_id).select_related("user").order_by("-since", "-id")
