@@ -6,7 +6,7 @@ from botapp.handlers import register_handlers
 from botapp.telegram.client import new_client, one_per_process
 
 # Update kinds the shop handles; Telegram remembers the last list a bot asked for.
-ALLOWED_UPDATES = ["message", "callback_query", "pre_checkout_query", "my_chat_member", "inline_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "pre_checkout_query", "my_chat_member", "inline_query", "chat_join_request"]
 
 
 def create_bot(token: str | None = None) -> TeleBot:

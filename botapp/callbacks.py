@@ -90,6 +90,20 @@ def search_page(key: int, page: int = 1) -> str:
     return f"find:{key}:{page}"
 
 
+def access_link(product_id: int) -> str:
+    """A new invite link to the chat of a product the customer has access to."""
+    return f"acc:link:{product_id}"
+
+
+def access_cancel(product_id: int) -> str:
+    """Cancel the renewal of the customer's subscription to a product's chat."""
+    return f"acc:cancel:{product_id}"
+
+
+def access_resume(product_id: int) -> str:
+    return f"acc:resume:{product_id}"
+
+
 def noop() -> str:
     return "noop"
 
@@ -163,6 +177,7 @@ _PATTERNS = [
     (re.compile(rf"buy:({_INT})(?::({_QTY}))?"), lambda m: Parsed("buy", id=int(m[1]), quantity=int(m[2] or 1))),
     (re.compile(rf"notify:({_INT})"), lambda m: Parsed("notify", id=int(m[1]))),
     (re.compile(rf"open:({_INT})"), lambda m: Parsed("open", id=int(m[1]))),
+    (re.compile(rf"acc:(link|cancel|resume):({_INT})"), lambda m: Parsed(f"access_{m[1]}", id=int(m[2]))),
     (
         re.compile(rf"prod:({_INT}):{_BACK}"),
         lambda m: Parsed("product", id=int(m[1]), back=_back(m)),

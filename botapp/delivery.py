@@ -22,8 +22,10 @@ from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import InputFile
 
 from botapp import screens, staff, texts
+from botapp.access import deliver_access
 from botapp.telegram.errors import retry_after_seconds
 from botapp.texts import language_for
+from shop.access.selectors import chat_access_get
 from shop.models import FileKind, Product
 from shop.services.catalog import product_set_file_id
 from shop.services.customers import user_set_blocked
@@ -66,8 +68,12 @@ def deliver_claimed(bot: TeleBot, purchase) -> Delivery:
     try:
         # in the buyer's language, also when the worker delivers in the background
         with translation.override(language_for(purchase.user.language_code)):
-            units = _units(purchase)
-            send_content(bot, purchase.user.telegram_id, purchase.product, heading=texts.delivery_heading, units=units)
+            access = chat_access_get(product_id=purchase.product_id)
+            if access is not None:  # a chat's access: the invite link (botapp.access)
+                deliver_access(bot, purchase, access)
+            else:
+                units = _units(purchase)
+                send_content(bot, purchase.user.telegram_id, purchase.product, heading=texts.delivery_heading, units=units)
     except ApiTelegramException as exc:
         error = f"{exc.error_code} {exc.description}"
         purchase_mark_delivery_failed(purchase=purchase, error=error)

@@ -34,6 +34,7 @@ UPDATE_KINDS = (
     "shipping_query",
     "my_chat_member",
     "chat_member",
+    "chat_join_request",
     "inline_query",
     "channel_post",
     "edited_channel_post",

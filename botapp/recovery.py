@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
+from botapp.access_tasks import schedule_access_check
 from botapp.tasks import deliveries_waiting, resume_broadcasts, schedule_deliveries
 from shop.selectors.purchases import purchase_list_undelivered
 from shop.services.broadcasts import BROADCAST_CLAIM_TIMEOUT, broadcast_release_claims
@@ -52,6 +53,7 @@ def recover(*, dead_before: datetime | None = None) -> Recovery:
         # is moved, not doubled, so it keeps its count of attempts.
         deliveries_waiting().update(run_after=now)
     queued = schedule_deliveries(list(undelivered.values_list("id", flat=True)))
+    schedule_access_check()  # the chain of access checks, if it is missing (shop.access)
     recovery = Recovery(released, sends_released, queued, resume_broadcasts())
     if queued or released or sends_released:
         log.info(

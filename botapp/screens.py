@@ -252,7 +252,9 @@ def purchases(page: Page) -> Screen:
     rows = [
         [
             _button(
-                texts.purchase_button(p.product.name, texts.short_date(p.created_at)),
+                texts.access_purchase_button(p)
+                if getattr(p, "access_state", None)  # a chat's access: its state (shop.access)
+                else texts.purchase_button(p.product.name, texts.short_date(p.created_at)),
                 callbacks.product(p.product_id, back),
             )
         ]

@@ -325,6 +325,133 @@ def refunded_notice(product_name: str) -> str:
     return _("Your payment for <b>%(product)s</b> was refunded.") % {"product": escape(product_name)}
 
 
+# --- Chat access (shop.access) ---
+
+
+def access_state(membership, *, subscription: bool) -> str:
+    """A member's access as the card shows it: for good, renewing, until a date, or ended."""
+    if membership.state == "ended":
+        return _("Your access ended on %(date)s.") % {"date": short_date(membership.ended_at)}
+    if membership.for_good:
+        return _("✅ You are a member for good.")
+    if subscription and membership.renewing:
+        return _("✅ Active: renews on %(date)s.") % {"date": short_date(membership.paid_until)}
+    return _("✅ Active until %(date)s.") % {"date": short_date(membership.paid_until)}
+
+
+def access_purchase_button(purchase) -> str:
+    """A chat's access in My purchases: "Club · renews 2 Jan 2026", "· until …", "· for good", "· ended"."""
+    if purchase.access_state == "ended":
+        suffix = _("ended")
+    elif purchase.access_for_good:
+        suffix = _("for good")
+    elif purchase.access_renewing:
+        suffix = _("renews %(date)s") % {"date": short_date(purchase.access_until)}
+    else:
+        suffix = _("until %(date)s") % {"date": short_date(purchase.access_until)}
+    suffix = f" · {suffix}"
+    return shorten(purchase.product.name, BUTTON_TEXT_LIMIT - len(suffix)) + suffix
+
+
+def subscription_terms(price: str) -> str:
+    return _("%(price)s a month, renewed by Telegram every 30 days; cancel the renewal any time.") % {"price": price}
+
+
+def button_subscribe(price: str) -> str:
+    return _("⭐ Subscribe for %(price)s a month") % {"price": price}
+
+
+def subscribe_prompt(product_name: str, price: str) -> str:
+    return _(
+        "Subscribe to <b>%(product)s</b> for %(price)s a month. Telegram renews it every 30 days; "
+        "you can cancel the renewal under My purchases at any time."
+    ) % {"product": escape(product_name), "price": price}
+
+
+def button_pay(price: str) -> str:
+    return _("Pay %(price)s") % {"price": price}
+
+
+def access_heading(product_name: str) -> str:
+    return _("🎉 Thank you! Your access to <b>%(product)s</b> is ready.") % {"product": escape(product_name)}
+
+
+def access_join_request_hint() -> str:
+    return _(
+        "Press the button below and ask to join: the bot lets you in at once. The link expires within a day; "
+        "you can get a new one under My purchases."
+    )
+
+
+def access_invite_hint() -> str:
+    return _(
+        "Press the button below to join. The link lets one person in and expires within a day: do not share it. "
+        "You can get a new one under My purchases."
+    )
+
+
+def button_join(chat_title: str) -> str:
+    return shorten(_("🔑 Join %(chat)s") % {"chat": chat_title}, BUTTON_TEXT_LIMIT)
+
+
+def access_renewed(product_name: str, date: str) -> str:
+    return _("🔄 Your subscription to <b>%(product)s</b> is renewed: active until %(date)s.") % {
+        "product": escape(product_name),
+        "date": date,
+    }
+
+
+def access_already_member(product_name: str) -> str:
+    return _("You are in the chat of <b>%(product)s</b> already.") % {"product": escape(product_name)}
+
+
+def button_new_link() -> str:
+    return _("🔗 New invite link")
+
+
+def button_cancel_renewal() -> str:
+    return _("Cancel renewal")
+
+
+def button_resume_renewal() -> str:
+    return _("Resume renewal")
+
+
+def renewal_cancelled(date: str) -> str:
+    return _("Renewal cancelled: your access lasts until %(date)s.") % {"date": date}
+
+
+def renewal_resumed(date: str) -> str:
+    return _("Renewal resumed: it renews on %(date)s.") % {"date": date}
+
+
+def renewal_change_failed() -> str:
+    return _("Telegram could not change the subscription just now. Please try again later.")
+
+
+def access_not_active() -> str:
+    return _("Your access has ended: you can buy it again from the product's card.")
+
+
+def access_ended(product_name: str, reason: str) -> str:
+    texts = {
+        "not_renewed": _(
+            "Your subscription to <b>%(product)s</b> was not renewed, so you have left its chat. Subscribe again to come back."
+        ),
+        "refunded": _("Your payment for <b>%(product)s</b> was refunded, so you have left its chat."),
+        "revoked": _(
+            "Staff ended your access to <b>%(product)s</b>, so you have left its chat. "
+            "Write to support if you think this is a mistake."
+        ),
+    }
+    default = _("Your paid time for <b>%(product)s</b> is over, so you have left its chat. Buy it again to come back.")
+    return texts.get(reason, default) % {"product": escape(product_name)}
+
+
+def access_needs_staff() -> str:
+    return _("We could not let you into the chat just now. Staff have been told and will help you shortly.")
+
+
 def file_id_for_staff(file_id: str) -> str:
     return _("File id, ready to paste into the product's «Telegram file id» field:\n<code>%(file_id)s</code>") % {
         "file_id": escape(file_id)

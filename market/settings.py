@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "shop.reviews",
     "shop.promotions",
     "shop.search",
+    "shop.access",
     "botapp",
     "backoffice",
 ]
@@ -227,6 +228,8 @@ REVIEW_INVITATION_HOURS = env.float("REVIEW_INVITATION_HOURS", default=24)
 
 # Background work (retrying deliveries) is kept in the database; `runbot` runs the worker.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# How often the background worker checks for chat access that ran out (shop.access), in seconds.
+ACCESS_CHECK_SECONDS = env.int("ACCESS_CHECK_SECONDS", default=120)
 BOT_WORKERS = env.int("BOT_WORKERS", default=4)
 BOT_PROCESSES = env.int("BOT_PROCESSES", default=1)
 # Flood control per user: a burst of FLOOD_BURST updates, then FLOOD_RATE a second (0: off).

@@ -1,6 +1,7 @@
 """The ModelAdmins, one module per domain; importing them registers them with the admin site."""
 
 from backoffice.admin import (  # noqa: F401
+    access,
     broadcasts,
     catalog,
     content,

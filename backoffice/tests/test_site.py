@@ -99,6 +99,7 @@ def test_the_owner_sees_the_shop_first_and_staff_accounts_apart_from_customers(a
         ("Support", ["Support messages"]),
         ("Try the bot", ["Chat with the bot as a test customer"]),
         ("Telegram bot", ["Updates set aside"]),
+        ("Chat access", ["Chat access", "Members"]),
         ("Staff", ["Groups", "Staff accounts"]),
         ("System", ["Background tasks"]),
     ]
@@ -111,6 +112,7 @@ def test_the_owner_sees_the_shop_first_and_staff_accounts_apart_from_customers(a
         "Support",
         "Try the bot",
         "Telegram bot",
+        "Chat access",
         "Staff",
         "System",
     ]

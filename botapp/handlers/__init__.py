@@ -3,6 +3,7 @@
 from telebot import TeleBot
 
 from botapp.handlers import (
+    access,
     buying,
     commands,
     fallback,
@@ -18,6 +19,7 @@ from botapp.handlers import (
 
 
 def register_handlers(bot: TeleBot) -> None:
+    access.register(bot)  # before buying: a Buy press on a chat's subscription takes Telegram's invoice link
     buying.register(bot)  # first: payment service messages must never reach another handler
     commands.register(bot)
     support.register(bot)  # before staff: a staff member's reply to a customer, or their own message to support

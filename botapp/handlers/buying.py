@@ -1,5 +1,6 @@
 """Buying: the Buy/Get/Open buttons, pre-checkout, successful and refunded payments."""
 
+import datetime
 import logging
 
 from django.conf import settings
@@ -145,6 +146,9 @@ def on_successful_payment(message: Message, bot: TeleBot) -> None:
         total_amount=payment.total_amount,
         payment_id=payment.telegram_payment_charge_id,
         provider_payment_id=payment.provider_payment_charge_id or "",
+        # a Stars subscription Telegram renewed by itself (a chat's access, shop.access)
+        renewal=bool(payment.is_recurring) and not payment.is_first_recurring,
+        subscription_expires_at=_moment(payment.subscription_expiration_date),
     )
     if outcome.unmatched is not None:
         if outcome.created:
@@ -163,6 +167,10 @@ def on_successful_payment(message: Message, bot: TeleBot) -> None:
             bot.send_message(message.from_user.id, texts.payment_under_review())
         return
     _hand_over(bot, purchase, recorded=outcome.created)
+
+
+def _moment(unix_time: int | None) -> datetime.datetime | None:
+    return datetime.datetime.fromtimestamp(unix_time, tz=datetime.UTC) if unix_time else None
 
 
 def _hand_over(bot: TeleBot, purchase, *, recorded: bool) -> None:

@@ -10,6 +10,7 @@ from telebot.types import CallbackQuery
 from telebot.types import User as TelegramUser
 
 from botapp import callbacks, screens
+from botapp.access_screens import access_card_for
 from botapp.render import answer_callback, show
 from shop.models import BotText, Product, User
 from shop.promotions.selectors import promo_card_state
@@ -100,7 +101,12 @@ def card_screen(
     product: Product, *, back: callbacks.Back = callbacks.CATALOG_BACK, quantity: int = 1, telegram_id: int | None = None
 ) -> screens.Screen:
     """A product's card (`product` annotated with `owned`); for one sold from stock, with what is left; for
-    the customer `telegram_id`, with their promo code's price (or the way to enter one)."""
+    the customer `telegram_id`, with their promo code's price (or the way to enter one); for one that opens a
+    chat, with `telegram_id`'s access (botapp.access_screens)."""
+    if telegram_id is not None and getattr(product, "gives_chat_access", False):
+        screen = access_card_for(product, telegram_id=telegram_id, back=back)
+        if screen is not None:
+            return screen
     available = None
     if product.sells_units:
         # counted only as far as the card shows it, or the most one order may take

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from botapp.testing import telegram_rules
+from botapp.testing.fake_chats import ChatRefused, ChatsAndSubscriptions
 
 TOKEN = "123456:TEST-token"  # the fake's bot token unless given another
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "Shop", "username": "shop_bot"}
@@ -101,7 +102,7 @@ def _same_media(message: dict, content: dict, markup) -> bool:
     )
 
 
-class FakeBotAPI:
+class FakeBotAPI(ChatsAndSubscriptions):
     def __init__(self, token: str = TOKEN):
         self.token = token
         self.calls: list[Call] = []
@@ -246,7 +247,7 @@ class FakeBotAPI:
         handler = getattr(self, f"api_{method}", None)
         try:
             result = handler(params) if handler else True
-        except Refused as exc:
+        except (Refused, ChatRefused) as exc:
             call.status = 400
             return 400, {"ok": False, "error_code": 400, "description": str(exc)}
         except (KeyError, TypeError, ValueError):  # a missing or malformed chat_id, message_id...

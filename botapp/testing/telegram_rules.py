@@ -223,6 +223,49 @@ def _inline_answer_refusal(params: dict) -> str | None:
     return None
 
 
+SUBSCRIPTION_PERIOD = 2592000  # createInvoiceLink's subscription_period: 30 days, the only one allowed
+SUBSCRIPTION_STARS_LIMIT = 10000
+INVITE_LINK_NAME = 32
+INVITE_MEMBER_LIMIT = (1, 99999)
+
+
+def _invoice_link_refusal(params: dict) -> str | None:
+    """createInvoiceLink: sendInvoice's limits, and a subscription's: 30 days, Stars only, at most 10 000."""
+    error = _invoice_refusal(params)
+    if error or params.get("subscription_period") in (None, ""):
+        return error
+    if params["subscription_period"] != str(SUBSCRIPTION_PERIOD):
+        return "Bad Request: SUBSCRIPTION_PERIOD_INVALID"
+    if params.get("currency") != "XTR":
+        return "Bad Request: SUBSCRIPTION_CURRENCY_INVALID"
+    if json.loads(params["prices"])[0]["amount"] > SUBSCRIPTION_STARS_LIMIT:
+        return "Bad Request: SUBSCRIPTION_PRICE_INVALID"
+    return None
+
+
+def _invite_link_refusal(params: dict) -> str | None:
+    if len(params.get("name") or "") > INVITE_LINK_NAME:
+        return "Bad Request: invite link name is too long"
+    limit = params.get("member_limit")
+    if limit not in (None, ""):
+        if params.get("creates_join_request") == "True":
+            return "Bad Request: member limit can't be specified for links requiring administrator approval"
+        if not limit.isdigit() or not INVITE_MEMBER_LIMIT[0] <= int(limit) <= INVITE_MEMBER_LIMIT[1]:
+            return "Bad Request: wrong member limit specified"
+    expire = params.get("expire_date")
+    if expire not in (None, "") and not expire.isdigit():
+        return "Bad Request: wrong expiration date specified"
+    return None
+
+
+def _star_subscription_refusal(params: dict) -> str | None:
+    if params.get("is_canceled") not in ("True", "False", "true", "false"):
+        return 'Bad Request: parameter "is_canceled" is required'
+    if not params.get("telegram_payment_charge_id"):
+        return "Bad Request: CHARGE_ID_EMPTY"
+    return None
+
+
 def refusal(method: str, params: dict) -> str | None:
     """Telegram's description of why it answers 400 to this call, or None if it takes it."""
     parse_mode = params.get("parse_mode")
@@ -240,4 +283,10 @@ def refusal(method: str, params: dict) -> str | None:
         error = _invoice_refusal(params)
     elif method == "answerInlineQuery":
         return _inline_answer_refusal(params)
+    elif method == "createInvoiceLink":
+        error = _invoice_link_refusal(params)
+    elif method == "createChatInviteLink":
+        error = _invite_link_refusal(params)
+    elif method == "editUserStarSubscription":
+        error = _star_subscription_refusal(params)
     return error or _markup_refusal(params.get("reply_markup"))

@@ -177,3 +177,24 @@ def refunded_payment(user: dict, *, total_amount: int, charge_id: str, payload: 
 def document(user: dict, file_id: str = "BQACAgIAAxkBAAIBQ2", *, update_id=None) -> dict:
     doc = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_name": "manual.pdf"}
     return message(user, update_id=update_id, document=doc)
+
+
+def chat_join_request(user: dict, chat: dict, *, invite_link: dict | None = None, update_id=None) -> dict:
+    """`user` asks to join `chat` (a channel or group, as the fake's `join_request` gives it)."""
+    request = {"chat": chat, "from": user, "user_chat_id": user["id"], "date": int(time.time())}
+    if invite_link is not None:
+        request["invite_link"] = invite_link
+    return {"update_id": update_id or next(_update_ids), "chat_join_request": request}
+
+
+def subscription_payment(
+    user: dict, payload: str, *, total_amount: int, charge_id: str, expires_at: int, first: bool = True, update_id=None
+) -> dict:
+    """A Stars subscription's payment: its first (`first`), or a renewal Telegram made by itself."""
+    update = successful_payment(user, payload, total_amount=total_amount, charge_id=charge_id, update_id=update_id)
+    update["message"]["successful_payment"] |= {
+        "subscription_expiration_date": expires_at,
+        "is_recurring": True,
+        **({"is_first_recurring": True} if first else {}),
+    }
+    return update

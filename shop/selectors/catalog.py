@@ -1,7 +1,9 @@
 """Reads of the catalog, as customers see it."""
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, QuerySet, When
 
+from shop.access.models import ChatAccess
+from shop.access.selectors import memberships_active
 from shop.models import CatalogVersion, Category, Product
 from shop.selectors.purchases import owned_by
 
@@ -42,5 +44,15 @@ def product_get_for_user(*, product_id: int, telegram_id: int) -> Product | None
 
 
 def products_with_ownership(*, telegram_id: int) -> QuerySet[Product]:
-    """Products annotated with `owned`: whether `telegram_id` has them (no extra query)."""
-    return Product.objects.annotate(owned=Exists(owned_by(telegram_id=telegram_id, product_ref=OuterRef("pk"))))
+    """Products annotated with `owned`: whether `telegram_id` has them (no extra query).
+
+    A product opening a chat (shop.access, annotated `gives_chat_access`) is theirs while their access lasts.
+    """
+    return Product.objects.annotate(
+        gives_chat_access=Exists(ChatAccess.objects.filter(product_id=OuterRef("pk"))),
+        owned=Case(
+            When(gives_chat_access=True, then=Exists(memberships_active(telegram_id=telegram_id, product_ref=OuterRef("pk")))),
+            default=Exists(owned_by(telegram_id=telegram_id, product_ref=OuterRef("pk"))),
+            output_field=BooleanField(),
+        ),
+    )

@@ -4,8 +4,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 
+from shop.access.models import Membership
 from shop.models import Purchase
 from shop.money import Money, shop_currency_first
 
@@ -16,10 +17,23 @@ def owned_by(*, telegram_id: int, product_ref) -> QuerySet[Purchase]:
 
 
 def purchase_list_for_user(*, telegram_id: int) -> QuerySet[Purchase]:
-    """What the user has: paid, not refunded, not waiting for staff review."""
+    """What the user has: paid, not refunded, not waiting for staff review.
+
+    A purchase of a chat's access (shop.access) carries the access's state (`access_state`, `access_until`,
+    `access_renewing`, `access_for_good`; None for other products) and a subscription shows once, not once a
+    month.
+    """
+    membership = Membership.objects.filter(user_id=OuterRef("user_id"), product_id=OuterRef("product_id"))
     return (
         Purchase.objects.giving_access()
         .filter(user__telegram_id=telegram_id)
+        .exclude(access_period__renewal=True)
+        .annotate(
+            access_state=Subquery(membership.values("state")[:1]),
+            access_until=Subquery(membership.values("paid_until")[:1]),
+            access_renewing=Subquery(membership.values("renewing")[:1]),
+            access_for_good=Subquery(membership.values("for_good")[:1]),
+        )
         .select_related("product")
         .order_by("-created_at", "-id")
     )

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shop import signals
+from shop.access.services import access_period_ensure
 from shop.models import Purchase
 from shop.stock.services import OUT_OF_STOCK, OutOfStock, stock_fill
 
@@ -101,5 +102,6 @@ def purchase_request_delivery(*, purchase: Purchase) -> bool:
                 ) from short
         if purchase.review_reason:  # staff checked the payment: the buyer may have the content
             Purchase.objects.filter(pk=purchase.pk).update(review_reason="", updated_at=timezone.now())
+            access_period_ensure(purchase=purchase)  # a chat's access it pays for starts now (shop.access)
         signals.delivery_requested.send(Purchase, purchase_id=purchase.pk, again=again)
     return True

@@ -1,8 +1,10 @@
 """Buying and paying: invoices, pre-checkout, recording payments exactly once, free products, grants, refunds."""
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -11,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shop import signals
+from shop.access.services import access_period_record, access_purchase_refunded
 from shop.invoices import InvoiceTerms, invoice_payload, invoice_terms
 from shop.models import Product, Purchase, UnmatchedPayment, User
 from shop.models.base import storable_text
@@ -31,6 +34,8 @@ from shop.services.delivery import delivery_claimer
 from shop.stock.selectors import stock_available_count
 from shop.stock.services import OUT_OF_STOCK, OutOfStock, stock_allocate, stock_hold
 from shop.trial import TEST_PAYMENT_PREFIX, is_test_customer
+
+log = logging.getLogger(__name__)
 
 
 class CheckoutRefusal(TextChoices):
@@ -175,12 +180,16 @@ def purchase_record_payment(
     total_amount: int,
     payment_id: str,
     provider_payment_id: str = "",
+    renewal: bool = False,
+    subscription_expires_at: datetime | None = None,
 ) -> PaymentOutcome:
     """Record a successful payment exactly once, whatever it says.
 
     Telegram may deliver the same payment twice, and two processes may receive it at once:
     the unique payment id decides. Money that was taken is always recorded; a payment that
     does not match its invoice is kept for staff to review instead of handing out content.
+    `renewal`: Telegram renewed a Stars subscription (a chat's access, shop.access), which it
+    will do until `subscription_expires_at`.
     """
     payload = storable_text(UnmatchedPayment, "payload", payload)
     payment_id = storable_text(Purchase, "payment_id", payment_id)
@@ -211,7 +220,7 @@ def purchase_record_payment(
         problems.append(f"paid in {currency}, invoice was in {terms.currency}")
     if remainder or price != terms.total:
         problems.append(f"paid {total_amount} (smallest units), invoice was for {terms.total} {terms.currency}")
-    if product.owned and not product.sells_units:
+    if product.owned and not product.sells_units and not renewal:
         problems.append("the buyer already owned this product: paid twice? consider a refund")
     # A test payment: a test customer's, made in "Try the bot" (whose charge ids say so). Anything else is
     # taken as real money: kept for staff to review if only one of the two holds.
@@ -242,6 +251,13 @@ def purchase_record_payment(
                 list_price = product.price * purchase.quantity
                 promo_redeem(purchase=purchase, code_text=terms.code, key=_hold_key(terms, payload), list_price=list_price)
             referral_reward_grant(purchase=purchase)
+            if not problems:  # the chat's access it pays for, if the product opens one
+                access_period_record(
+                    purchase=purchase,
+                    renewal=renewal,
+                    expires_at=subscription_expires_at,
+                    opens_chat=product.gives_chat_access,
+                )
     except IntegrityError:
         # Recorded before (Telegram repeats updates) or by another worker just now: that record is the one.
         return PaymentOutcome(Purchase.objects.select_related("product", "user").get(payment_id=payment_id), False)
@@ -299,6 +315,7 @@ def purchase_get_free(*, user: User, product: Product) -> tuple[Purchase, bool]:
             purchase.save()
             if product.sells_units and not test:
                 stock_allocate(purchase=purchase)
+            access_period_record(purchase=purchase)
     except IntegrityError:
         return Purchase.objects.select_related("product", "user").get(payment_id=purchase.payment_id), False
     except OutOfStock as short:
@@ -365,6 +382,7 @@ def purchase_grant(*, user: User, product: Product, token: str | None = None) ->
             purchase.save()
             if product.sells_units:
                 stock_allocate(purchase=purchase)
+            access_period_record(purchase=purchase)
             signals.purchase_granted.send(Purchase, purchase_id=purchase.pk)
     except OutOfStock as short:
         raise ValidationError(_("%(product)s is out of stock: add stock first.") % {"product": product}) from short
@@ -409,9 +427,24 @@ def purchase_mark_refunded(*, payment_id: str) -> tuple[Purchase | None, bool]:
         )
         purchase = Purchase.objects.filter(payment_id=payment_id).select_related("product").first()
         if changed:
-            referral_reward_withdraw(purchase=purchase)  # a refunded first purchase earns no reward
-            signals.purchase_refunded.send(sender=Purchase, purchase_id=purchase.pk)
+            # What the purchase gave is taken back, each in a savepoint: a failure there is logged and
+            # never undoes the refund's record (the money has gone back already).
+            _after_refund("the chat access it paid for", access_purchase_refunded, purchase=purchase)
+            _after_refund("the referral reward", referral_reward_withdraw, purchase=purchase)  # first purchase only
+            _after_refund("the receivers", _announce_refund, purchase=purchase)  # e.g. the buyer's review
     return purchase, bool(changed)
+
+
+def _after_refund(what: str, action: Callable[..., object], *, purchase: Purchase) -> None:
+    try:
+        with transaction.atomic():
+            action(purchase=purchase)
+    except Exception:
+        log.exception("refund of purchase %s recorded, but %s could not be settled", purchase.pk, what)
+
+
+def _announce_refund(*, purchase: Purchase) -> None:
+    signals.purchase_refunded.send(sender=Purchase, purchase_id=purchase.pk)
 
 
 def unmatched_payment_mark_refunded(*, payment_id: str) -> tuple[UnmatchedPayment | None, bool]:
