@@ -47,7 +47,8 @@ def test_reindexing_everything_rewrites_every_row():
     assert ProductSearch.objects.get(product=product).text == "key"
 
 
-def test_queries_older_than_a_week_are_forgotten():
+def test_queries_older_than_a_week_are_forgotten(monkeypatch):
+    monkeypatch.setattr("shop.search.services.SWEEP_CHANCE", 0)  # the sweep called here, not by chance
     key, _text = saved_search_keep(text="old words")
     SavedSearch.objects.filter(key=key).update(created_at=timezone.now() - timedelta(days=8))
     fresh, _text = saved_search_keep(text="new words")
@@ -59,3 +60,11 @@ def test_keeping_a_query_is_one_statement(django_assert_num_queries, monkeypatch
     monkeypatch.setattr("shop.search.services.SWEEP_CHANCE", 0)
     with django_assert_num_queries(1):
         saved_search_keep(text="keys")
+
+
+def test_keeping_queries_now_and_then_sweeps_out_the_old_ones(monkeypatch):
+    key, _text = saved_search_keep(text="old words")
+    SavedSearch.objects.filter(key=key).update(created_at=timezone.now() - timedelta(days=8))
+    monkeypatch.setattr("shop.search.services.SWEEP_CHANCE", 1)
+    fresh, _text = saved_search_keep(text="new words")
+    assert list(SavedSearch.objects.values_list("key", flat=True)) == [fresh]
