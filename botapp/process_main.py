@@ -15,8 +15,9 @@ from multiprocessing.connection import wait
 log = logging.getLogger("botapp.processes")
 
 
-def worker_process_main(index: int, requests, results, threads: int) -> None:
-    """A worker process: read (request id, raw update) until None, handle each on a thread, answer."""
+def worker_process_main(index: int, connection, threads: int) -> None:
+    """A worker process: read (request id, raw update) from its pipe until None (or the poller is gone),
+    handle each on a thread, answer (request id, handled) on the same pipe."""
     # Ctrl-C and SIGTERM reach the whole process group: the poller decides when its workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -34,6 +35,15 @@ def worker_process_main(index: int, requests, results, threads: int) -> None:
     parent = multiprocessing.parent_process()
     threading.Thread(target=_exit_with, args=(parent.sentinel,), name="bot-process-parent", daemon=True).start()
 
+    sending = threading.Lock()  # the handler threads take turns writing to the pipe
+
+    def answer(message) -> None:
+        try:
+            with sending:
+                connection.send(message)
+        except (OSError, ValueError):  # the poller is gone: the journal has the update
+            log.warning("could not answer the poller (worker process %d)", index)
+
     def handle(request_id: int, raw: dict) -> None:
         handled = False
         try:
@@ -46,12 +56,18 @@ def worker_process_main(index: int, requests, results, threads: int) -> None:
                 close_old_connections()
             except Exception:
                 log.exception("could not recycle the database connection")
-            results.put((request_id, handled))
+            answer((request_id, handled))
 
     pool = ThreadPoolExecutor(threads, thread_name_prefix=f"bot-process-{index}")
     log.info("worker process %d started (pid %d)", index, os.getpid())
-    results.put(("ready", index))
-    while (request := requests.get()) is not None:
+    answer("ready")
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):  # the poller is gone
+            break
+        if request is None:
+            break
         pool.submit(handle, *request)
     pool.shutdown(wait=True)
     connections.close_all()
