@@ -1,5 +1,6 @@
-"""Promotions through a real `runbot` process and the fake Bot API, end to end: Ann invites Bob with her link,
-Bob buys with a promo code at the struck-through price, Ann is sent her reward code and buys with it."""
+"""Promotions and reviews through a real `runbot` process and the fake Bot API, end to end (issue 12): Ann
+invites Bob with her link, Bob buys with a promo code at the struck-through price and reviews the product, Ann
+is sent her reward code and buys with it, and the product's card shows Bob's rating."""
 
 import re
 
@@ -47,7 +48,14 @@ def test_a_friend_invited_buys_with_a_code_and_the_referrer_gets_and_uses_a_rewa
     editor = ProductFactory(name="Editor Pro", price=50, hidden_content="EDITOR-KEY")
     course = ProductFactory(name="Course", price=200, hidden_content="COURSE-LINK")
     PromoCodeFactory(code="WELCOME20", value=20)
-    runbot(env={"SHOP_REFERRAL_REWARD_PERCENT": "25", "SHOP_REFERRAL_REWARD_DAYS": "7", "TELEGRAM_BOT_USERNAME": ""})
+    runbot(
+        env={
+            "SHOP_REFERRAL_REWARD_PERCENT": "25",
+            "SHOP_REFERRAL_REWARD_DAYS": "7",
+            "TELEGRAM_BOT_USERNAME": "",
+            "REVIEW_INVITATION_HOURS": "0",  # the invitation to review comes at once
+        }
+    )
     api.wait_for("setMyCommands", timeout=20)
     ann, bob = updates.tg_user(42, first_name="Ann"), updates.tg_user(43, first_name="Bob", username="bob")
 
@@ -70,6 +78,12 @@ def test_a_friend_invited_buys_with_a_code_and_the_referrer_gets_and_uses_a_rewa
     total, got = pay_from(api, bob, card, buy_text="Buy for ⭐ 40", charge_id="charge-bob")
     assert total == 40 and "EDITOR-KEY" in got
 
+    # Bob is invited to review Editor Pro, rates it 5 ★ and writes a line
+    invitation = said_to(api, bob, after=mark, containing="How do you like", timeout=20)
+    rated = queue_press(api, bob, button_data(invitation, "5 ★"))
+    assert "You rated <b>Editor Pro</b> ★★★★★" in body(api.wait_for("editMessageText", after=rated))
+    assert "is saved" in body(send_text(api, bob, "Worth every star", containing="is saved"))
+
     # Ann is sent her personal code, already applied to her next purchase, and buys the course with it
     told = said_to(api, ann, after=mark, containing="first purchase", timeout=20)
     code = ReferralReward.objects.get().code.code
@@ -83,4 +97,5 @@ def test_a_friend_invited_buys_with_a_code_and_the_referrer_gets_and_uses_a_rewa
     assert bought == {(43, 40, 50, "WELCOME20"), (42, 150, 200, code)}
     card = send_text(api, ann, f"/start p{editor.pk}", containing="Editor Pro")
     assert ("Buy for ⭐ 50", callbacks.buy(editor.pk)) in buttons(card)  # the reward is used up
+    assert "★ 5.0 (1)" in body(card)  # Bob's review counts on the card
     assert len([c for c in api.calls if c.method == "sendMessage" and "first purchase" in c.params.get("text", "")]) == 1
