@@ -289,6 +289,27 @@ def stock_figures(tmp: Path) -> None:
         print_stock("PostgreSQL", stock_phase(tmp, url))
 
 
+def search_phase(database_url: str) -> dict:
+    """bench/search.py on a fresh database: searches and inline queries with 10 and 10 000 products."""
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "LOG_LEVEL": "WARNING"}
+    out = subprocess.run([PY, "bench/search.py", "--migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
+    return json.loads(out.stdout.decode().strip().splitlines()[-1])
+
+
+def search_figures(tmp: Path) -> None:
+    databases = [("SQLite", f"sqlite:///{tmp / 'search.sqlite3'}")]
+    if postgres_reachable():
+        recreate_postgres_database("shop_bench_search")
+        databases.append(("PostgreSQL", f"{POSTGRES}/shop_bench_search"))
+    for label, url in databases:
+        print(f"\nSearch and inline queries, {label} (ms per update, median; queries; target <= 5 and flat)")
+        for row in search_phase(url)["search"]:
+            cells = "   ".join(
+                f"{k} {v['ms']:.1f} ms {v['queries']} q" for k, v in row.items() if isinstance(v, dict) and "ms" in v
+            )
+            print(f"  {row['products']:>6} products: {cells}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=200)
@@ -297,6 +318,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=20)
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--skip-stock", action="store_true")
+    parser.add_argument("--skip-search", action="store_true")
     parser.add_argument("--stock-only", action="store_true", help="only the stock figures (bench/stock.py)")
     parser.add_argument("--skip-webhook", action="store_true")
     parser.add_argument("--skip-floors", action="store_true", help="runbot only (for A/B comparisons of its code)")
@@ -370,6 +392,8 @@ def main() -> None:
                 print(f"  {int(total):>7} purchases: {figures['ms']:7.1f} ms, {figures['queries']} queries")
         if not args.skip_stock:
             stock_figures(tmp)
+        if not args.skip_search:
+            search_figures(tmp)
     finally:
         if args.keep:
             print(f"\nLogs and databases kept in {tmp}")
