@@ -90,3 +90,90 @@ def test_deleting_test_purchases_never_deletes_a_real_one():
 
     assert trial_purchases_delete(purchases=[test, real]) == 1
     assert list(Purchase.objects.all()) == [real]
+
+
+# --- Start over after what else a test customer can do (promo codes, chat access, referral links) ---
+
+
+def test_start_over_after_a_test_payment_with_a_promo_code():
+    from shop.promotions.models import PromoRedemption
+    from shop.services.payments import invoice_create
+    from shop.testing.promotions import PromoCodeFactory
+
+    product = ProductFactory(price=100)
+    code = PromoCodeFactory(code="LAUNCH", value=50)
+    tester = UserFactory(telegram_id=trial_customer_id(staff_id=1))
+    _terms, payload = invoice_create(telegram_id=tester.telegram_id, product=product, promo_code=code)
+    assert checkout_check(telegram_id=tester.telegram_id, payload=payload, currency="XTR", total_amount=50) is None
+    purchase_record_payment(user=tester, payload=payload, currency="XTR", total_amount=50, payment_id="test:1")
+
+    trial_customer_forget(telegram_id=tester.telegram_id)
+
+    assert not Purchase.objects.exists()
+    assert not User.objects.filter(telegram_id=tester.telegram_id).exists()
+    assert not PromoRedemption.objects.exists()
+    code.refresh_from_db()  # the code itself stays for real customers
+
+
+def test_start_over_after_a_test_payment_for_chat_access():
+    from shop.access.models import AccessPeriod, Membership
+    from shop.testing.access import ChannelProductFactory
+
+    product = ChannelProductFactory(price=50)
+    tester = UserFactory(telegram_id=trial_customer_id(staff_id=1))
+    pay(tester, product, charge_id="test:1")
+
+    trial_customer_forget(telegram_id=tester.telegram_id)
+
+    assert not Purchase.objects.exists()
+    assert not User.objects.filter(telegram_id=tester.telegram_id).exists()
+    assert not Membership.objects.exists() and not AccessPeriod.objects.exists()
+
+
+def test_start_over_after_a_membership_left_from_before():
+    """A membership (with its paid period) a test customer got before test payments stopped making them."""
+    from shop.access.models import AccessPeriod, Membership
+    from shop.testing.access import ChannelProductFactory
+
+    product = ChannelProductFactory(price=50)
+    tester = UserFactory(telegram_id=trial_customer_id(staff_id=1))
+    purchase = pay(tester, product, charge_id="test:1").purchase
+    membership = Membership.objects.create(user=tester, product=product, since=purchase.created_at, for_good=True)
+    AccessPeriod.objects.get_or_create(purchase=purchase, defaults={"membership": membership, "starts": purchase.created_at})
+
+    trial_customer_forget(telegram_id=tester.telegram_id)
+
+    assert not Membership.objects.exists() and not AccessPeriod.objects.exists()
+    assert not User.objects.filter(telegram_id=tester.telegram_id).exists()
+
+
+def test_start_over_after_opening_a_referral_link_and_applying_a_code(ann):
+    from shop.promotions.models import AppliedPromoCode, Referral
+    from shop.testing.promotions import PromoCodeFactory
+
+    tester = UserFactory(telegram_id=trial_customer_id(staff_id=1))
+    Referral.objects.create(referrer=ann, referred=tester)  # /start r<Ann's code> typed in Try the bot
+    AppliedPromoCode.objects.create(user=tester, code=PromoCodeFactory(code="SPRING"))
+
+    trial_customer_forget(telegram_id=tester.telegram_id)
+
+    assert not User.objects.filter(telegram_id=tester.telegram_id).exists()
+    assert not Referral.objects.exists()
+    assert User.objects.filter(pk=ann.pk).exists()  # the real customer stays
+
+
+def test_staff_delete_a_test_purchase_made_with_a_promo_code():
+    from shop.promotions.models import PromoRedemption
+    from shop.services.payments import invoice_create
+    from shop.testing.promotions import PromoCodeFactory
+
+    product = ProductFactory(price=100)
+    code = PromoCodeFactory(code="LAUNCH", value=50)
+    tester = UserFactory(telegram_id=trial_customer_id(staff_id=1))
+    _terms, payload = invoice_create(telegram_id=tester.telegram_id, product=product, promo_code=code)
+    purchase = purchase_record_payment(
+        user=tester, payload=payload, currency="XTR", total_amount=50, payment_id="test:1"
+    ).purchase
+
+    assert trial_purchases_delete(purchases=[purchase]) == 1
+    assert not Purchase.objects.exists() and not PromoRedemption.objects.exists()
