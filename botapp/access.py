@@ -22,7 +22,12 @@ from botapp.telegram.errors import is_transient
 from botapp.texts import language_for
 from shop.access.models import ChatAccess, Membership
 from shop.access.selectors import membership_paid_for_chat, memberships_to_remove
-from shop.access.services import chat_access_report_problem, membership_mark_removed, membership_set_invite_link
+from shop.access.services import (
+    chat_access_report_problem,
+    membership_mark_removed,
+    membership_recent_invite_link,
+    membership_set_invite_link,
+)
 from shop.models import Purchase
 from shop.telegram_html import escape
 
@@ -89,14 +94,28 @@ def is_in_chat(bot: TeleBot, chat_id: int, user_id: int) -> bool:
 
 
 def invite_link_create(bot: TeleBot, access: ChatAccess, membership: Membership) -> str:
-    """A link for this buyer: one that asks to join (the bot approves buyers only) or lets one person in."""
+    """A link for this buyer: one that asks to join (the bot approves buyers only) or lets one person in.
+
+    One-person links: one purchase, one live link. The one made within INVITE_LINK_COOLDOWN is given again;
+    an older one is revoked before a new one is made (an unused link handed to a friend stops working), and
+    of two presses at once only one link stays live."""
     expire = int((timezone.now() + INVITE_LINK_LIFETIME).timestamp())
     name = f"member {membership.pk}"
     if access.entry == ChatAccess.Entry.JOIN_REQUEST:
         link = bot.create_chat_invite_link(access.chat_id, name=name, expire_date=expire, creates_join_request=True)
-    else:
-        link = bot.create_chat_invite_link(access.chat_id, name=name, expire_date=expire, member_limit=1)
-    membership_set_invite_link(membership=membership, link=link.invite_link)
+        membership_set_invite_link(membership=membership, link=link.invite_link)
+        return link.invite_link
+    recent = membership_recent_invite_link(membership=membership)
+    if recent:
+        return recent
+    previous = membership.invite_link
+    if previous:
+        _revoke_link(bot, access, previous)
+    link = bot.create_chat_invite_link(access.chat_id, name=name, expire_date=expire, member_limit=1)
+    if not membership_set_invite_link(membership=membership, link=link.invite_link, replaces=previous):
+        _revoke_link(bot, access, link.invite_link)  # another press made one meanwhile: that one is the live one
+        membership.refresh_from_db(fields=["invite_link", "invite_link_at"])
+        return membership.invite_link
     return link.invite_link
 
 
@@ -123,6 +142,9 @@ def send_invite(bot: TeleBot, access: ChatAccess, membership: Membership, *, hea
 def deliver_access(bot: TeleBot, purchase: Purchase, access: ChatAccess) -> None:
     """A paid purchase of chat access, handed over: the invite link (a renewal: word that it was renewed).
     Raises what the Bot API raises, as any delivery does (botapp.delivery decides what follows)."""
+    if purchase.payment_type == Purchase.PaymentType.TEST:  # Try the bot: what a buyer reads, and no way into the chat
+        _send_trial_access(bot, purchase, access)
+        return
     period = getattr(purchase, "access_period", None)
     if period is None:  # recorded while under review: staff settle it (grant, or extend the member by hand)
         return
@@ -138,6 +160,17 @@ def deliver_access(bot: TeleBot, purchase: Purchase, access: ChatAccess) -> None
         return
     # a refusal is the delivery's to settle: staff are told of this purchase, the buyer that staff will help
     send_invite(bot, access, membership, heading=texts.access_heading(purchase.product.name))
+
+
+def _send_trial_access(bot: TeleBot, purchase: Purchase, access: ChatAccess) -> None:
+    """A test payment's access: the product's welcome text and a note where a buyer's invite link would be."""
+    product = purchase.product
+    heading = texts.access_heading(product.name)
+    text = f"{heading}\n\n{product.hidden_content}" if product.hidden_content else heading
+    markup = InlineKeyboardMarkup()
+    for row in screens.after_content().keyboard:
+        markup.row(*row)
+    bot.send_message(purchase.user.telegram_id, f"{text}\n\n{texts.access_trial_note(str(access))}", reply_markup=markup)
 
 
 def subscription_stop(bot: TeleBot, membership: Membership) -> bool:

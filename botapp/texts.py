@@ -390,6 +390,12 @@ def access_invite_hint() -> str:
     )
 
 
+def access_trial_note(chat_title: str) -> str:
+    return _(
+        "🧪 A test payment: a real buyer gets a button to join <b>%(chat)s</b> here. A test customer is never let into the chat."
+    ) % {"chat": escape(chat_title)}
+
+
 def button_join(chat_title: str) -> str:
     return shorten(_("🔑 Join %(chat)s") % {"chat": chat_title}, BUTTON_TEXT_LIMIT)
 

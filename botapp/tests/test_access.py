@@ -363,3 +363,34 @@ def test_a_buyer_the_bot_cannot_let_in_is_told_and_staff_alerted_once(send, fake
     assert len(told) == 2
     alerts = sent_to(fake_api, STAFF, method="sendMessage", containing="Chat access of Signals")
     assert len(alerts) == 1 and "not enough rights" in body(alerts[0])
+
+
+def live_one_person_links(chat) -> list[str]:
+    return [url for url, link in chat.links.items() if link.get("member_limit") == 1 and not link["is_revoked"]]
+
+
+def test_one_purchase_keeps_one_live_one_person_link_however_often_a_new_one_is_asked_for(send, fake_api, press, customer, chat):
+    product = ChannelProductFactory(access__entry=ChatAccess.Entry.INVITE_LINK)
+    buy_for_good(send, fake_api, press, customer, product)
+    (first,) = live_one_person_links(chat)
+
+    links = set()
+    for _ in range(5):  # the buyer stays out of the chat and asks again and again: no link for each friend
+        calls = press(callbacks.access_link(product.pk))
+        links.add(invite_link([c for c in calls if c.method == "sendMessage"][-1]))
+    assert links == {first}
+    assert live_one_person_links(chat) == [first]
+
+    # later (past the cooldown) a new link: the one before stops working before it is made
+    Membership.objects.update(invite_link_at=timezone.now() - timedelta(minutes=11))
+    calls = press(callbacks.access_link(product.pk))
+    second = invite_link([c for c in calls if c.method == "sendMessage"][-1])
+    methods = [c.method for c in calls]
+    assert second != first and methods.index("revokeChatInviteLink") < methods.index("createChatInviteLink")
+    assert chat.links[first]["is_revoked"]
+    assert live_one_person_links(chat) == [second]
+
+    # a refund ends the access: the live link is the one revoked
+    send(updates.refunded_payment(customer, total_amount=50, charge_id=f"c-{customer['id']}"))
+    access_check(create_bot())
+    assert live_one_person_links(chat) == []

@@ -263,3 +263,27 @@ def test_writing_to_support_from_try_the_bot_never_reaches_real_staff_chats(chat
     assert len(copies) == 4  # a header and the message, for each question
     assert all(copy.staff_message_id < 0 for copy in copies)  # no real message has such an id
     assert fake_api.calls == []
+
+
+def test_a_test_purchase_of_chat_access_shows_the_welcome_text_and_no_invite_link_and_start_over_works(chat, settings):
+    from shop.access.models import Membership
+    from shop.testing.access import ChannelProductFactory
+
+    settings.SHOP_CURRENCY = "XTR"
+    product = ChannelProductFactory(name="Club", price=50)
+    chat.send_text(f"/start p{product.pk}")
+    card = last_bot_message(chat)
+    chat.press(message_id=card["id"], data=button(card, "Buy"))
+    outcome = chat.pay(message_id=last_bot_message(chat)["id"])
+
+    assert outcome.checkout_error is None
+    assert Purchase.objects.get().payment_type == "test"
+    delivered = last_bot_message(chat)
+    assert "Welcome to the club!" in delivered["html"] and "A test payment" in delivered["html"]
+    assert not any(b.get("url") for row in delivered["buttons"] for b in row)  # no invite link to the real chat
+    assert not Membership.objects.exists()
+
+    chat.start_over()
+
+    assert not Purchase.objects.exists()
+    assert not User.objects.filter(telegram_id=chat.chat_id).exists()

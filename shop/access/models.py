@@ -114,6 +114,7 @@ class Membership(TimeStampedModel):
     removed_at = models.DateTimeField(_("removed from the chat"), null=True, blank=True)
     removal_error = models.CharField(_("removal refused"), max_length=255, blank=True)
     invite_link = models.CharField(_("last invite link"), max_length=255, blank=True)
+    invite_link_at = models.DateTimeField(_("last invite link made"), null=True, blank=True)
     joined_at = models.DateTimeField(_("join request approved"), null=True, blank=True)
 
     class Meta:

@@ -47,10 +47,11 @@ def access_period_record(
     opens_chat: bool | None = None,
 ) -> Membership | None:
     """The access a just-recorded payment gives (called inside the transaction that saves it); None if its
-    product opens no chat. `renewal`: Telegram renewed a subscription; `expires_at`: the subscription's end;
+    product opens no chat, or the payment is a test one. `renewal`: Telegram renewed a subscription;
+    `expires_at`: the subscription's end;
     `opens_chat`: False when the caller knows the product opens none (no query then)."""
-    if opens_chat is False:
-        return None
+    if opens_chat is False or purchase.payment_type == Purchase.PaymentType.TEST:
+        return None  # a test payment (Try the bot) lets nobody into the real chat
     access = ChatAccess.objects.filter(product_id=purchase.product_id).first()
     if access is None:
         return None
@@ -212,9 +213,32 @@ def membership_revoke(*, membership: Membership, now: datetime | None = None) ->
     )
 
 
-def membership_set_invite_link(*, membership: Membership, link: str) -> None:
-    membership.invite_link = link[:255]
-    membership.save(update_fields=["invite_link", "updated_at"])
+# A new one-person invite link at most this often: within it, the buyer gets the live link again (each link
+# can let one person in, whoever has it: a link a minute would be a seat a minute).
+INVITE_LINK_COOLDOWN = timedelta(minutes=10)
+
+
+def membership_set_invite_link(
+    *, membership: Membership, link: str, replaces: str | None = None, now: datetime | None = None
+) -> bool:
+    """Record the member's live invite link. `replaces`: the link the caller revoked to make this one; the new
+    one is recorded only if that was still the live one (two presses at once: one wins, the caller of the
+    other revokes its link). True if recorded."""
+    now = now or timezone.now()
+    mine = Membership.objects.filter(pk=membership.pk)
+    if replaces is not None:
+        mine = mine.filter(invite_link=replaces)
+    if not mine.update(invite_link=link[:255], invite_link_at=now, updated_at=now):
+        return False
+    membership.invite_link, membership.invite_link_at = link[:255], now
+    return True
+
+
+def membership_recent_invite_link(*, membership: Membership, now: datetime | None = None) -> str:
+    """The member's live invite link if it was made within INVITE_LINK_COOLDOWN (no new one then); else ""."""
+    now = now or timezone.now()
+    made = membership.invite_link_at
+    return membership.invite_link if membership.invite_link and made and now - made < INVITE_LINK_COOLDOWN else ""
 
 
 def membership_mark_joined(*, membership: Membership, now: datetime | None = None) -> None:

@@ -246,3 +246,37 @@ def test_a_payment_staff_cleared_after_review_opens_the_chat(ann):
 
     assert owns(ann, product)
     assert AccessPeriod.objects.filter(purchase=outcome.purchase).count() == 1
+
+
+def test_of_two_new_invite_links_made_at_once_only_one_is_recorded_as_the_live_one(ann):
+    from shop.access.services import membership_recent_invite_link, membership_set_invite_link
+
+    product = ChannelProductFactory()
+    pay(ann, payload_for(ann, product), total_amount=product.price, payment_id="c-1")
+    membership = membership_get(telegram_id=ann.telegram_id, product_id=product.pk)
+    assert membership_set_invite_link(membership=membership, link="https://t.me/+a", replaces="")
+    late = Membership.objects.get(pk=membership.pk)
+    late.invite_link = ""  # read before the first link was recorded
+
+    assert membership_set_invite_link(membership=membership, link="https://t.me/+b", replaces="https://t.me/+a")
+    assert not membership_set_invite_link(membership=late, link="https://t.me/+c", replaces="")  # its caller revokes +c
+    membership.refresh_from_db()
+    assert membership.invite_link == "https://t.me/+b"
+    assert membership_recent_invite_link(membership=membership) == "https://t.me/+b"
+    assert membership_recent_invite_link(membership=membership, now=timezone.now() + timedelta(minutes=11)) == ""
+
+
+def test_a_test_payment_for_chat_access_lets_nobody_into_the_real_chat():
+    from shop.invoices import InvoiceTerms, invoice_payload
+    from shop.services.payments import purchase_record_payment
+    from shop.testing.factories import UserFactory
+    from shop.trial import trial_customer_id
+
+    product = ChannelProductFactory(price=50)
+    tester = UserFactory(telegram_id=trial_customer_id(staff_id=1))
+    payload = invoice_payload(InvoiceTerms(tester.telegram_id, product.pk, 50, "XTR"))
+    recorded = purchase_record_payment(user=tester, payload=payload, currency="XTR", total_amount=50, payment_id="test:1")
+
+    assert recorded.purchase.payment_type == Purchase.PaymentType.TEST
+    # no membership: nothing for the periodic check to ban (a test id in the real chat) when it "ends"
+    assert not Membership.objects.exists() and not AccessPeriod.objects.exists()
