@@ -55,8 +55,10 @@ def on_buy(call: CallbackQuery, bot: TeleBot) -> None:
         answer_callback(bot, call.id, texts.no_longer_available())
         show(bot, sender.id, card_screen(product, telegram_id=sender.id))
         return
-    # the customer's promo code (shop.promotions): its price, or why it does not apply any more
-    offer, refused = promo_applied_offer(telegram_id=sender.id, product=product) if product.price else (None, None)
+    # the customer's promo code (shop.promotions): its price, or why it does not apply any more; chat access
+    # takes no code (its card shows none): the code stays applied for another product
+    with_code = product.price and not getattr(product, "gives_chat_access", False)
+    offer, refused = promo_applied_offer(telegram_id=sender.id, product=product) if with_code else (None, None)
     free = product.price == 0 or (offer is not None and offer.free)
     try:
         if refused is not None:

@@ -394,3 +394,24 @@ def test_one_purchase_keeps_one_live_one_person_link_however_often_a_new_one_is_
     send(updates.refunded_payment(customer, total_amount=50, charge_id=f"c-{customer['id']}"))
     access_check(create_bot())
     assert live_one_person_links(chat) == []
+
+
+def test_an_applied_promo_code_is_not_used_for_chat_access_and_stays_for_another_product(
+    send, fake_api, press, command, customer, chat
+):
+    from shop.promotions.models import AppliedPromoCode
+    from shop.testing.promotions import PromoCodeFactory
+
+    PromoCodeFactory(code="SAVE10", value=10)
+    command("/start csave10")
+    product = ChannelProductFactory(price=50)
+
+    (card,) = [c for c in press(callbacks.product(product.pk)) if c.method == "editMessageText"]
+    assert "⭐ 50" in body(card) and "<s>" not in body(card)  # the card's price, without the code
+    (invoice,) = [c for c in press(callbacks.buy(product.pk)) if c.method == "sendInvoice"]
+    assert invoice.json("prices")[0]["amount"] == 50  # the invoice's price is the card's
+    assert AppliedPromoCode.objects.filter(code__code="SAVE10").exists()  # still there for the next product
+
+    monthly = SubscriptionProductFactory(price=50)
+    (link,) = [c for c in press(callbacks.buy(monthly.pk)) if c.method == "createInvoiceLink"]
+    assert link.json("prices")[0]["amount"] == 50

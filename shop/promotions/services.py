@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, TextChoices
 from django.utils import timezone
 
+from shop.access.models import ChatAccess
 from shop.models import Product, Purchase, User
 from shop.money import minimum_price
 from shop.promotions import signals
@@ -119,6 +120,8 @@ def promo_refusal(
     if code.valid_until and now >= code.valid_until:
         return Refusal.EXPIRED
     if product is not None:
+        if ChatAccess.objects.filter(product_id=product.pk).exists():
+            return Refusal.NOT_FOR_PRODUCT  # chat access sells at its price only (README, Promo codes and chat access)
         products = set(code.products.values_list("pk", flat=True))
         categories = set(code.categories.values_list("pk", flat=True))
         if (products or categories) and product.pk not in products and product.category_id not in categories:

@@ -389,3 +389,20 @@ def test_rewards_off_when_the_percent_is_zero(settings, product):
     _terms, payload = invoice_create(telegram_id=bob.telegram_id, product=product)
     pay(bob, payload, total_amount=100, payment_id="bob-1")
     assert not ReferralReward.objects.exists()
+
+
+def test_no_promo_code_applies_to_chat_access_neither_at_invoice_nor_free_nor_at_checkout():
+    """Chat access sells at its price: the card shows no code, so Buy, a free order and the checkout take none."""
+    from shop.testing.access import ChannelProductFactory, SubscriptionProductFactory
+
+    ann = UserFactory()
+    code = PromoCodeFactory(code="CLUB", value=100)
+    for product in (ChannelProductFactory(price=50), SubscriptionProductFactory(price=50)):
+        code.products.add(product)  # even a code made for this very product
+        assert promo_refusal(code=code, telegram_id=ann.telegram_id, product=product) == Refusal.NOT_FOR_PRODUCT
+        with pytest.raises(PromoRefused) as refused:
+            invoice_create(telegram_id=ann.telegram_id, product=product, promo_code=code)
+        assert refused.value.reason == Refusal.NOT_FOR_PRODUCT
+        with pytest.raises(PromoRefused):
+            purchase_get_free_with_code(user=ann, product=product, promo_code=code)
+    assert not Purchase.objects.exists() and not PromoRedemption.objects.exists()
