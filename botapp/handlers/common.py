@@ -105,8 +105,9 @@ def card_screen(
     chat, with `telegram_id`'s access (botapp.access_screens)."""
     if telegram_id is not None and getattr(product, "gives_chat_access", False):
         screen = access_card_for(product, telegram_id=telegram_id, back=back)
-        if screen is not None:
-            return screen
+        if screen is not None:  # with its reviews too, as any card
+            summary = rating_summary(product_id=product.pk)
+            return screens.with_reviews(screen, product_id=product.pk, summary=summary, back=back, can_rate=product.owned)
     available = None
     if product.sells_units:
         # counted only as far as the card shows it, or the most one order may take

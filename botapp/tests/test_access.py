@@ -415,3 +415,28 @@ def test_an_applied_promo_code_is_not_used_for_chat_access_and_stays_for_another
     monthly = SubscriptionProductFactory(price=50)
     (link,) = [c for c in press(callbacks.buy(monthly.pk)) if c.method == "createInvoiceLink"]
     assert link.json("prices")[0]["amount"] == 50
+
+
+def test_the_card_of_chat_access_shows_its_rating_and_reviews_and_rate_for_a_member(
+    send, fake_api, press, press_for_screen, customer, chat
+):
+    from shop.reviews.services import review_rate
+    from shop.testing.factories import PurchaseFactory, UserFactory
+
+    product = ChannelProductFactory(name="Club", price=50)
+    for rating in (5, 4):
+        buyer = UserFactory()
+        PurchaseFactory(user=buyer, product=product)
+        review_rate(telegram_id=buyer.telegram_id, product_id=product.pk, rating=rating)
+
+    card = press_for_screen(callbacks.product(product.pk))
+    assert body(card).startswith("<b>Club</b>\n★ 4.5 (2)\n")
+    assert buttons(card) == [
+        ("Buy for ⭐ 50", callbacks.buy(product.pk)),
+        ("💬 Reviews (2)", callbacks.reviews(product.pk)),
+        ("« Back", callbacks.catalog()),
+    ]
+
+    buy_for_good(send, fake_api, press, customer, product)
+    card = press_for_screen(callbacks.product(product.pk))
+    assert [text for text, _data in buttons(card)] == ["🔗 New invite link", "💬 Reviews (2)", "⭐ Rate this product", "« Back"]
