@@ -440,3 +440,20 @@ def test_the_card_of_chat_access_shows_its_rating_and_reviews_and_rate_for_a_mem
     buy_for_good(send, fake_api, press, customer, product)
     card = press_for_screen(callbacks.product(product.pk))
     assert [text for text, _data in buttons(card)] == ["🔗 New invite link", "💬 Reviews (2)", "⭐ Rate this product", "« Back"]
+
+
+def test_a_member_removed_and_let_back_by_staff_gets_a_new_live_link_not_the_revoked_one(send, fake_api, press, customer, chat):
+    from shop.access.services import membership_extend, membership_revoke
+
+    product = ChannelProductFactory(access__entry=ChatAccess.Entry.INVITE_LINK)
+    buy_for_good(send, fake_api, press, customer, product)
+    (first,) = live_one_person_links(chat)
+    membership = membership_get(telegram_id=customer["id"], product_id=product.pk)
+    membership_revoke(membership=membership)
+    access_check(create_bot())  # removed at once: the link revoked
+    assert live_one_person_links(chat) == []
+
+    membership_extend(membership=membership, days=7)  # staff let them back, within minutes
+    calls = press(callbacks.access_link(product.pk))
+    link = invite_link([c for c in calls if c.method == "sendMessage"][-1])
+    assert link != first and live_one_person_links(chat) == [link]

@@ -282,6 +282,10 @@ def test_a_test_purchase_of_chat_access_shows_the_welcome_text_and_no_invite_lin
     assert "Welcome to the club!" in delivered["html"] and "A test payment" in delivered["html"]
     assert not any(b.get("url") for row in delivered["buttons"] for b in row)  # no invite link to the real chat
     assert not Membership.objects.exists()
+    chat.press(message_id=delivered["id"], data=button(delivered, "My purchases"))
+    purchases = last_bot_message(chat)
+    chat.press(message_id=purchases["id"], data=button(purchases, "Club"))
+    assert "Club" in last_bot_message(chat)["html"]  # the card opens (no access: Buy again)
 
     chat.start_over()
 

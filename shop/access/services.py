@@ -152,9 +152,10 @@ def membership_mark_removed(*, membership_id: int, error: str = "", now: datetim
     True if this call recorded it (the member is told once)."""
     now = now or timezone.now()
     pending = Membership.objects.filter(pk=membership_id, state=Membership.State.ENDED, removed_at__isnull=True, removal_error="")
+    # the invite link was revoked on the way out: if they come back, a new one, not that one again
     if error:
-        return bool(pending.update(removal_error=error[:255], updated_at=now))
-    return bool(pending.update(removed_at=now, updated_at=now))
+        return bool(pending.update(removal_error=error[:255], invite_link_at=None, updated_at=now))
+    return bool(pending.update(removed_at=now, invite_link_at=None, updated_at=now))
 
 
 def membership_set_renewing(*, membership: Membership, renewing: bool) -> Membership:
