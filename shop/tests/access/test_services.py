@@ -280,3 +280,24 @@ def test_a_test_payment_for_chat_access_lets_nobody_into_the_real_chat():
     assert recorded.purchase.payment_type == Purchase.PaymentType.TEST
     # no membership: nothing for the periodic check to ban (a test id in the real chat) when it "ends"
     assert not Membership.objects.exists() and not AccessPeriod.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_of_new_invite_links_recorded_at_once_by_several_workers_one_is_the_live_one(ann):
+    from shop.access.services import membership_set_invite_link
+
+    product = ChannelProductFactory()
+    pay(ann, payload_for(ann, product), total_amount=product.price, payment_id="c-1")
+    membership = membership_get(telegram_id=ann.telegram_id, product_id=product.pk)
+
+    # each worker revoked the same previous link (none) and made its own: only one may be recorded
+    recorded = run_at_once(
+        lambda i: membership_set_invite_link(
+            membership=Membership.objects.get(pk=membership.pk), link=f"https://t.me/+w{i}", replaces=""
+        ),
+        6,
+    )
+
+    assert sum(recorded) == 1
+    membership.refresh_from_db()
+    assert membership.invite_link == f"https://t.me/+w{recorded.index(True)}"
