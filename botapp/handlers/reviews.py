@@ -11,6 +11,7 @@ from botapp import callbacks, screens, texts
 from botapp.handlers.common import card_screen, catalog_screen, show_in_place
 from botapp.handlers.fallback import CONTENT_TYPES
 from botapp.render import answer_callback, show
+from botapp.waits import end_waits
 from shop.models import Product
 from shop.reviews.models import TEXT_MAX_LENGTH
 from shop.reviews.selectors import rating_summary, review_list_visible, review_of, review_wait_accepts
@@ -68,6 +69,7 @@ def on_rate_set(call: CallbackQuery, bot: TeleBot) -> None:
     except ReviewNotAllowed:
         answer_callback(bot, call.id, texts.review_not_allowed())
         return
+    end_waits(call.from_user.id, but="review")  # one thing at a time waits for their message
     review_wait_start(telegram_id=call.from_user.id, product_id=review.product_id)
     show_in_place(bot, call, screens.rated(review.product, review, back=parsed.back, limit=TEXT_MAX_LENGTH))
 
