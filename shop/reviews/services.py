@@ -47,9 +47,15 @@ class ReviewTextEmpty(ValidationError):
 
 
 def _owning_purchase(*, telegram_id: int, product_id: int) -> Purchase | None:
-    """A purchase (with its product) that gives the customer the product, if any (one query)."""
+    """A purchase (with its product) that gives the customer the product, if any (one query).
+
+    In a transaction, the purchases giving it stay locked until it ends: a refund (its UPDATE of one of them)
+    committed before is seen here, one coming later waits for the transaction, and what the refund takes
+    back (e.g. the review written meanwhile) it sees then. All of them are locked, not the first only: with
+    a LIMIT, PostgreSQL drops a row refunded while it waited instead of going on to the next."""
     owned = Purchase.objects.giving_access().filter(user__telegram_id=telegram_id, product_id=product_id)
-    return owned.select_related("product").first()
+    owned = owned.select_for_update(of=("self",)).select_related("product").order_by("pk")
+    return next(iter(owned), None)
 
 
 def _owned_by_reviewer():
@@ -85,12 +91,13 @@ def review_rate(*, telegram_id: int, product_id: int, rating: int) -> Review:
     The review comes with its product."""
     if not RATING_MIN <= rating <= RATING_MAX:
         raise ValidationError(_("A rating is from 1 to 5."), code="rating")
-    purchase = _owning_purchase(telegram_id=telegram_id, product_id=product_id)
-    if purchase is None:
-        raise ReviewNotAllowed()
     for attempt in (1, 2):
         try:
             with transaction.atomic():
+                # checked in the transaction that writes, with the purchase locked (a refund racing the rating)
+                purchase = _owning_purchase(telegram_id=telegram_id, product_id=product_id)
+                if purchase is None:
+                    raise ReviewNotAllowed()
                 review = _rate(user_id=purchase.user_id, product_id=product_id, rating=rating)
         except IntegrityError:
             if attempt == 2:
@@ -108,7 +115,14 @@ def _rate(*, user_id: int, product_id: int, rating: int) -> Review:
         review = Review.objects.create(user_id=user_id, product_id=product_id, rating=rating)
         _rating_add(product_id=product_id, points=rating, count=1)
         return review
-    if review.rating != rating:
+    if review.hidden and review.hidden_reason == REFUNDED_REASON:
+        # hidden by a refund, and bought again since: shown and counted again (staff-hidden ones stay hidden)
+        _rating_add(product_id=product_id, points=rating, count=1)
+        review.hidden, review.hidden_reason = False, ""
+        review.rating = rating
+        review.updated_at = timezone.now()
+        review.save(update_fields=["hidden", "hidden_reason", "rating", "updated_at"])
+    elif review.rating != rating:
         if not review.hidden:
             _rating_add(product_id=product_id, points=rating - review.rating, count=0)
         review.rating = rating
