@@ -351,11 +351,15 @@ def reviews_page(product, page: Page, summary, back: callbacks.Back) -> Screen:
     card = _button(texts.button_back(), callbacks.product(product.pk, back))
     if not page.object_list:
         return Screen(texts.reviews_empty(product.name), _keyboard([[card]]))
-    entries = [texts.review_entry(r.rating, r.user.first_name, texts.short_date(r.created_at), r.text) for r in page.object_list]
     average, count = (summary.average, summary.count) if summary else (None, 0)
-    heading = texts.reviews(product.name, average, count, page.number, page.paginator.num_pages)
+    text = texts.reviews(product.name, average, count, page.number, page.paginator.num_pages)
+    for r in page.object_list:  # as many as one message holds (the texts' limit makes that all of them)
+        longer = text + "\n\n" + texts.review_entry(r.rating, r.user.first_name, texts.short_date(r.created_at), r.text)
+        if visible_length(longer) > texts.MESSAGE_LIMIT:
+            break
+        text = longer
     rows = [_pager_row(page, lambda n: callbacks.reviews(product.pk, n, back)), [card]]
-    return Screen(heading + "\n\n" + "\n\n".join(entries), _keyboard(rows))
+    return Screen(text, _keyboard(rows))
 
 
 def _rating_row(product_id: int, back: callbacks.Back) -> list[InlineKeyboardButton]:

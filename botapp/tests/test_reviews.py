@@ -253,6 +253,21 @@ def test_longest_reviews_fit_one_message(press_for_screen, product):
     assert body(press_for_screen(callbacks.reviews(product.pk))).count("&amp;" * TEXT_MAX_LENGTH) == 5
 
 
+def test_longest_emoji_reviews_fit_one_message(press_for_screen, product):
+    for _n in range(5):
+        reviewed_by(product, 5, "😀" * (TEXT_MAX_LENGTH // 2))  # the limit in UTF-16 units, as Telegram counts
+    assert body(press_for_screen(callbacks.reviews(product.pk))).count("😀" * (TEXT_MAX_LENGTH // 2)) == 5
+
+
+def test_a_page_of_reviews_too_long_for_one_message_shows_those_that_fit(press, fake_api, product):
+    for _n in range(5):  # written before the limit counted an emoji twice: 1000 UTF-16 units each
+        reviewed_by(product, 5, "😀" * TEXT_MAX_LENGTH)
+    calls = [c for c in press(callbacks.reviews(product.pk)) if c.method in ("editMessageText", "sendMessage")]
+    assert calls and all(c.status == 200 for c in calls), [(c.method, c.status, body(c)[:60]) for c in calls]
+    assert 1 <= body(calls[-1]).count("😀" * TEXT_MAX_LENGTH) < 5
+    assert "Reviews of" in body(calls[-1])
+
+
 def test_a_product_without_reviews_lists_none(press_for_screen, product):
     assert body(press_for_screen(callbacks.reviews(product.pk))) == "💬 <b>Editor Pro</b> has no reviews yet."
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from shop.models import Purchase
 from shop.models.base import storable_string
 from shop.reviews.models import RATING_MAX, RATING_MIN, TEXT_MAX_LENGTH, ProductRating, Review, ReviewInvitation, ReviewWait
+from shop.telegram_html import escape, visible_length
 
 # Why a review was hidden when its writer's purchase was refunded (staff may show it again).
 REFUNDED_REASON = "Refunded: the writer no longer has the product"
@@ -79,10 +80,12 @@ def _rating_add(*, product_id: int, points: int, count: int) -> None:
 
 
 def review_text_clean(text: str | None) -> str:
-    """A review's text as it is kept: plain, trimmed, storable; empty when only whitespace was sent."""
+    """A review's text as it is kept: plain, trimmed, storable; empty when only whitespace was sent.
+    Its length is counted as Telegram counts a message's, so a page of the longest reviews fits one message."""
     text = storable_string(text or "").strip()
-    if len(text) > TEXT_MAX_LENGTH:
-        raise ReviewTextTooLong(len(text))
+    length = visible_length(escape(text))  # as Telegram counts it (UTF-16 units: an emoji is 2)
+    if length > TEXT_MAX_LENGTH:
+        raise ReviewTextTooLong(length)
     return text
 
 

@@ -194,6 +194,15 @@ def test_a_text_over_the_limit_is_refused_and_the_wait_goes_on(ann, product):
     assert review_text_save(telegram_id=ann.telegram_id, text="Short").text == "Short"
 
 
+def test_the_limit_counts_as_telegram_does_an_emoji_twice(ann, product):
+    # Telegram counts UTF-16 units: 500 emoji are 1000, and five such reviews overflow one message
+    rate_and_wait(ann, product)
+    with pytest.raises(ReviewTextTooLong) as refused:
+        review_text_save(telegram_id=ann.telegram_id, text="😀" * (TEXT_MAX_LENGTH // 2 + 1))
+    assert refused.value.length == TEXT_MAX_LENGTH + 2
+    assert review_text_save(telegram_id=ann.telegram_id, text="😀" * (TEXT_MAX_LENGTH // 2)).text == "😀" * 250
+
+
 @pytest.mark.parametrize("text", ["", "   ", "\n\t ", None])
 def test_an_empty_text_is_refused_and_the_wait_goes_on(ann, product, text):
     rate_and_wait(ann, product)
