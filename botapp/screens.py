@@ -330,11 +330,8 @@ def reviews_paginate(items: QuerySet, number: int = 1) -> Page:
 def with_reviews(screen: Screen, *, product_id: int, summary, back: callbacks.Back, can_rate: bool) -> Screen:
     """A product card with its rating under the name ("★ 4.7 (23)"), a Reviews button when there are any, and
     Rate for its buyer (both above Back). `summary`: the product's RatingSummary, or None."""
-    text = screen.text
-    if summary is not None:
-        name, _sep, rest = text.partition("\n")
-        rated = f"{name}\n{texts.rating_line(summary.average, summary.count)}\n{rest}"
-        text = rated if visible_length(rated) <= texts.MESSAGE_LIMIT else text
+    as_photo = screen.picture is not None and fits_caption(screen.text)
+    text = card_with_rating(screen.text, summary, as_photo=as_photo)
     rows = list(screen.markup.inline_keyboard) if screen.markup else []
     added = []
     if summary is not None:
@@ -342,8 +339,18 @@ def with_reviews(screen: Screen, *, product_id: int, summary, back: callbacks.Ba
     if can_rate:
         added.append([_button(texts.button_rate(), callbacks.rate(product_id, back))])
     at = max(len(rows) - 1, 0)  # « Back stays last
-    picture = screen.picture if screen.picture is not None and fits_caption(text) else None
-    return Screen(text, _keyboard(rows[:at] + added + rows[at:]), picture)
+    return Screen(text, _keyboard(rows[:at] + added + rows[at:]), screen.picture if as_photo else None)
+
+
+def card_with_rating(text: str, summary, *, as_photo: bool) -> str:
+    """A card's text with the rating line under the name, if that still fits: the caption of its photo when
+    shown `as_photo` (the picture matters more than the line), else a message."""
+    if summary is None:
+        return text
+    name, _sep, rest = text.partition("\n")
+    rated = f"{name}\n{texts.rating_line(summary.average, summary.count)}\n{rest}"
+    fits = fits_caption(rated) if as_photo else visible_length(rated) <= texts.MESSAGE_LIMIT
+    return rated if fits else text
 
 
 def reviews_page(product, page: Page, summary, back: callbacks.Back) -> Screen:

@@ -8,12 +8,13 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from botapp import callbacks
+from botapp import callbacks, texts
 from botapp.testing import updates
 from botapp.testing.helpers import body, bot_messages, buttons, press_under
 from shop.models import Category, Product
 from shop.reviews.services import review_rate
 from shop.selectors.catalog import catalog_version
+from shop.telegram_html import visible_length
 from shop.testing.factories import ProductFactory, PurchaseFactory, StockProductFactory, UserFactory, stocked
 from shop.testing.pictures import picture_bytes
 
@@ -265,3 +266,21 @@ def test_a_rated_card_with_a_picture_keeps_its_photo_with_the_rating_in_the_capt
     assert edit.method == "editMessageMedia"
     caption = media_of(edit)["caption"]
     assert "Editor Pro" in caption and "★ 5.0 (1)" in caption
+
+
+def test_a_card_that_just_fits_a_caption_keeps_its_photo_when_rated_without_the_rating_line(chat, fake_api, category):
+    product = ProductFactory(category=category, name="Manual", description="x")
+    product.description = "x" * (texts.CAPTION_LIMIT - visible_length(texts.product_card(product, owned=False)) + 1)
+    product.save()
+    assert visible_length(texts.product_card(product, owned=False)) == texts.CAPTION_LIMIT
+    with_picture(product)
+    reviewer = UserFactory(telegram_id=777)
+    PurchaseFactory(user=reviewer, product=product)
+    review_rate(telegram_id=reviewer.telegram_id, product_id=product.pk, rating=5)
+
+    [edit] = chat.press(callbacks.product(product.id))
+
+    assert edit.method == "editMessageMedia"
+    caption = media_of(edit)["caption"]
+    assert "Manual" in caption and "★" not in caption
+    assert "💬 Reviews (1)" in [text for text, _data in buttons(edit)]
