@@ -2,11 +2,13 @@
 one message in the chat whatever the screen before was, the picture uploaded once and then sent by its id."""
 
 import json
+import time
 
 import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from telebot import apihelper
 
 from botapp import callbacks, texts
 from botapp.testing import updates
@@ -284,3 +286,14 @@ def test_a_card_that_just_fits_a_caption_keeps_its_photo_when_rated_without_the_
     caption = media_of(edit)["caption"]
     assert "Manual" in caption and "★" not in caption
     assert "💬 Reviews (1)" in [text for text, _data in buttons(edit)]
+
+
+def test_a_photo_telegram_is_slow_to_confirm_is_not_sent_again_as_text(send, fake_api, customer, boxed, monkeypatch):
+    monkeypatch.setattr(apihelper, "READ_TIMEOUT", 1)
+    fake_api.delay_next("sendPhoto", 2)  # Telegram answers late, but sends the photo
+
+    send(updates.message(customer, f"/start p{boxed.id}"))
+    time.sleep(1.5)  # the slow sendPhoto completes at the fake
+
+    messages = bot_messages(fake_api, customer["id"])
+    assert len(messages) == 1 and messages[0]["photo"], [(m.get("caption") or m.get("text") or "")[:30] for m in messages]
