@@ -208,3 +208,7 @@ def test_products_inline_on_the_category_page_keep_their_pictures(admin_client, 
 
     product.refresh_from_db()
     assert (product.picture.name.startswith("pictures/products/box"), product.picture_file_id) == (True, "telegram-id")
+
+
+def test_a_picture_path_with_a_nul_byte_is_not_found(admin_client, media):
+    assert admin_client.get("/media/pictures/products/box%00.jpg").status_code == 404
