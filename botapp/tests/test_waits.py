@@ -2,6 +2,8 @@
 others, so a message goes where the customer expects it."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from botapp import callbacks
 from botapp.testing import updates
@@ -67,3 +69,13 @@ def test_writing_to_support_ends_the_promo_and_review_waits(send, press, custome
     assert Review.objects.get(product=owned).text == ""
     assert not promo_wait_pending(telegram_id=42)
     assert SupportMessage.objects.filter(text__contains="My key does not work").exists()
+
+
+def test_with_no_wait_open_commands_and_presses_end_waits_without_a_query(send, press, customer, owned):
+    send(updates.message(customer, "/start"))  # the customer's record exists
+    with CaptureQueriesContext(connection) as command:
+        send(updates.message(customer, "/help"))
+    with CaptureQueriesContext(connection) as pressed:
+        press(callbacks.catalog())
+    looked = [q["sql"] for q in [*command, *pressed] if "wait" in q["sql"]]
+    assert looked == []

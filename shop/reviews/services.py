@@ -18,6 +18,7 @@ from shop.models import Purchase
 from shop.models.base import storable_string
 from shop.reviews.models import RATING_MAX, RATING_MIN, TEXT_MAX_LENGTH, ProductRating, Review, ReviewInvitation, ReviewWait
 from shop.telegram_html import escape, visible_length
+from shop.waits import wait_hint_set, wait_hint_take
 
 # Why a review was hidden when its writer's purchase was refunded (staff may show it again).
 REFUNDED_REASON = "Refunded: the writer no longer has the product"
@@ -142,13 +143,15 @@ def review_wait_start(*, telegram_id: int, product_id: int) -> None:
         unique_fields=["telegram_id"],
         update_fields=["product_id", "expires_at"],
     )
+    wait_hint_set("review", telegram_id, WAIT)
 
 
 def review_wait_cancel(*, telegram_id: int) -> bool:
-    """The buyer skipped the text, or moved on (a command); False if nothing was waiting."""
-    waiting = ReviewWait.objects.filter(telegram_id=telegram_id)
-    # Usually nothing waits: a read then, so commands never queue for SQLite's write lock.
-    return waiting.exists() and waiting.delete()[0] > 0
+    """The buyer skipped the text, or moved on (a command, another button); False if nothing was waiting.
+    Usually nothing waits: then no query at all (shop.waits)."""
+    if not wait_hint_take("review", telegram_id):
+        return False
+    return ReviewWait.objects.filter(telegram_id=telegram_id).delete()[0] > 0
 
 
 def review_text_save(*, telegram_id: int, text: str | None) -> Review | None:
