@@ -32,6 +32,7 @@ from shop.promotions.models import (
     Referral,
     ReferralReward,
 )
+from shop.trial import is_test_customer
 
 HOLD_TIME = timedelta(minutes=10)  # as long as stock is held for a checkout
 WAIT = timedelta(minutes=10)  # how long «Have a promo code?» waits for the code
@@ -295,6 +296,8 @@ def referral_record(*, referred: User, code: str, first_start: bool) -> Referral
     referrer = referrer_for_code(code)
     if not first_start or referrer is None or referrer.pk == referred.pk:
         return None
+    if is_test_customer(referred.telegram_id) or is_test_customer(referrer.telegram_id):
+        return None  # staff trying the bot (Try the bot) neither bring nor are brought by anyone
     ancestor, seen = referrer, 0
     while seen < 100:  # walk up who brought whom
         link = Referral.objects.filter(referred=ancestor).select_related("referrer").first()

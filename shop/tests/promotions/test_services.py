@@ -519,3 +519,23 @@ def test_a_double_press_on_a_once_per_customer_free_code_gives_one_unit():
     results = run_at_once(get, 2)
     assert Refusal.ALREADY_USED in results
     assert StockUnit.objects.filter(purchase__isnull=False).count() == 1
+
+
+def test_a_test_customer_is_never_recorded_as_brought_or_bringing():
+    ann, staff = UserFactory(), make_tester()
+    assert referral_record(referred=staff, code=referral_code(user=ann), first_start=True) is None
+    assert referral_record(referred=UserFactory(), code=referral_code(user=staff), first_start=True) is None
+    assert not Referral.objects.exists()
+
+
+def test_start_over_forgets_a_test_customers_referrals_and_older_code_uses(product):
+    ann, staff = UserFactory(), make_tester()
+    Referral.objects.create(referrer=ann, referred=staff)  # recorded before test customers were left out
+    code = PromoCodeFactory(value=50)
+    purchase = Purchase.objects.create(
+        user=staff, product=product, price=50, currency="XTR", payment_type="test", payment_id="test:1"
+    )
+    PromoRedemption.objects.create(code=code, user=staff, purchase=purchase)  # a use recorded before the fix
+    trial_customer_forget(telegram_id=staff.telegram_id)
+    assert not Referral.objects.exists() and not PromoRedemption.objects.exists()
+    assert list(Purchase.objects.all()) == [] and ann in type(ann).objects.all()
