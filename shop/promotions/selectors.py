@@ -67,6 +67,7 @@ def discounts_since(since) -> dict[str, int]:
     """Discount given through codes on paid purchases made since `since`, per currency: {currency: amount}."""
     rows = (
         PromoRedemption.objects.filter(purchase__status=Purchase.Status.PAID, purchase__created_at__gte=since)
+        .exclude(purchase__payment_type=Purchase.PaymentType.TEST)  # staff trying the bot gave no discount
         .values("purchase__currency")
         .annotate(listed=Sum("list_price"), paid=Sum("price_paid"))
     )
