@@ -2,9 +2,11 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from shop.models import Purchase, User
+from shop.promotions.models import PromoRedemption, Referral
 from shop.trial import is_test_customer
 
 
@@ -14,6 +16,13 @@ def trial_customer_forget(*, telegram_id: int) -> None:
     if not is_test_customer(telegram_id):
         raise ValidationError(_("Only a test customer can be started over."))
     with transaction.atomic():
+        # promo codes: their uses and holds (none since test customers spend no use, but older ones may be
+        # there), and referral links they opened or shared in Try the bot (never recorded since, as a rule)
+        test = Q(purchase__isnull=True) | Q(purchase__payment_type=Purchase.PaymentType.TEST)
+        PromoRedemption.objects.filter(test, user__telegram_id=telegram_id).delete()
+        Referral.objects.filter(
+            Q(referred__telegram_id=telegram_id) | Q(referrer__telegram_id=telegram_id), reward__isnull=True
+        ).delete()
         Purchase.objects.filter(user__telegram_id=telegram_id, payment_type=Purchase.PaymentType.TEST).delete()
         user = User.objects.filter(telegram_id=telegram_id).first()
         if user is not None and not user.purchases.exists():
