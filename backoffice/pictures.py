@@ -21,7 +21,7 @@ def picture_view(request, path: str):
     name = PICTURES_FOLDER + path
     try:
         stored = default_storage.open(name, "rb")
-    except (OSError, SuspiciousFileOperation) as exc:  # missing, or a path out of the folder
+    except (OSError, ValueError, SuspiciousFileOperation) as exc:  # missing, a NUL in the path, or out of the folder
         raise Http404 from exc
     response = FileResponse(stored, content_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
     response["Cache-Control"] = "private, max-age=3600"

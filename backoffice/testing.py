@@ -7,8 +7,12 @@ Single objects come from the shop's factories (`shop.testing.factories`).
 import datetime
 import itertools
 import re
+import shutil
+from pathlib import Path
 
+import pytest
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.auth.models import User as StaffUser
 from django.db import connection
@@ -171,3 +175,9 @@ def bulk_sales(count: int, category: Category) -> None:
     )
     for i, purchase in enumerate(purchases):
         Purchase.objects.filter(pk=purchase.pk).update(created_at=now - datetime.timedelta(days=i % 35))
+
+
+# The browser tests drive Debian's Chromium (`.ci/run` installs it); screenshots of failures go to ARTIFACTS.
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+needs_chromium = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Chromium is not installed (apt-get install chromium)")

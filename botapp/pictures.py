@@ -41,6 +41,10 @@ def _remember(picture: Picture, message) -> None:
     cache.set(_file_id_key(picture), file_id, FILE_ID_CACHE_SECONDS)
 
 
+class PictureMissing(Exception):
+    """The picture's file could not be read from storage (deleted, or the storage is down)."""
+
+
 def _with_media(picture: Picture, call):
     """`call(media)` with the picture's id if Telegram has it, else with its file uploaded (the id then kept).
 
@@ -56,8 +60,11 @@ def _with_media(picture: Picture, call):
             log.info("Telegram refused the id of picture %s (%s): uploading it again", picture.name, exc.description)
             cache.delete(_file_id_key(picture))
             picture_forget_file_id(owner=picture.owner, owner_id=picture.owner_id, file_id=file_id)
-    with default_storage.open(picture.name, "rb") as stored:  # small: resized when staff uploaded it
-        content = io.BytesIO(stored.read())
+    try:
+        with default_storage.open(picture.name, "rb") as stored:  # small: resized when staff uploaded it
+            content = io.BytesIO(stored.read())
+    except OSError as exc:  # only the storage's: a network error of the Bot API must not look like this
+        raise PictureMissing(f"{picture.name}: {exc}") from exc
     message = call(InputFile(content, file_name=os.path.basename(picture.name)))
     _remember(picture, message)
     return message

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from telebot import TeleBot
 from telebot.apihelper import ApiTelegramException
 
-from botapp.pictures import delete_quietly, edit_into_photo_screen, send_photo_screen
+from botapp.pictures import PictureMissing, delete_quietly, edit_into_photo_screen, send_photo_screen
 from botapp.screens import Screen
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,9 @@ def show(bot: TeleBot, chat_id: int, screen: Screen, *, message_id: int | None =
         try:
             _show_photo(bot, chat_id, screen, message_id)
             return
-        except (ApiTelegramException, OSError) as exc:
+        except (ApiTelegramException, PictureMissing) as exc:
+            # Not OSError: requests' network errors are OSErrors, and a photo sent but answered late must not
+            # be sent again as text (two cards); such errors go up as any other call's do.
             if isinstance(exc, ApiTelegramException) and exc.error_code != 400:
                 raise
             # The picture's file is gone from storage, or Telegram refused the photo: the text still shows.

@@ -330,11 +330,8 @@ def reviews_paginate(items: QuerySet, number: int = 1) -> Page:
 def with_reviews(screen: Screen, *, product_id: int, summary, back: callbacks.Back, can_rate: bool) -> Screen:
     """A product card with its rating under the name ("★ 4.7 (23)"), a Reviews button when there are any, and
     Rate for its buyer (both above Back). `summary`: the product's RatingSummary, or None."""
-    text = screen.text
-    if summary is not None:
-        name, _sep, rest = text.partition("\n")
-        rated = f"{name}\n{texts.rating_line(summary.average, summary.count)}\n{rest}"
-        text = rated if visible_length(rated) <= texts.MESSAGE_LIMIT else text
+    as_photo = screen.picture is not None and fits_caption(screen.text)
+    text = card_with_rating(screen.text, summary, as_photo=as_photo)
     rows = list(screen.markup.inline_keyboard) if screen.markup else []
     added = []
     if summary is not None:
@@ -342,8 +339,18 @@ def with_reviews(screen: Screen, *, product_id: int, summary, back: callbacks.Ba
     if can_rate:
         added.append([_button(texts.button_rate(), callbacks.rate(product_id, back))])
     at = max(len(rows) - 1, 0)  # « Back stays last
-    picture = screen.picture if screen.picture is not None and fits_caption(text) else None
-    return Screen(text, _keyboard(rows[:at] + added + rows[at:]), picture)
+    return Screen(text, _keyboard(rows[:at] + added + rows[at:]), screen.picture if as_photo else None)
+
+
+def card_with_rating(text: str, summary, *, as_photo: bool) -> str:
+    """A card's text with the rating line under the name, if that still fits: the caption of its photo when
+    shown `as_photo` (the picture matters more than the line), else a message."""
+    if summary is None:
+        return text
+    name, _sep, rest = text.partition("\n")
+    rated = f"{name}\n{texts.rating_line(summary.average, summary.count)}\n{rest}"
+    fits = fits_caption(rated) if as_photo else visible_length(rated) <= texts.MESSAGE_LIMIT
+    return rated if fits else text
 
 
 def reviews_page(product, page: Page, summary, back: callbacks.Back) -> Screen:
@@ -351,11 +358,15 @@ def reviews_page(product, page: Page, summary, back: callbacks.Back) -> Screen:
     card = _button(texts.button_back(), callbacks.product(product.pk, back))
     if not page.object_list:
         return Screen(texts.reviews_empty(product.name), _keyboard([[card]]))
-    entries = [texts.review_entry(r.rating, r.user.first_name, texts.short_date(r.created_at), r.text) for r in page.object_list]
     average, count = (summary.average, summary.count) if summary else (None, 0)
-    heading = texts.reviews(product.name, average, count, page.number, page.paginator.num_pages)
+    text = texts.reviews(product.name, average, count, page.number, page.paginator.num_pages)
+    for r in page.object_list:  # as many as one message holds (the texts' limit makes that all of them)
+        longer = text + "\n\n" + texts.review_entry(r.rating, r.user.first_name, texts.short_date(r.created_at), r.text)
+        if visible_length(longer) > texts.MESSAGE_LIMIT:
+            break
+        text = longer
     rows = [_pager_row(page, lambda n: callbacks.reviews(product.pk, n, back)), [card]]
-    return Screen(heading + "\n\n" + "\n\n".join(entries), _keyboard(rows))
+    return Screen(text, _keyboard(rows))
 
 
 def _rating_row(product_id: int, back: callbacks.Back) -> list[InlineKeyboardButton]:

@@ -804,6 +804,16 @@ def promo_refused(code: str, reason: str) -> str:
     return _("Promo code <b>%(code)s</b>: %(reason)s") % {"code": escape(code), "reason": promo_refusal(reason)}
 
 
+def payment_too_small(currency: str, *, code: str = "") -> str:
+    """Telegram refused the invoice: below its least payment in the currency (plain text: a callback answer)."""
+    if code:
+        return _("Telegram takes no payment this small in %(currency)s: the promo code %(code)s cannot be used here.") % {
+            "currency": currency,
+            "code": code,
+        }
+    return _("Telegram takes no payment this small in %(currency)s: this product cannot be bought now.") % {"currency": currency}
+
+
 def promo_refusal(reason: str) -> str:
     return {
         "unknown": _("there is no such promo code. Check the spelling."),

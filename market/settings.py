@@ -149,6 +149,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # The cache several processes share (flood control): local memory by default (one process);
 # redis://127.0.0.1:6379/0 in production, so every process and host counts a user's updates together.
 CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://")}
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # Waits for a customer's message and flood budgets live here: room for many customers, not Django's 300.
+    CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 100_000
 
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -19,6 +19,7 @@ from backoffice.permissions import may_see_revenue
 from botapp import screens, texts
 from shop.models import Category, Product, Purchase
 from shop.money import format_price
+from shop.reviews.selectors import rating_summary
 from shop.selectors.purchases import product_revenue_by_currency
 from shop.services.catalog import product_set_on_sale
 from shop.services.pictures import picture_prepare
@@ -217,8 +218,10 @@ class ProductAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
         buttons = [texts.button_buy(obj)] if obj.is_active else []
         buttons.append(texts.button_back())
         card = texts.product_card(obj, owned=False)
+        as_photo = bool(obj.picture) and screens.fits_caption(card)
+        card = screens.card_with_rating(card, rating_summary(product_id=obj.pk), as_photo=as_photo)  # as the bot does
         photo, note = "", ""
-        if obj.picture and screens.fits_caption(card):
+        if as_photo:
             photo = picture_tag(obj.picture)
         elif obj.picture:
             note = format_html(

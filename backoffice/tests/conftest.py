@@ -4,7 +4,7 @@ Editor Pro); Bob; staff who may only look; the admin in Russian."""
 import pytest
 from django.utils import translation
 
-from backoffice.testing import staff_client
+from backoffice.testing import ARTIFACTS, CHROMIUM, staff_client
 from shop.testing.factories import PurchaseFactory, UserFactory
 
 
@@ -33,3 +33,33 @@ def viewer_client(db):
 def russian(admin_client):
     yield admin_client
     translation.activate("en")  # LocaleMiddleware leaves the last request's language active
+
+
+@pytest.fixture
+def browser_page(request, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the test's ORM calls are still sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(20_000)
+        yield page
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        browser.close()

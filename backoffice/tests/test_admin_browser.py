@@ -8,54 +8,19 @@ test-artifacts/.
 
 import datetime
 import re
-import shutil
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
+from backoffice.testing import needs_chromium
 from botapp.testing import updates
 from botapp.testing.helpers import button_data, buttons
 from shop.models import Broadcast, Product, Purchase, User
 from shop.testing.factories import CategoryFactory, ProductFactory, PurchaseFactory, UserFactory, broadcast_started
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
-pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Chromium is not installed (apt-get install chromium)")
-
-
-@pytest.fixture
-def browser_page(request, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the test's ORM calls are still sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(20_000)
-        yield page
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        browser.close()
+pytestmark = needs_chromium
 
 
 @pytest.fixture

@@ -5,40 +5,13 @@ Needs /usr/bin/chromium (`.ci/run` installs it with apt-get). Screenshots of fai
 test-artifacts/.
 """
 
-import shutil
-from pathlib import Path
-
-import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from backoffice.testing import needs_chromium
 from shop.models import Purchase
 from shop.testing.factories import CategoryFactory, ProductFactory
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
-pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Chromium is not installed (apt-get install chromium)")
-
-
-@pytest.fixture
-def browser_page(request, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"],
-        )
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.set_default_timeout(20_000)
-        yield page
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        browser.close()
+pytestmark = needs_chromium
 
 
 def test_staff_shop_in_the_bot_without_telegram(browser_page, live_server, transactional_db):
@@ -51,6 +24,7 @@ def test_staff_shop_in_the_bot_without_telegram(browser_page, live_server, trans
         hidden_content="Thanks for reading! <code>CODE-777</code>",
     )
     page = browser_page
+    page.set_viewport_size({"width": 1366, "height": 900})  # a laptop
     page.goto(f"{live_server.url}/admin/login/?next=/admin/")
     page.fill("#id_username", "owner")
     page.fill("#id_password", "a-long-owner-password")

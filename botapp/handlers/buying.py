@@ -6,6 +6,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from telebot import TeleBot
+from telebot.apihelper import ApiTelegramException
 from telebot.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
 
 from botapp import callbacks, staff, tasks, texts
@@ -92,16 +93,36 @@ def on_buy(call: CallbackQuery, bot: TeleBot) -> None:
     sync_sender(sender)  # a buyer known before they pay
     description = texts.shorten(visible_text(product.description).strip() or product.name, DESCRIPTION_LIMIT)
     label = product.name if terms.quantity == 1 else f"{product.name} × {terms.quantity}"
+    try:
+        bot.send_invoice(
+            sender.id,
+            title=texts.shorten(product.name, TITLE_LIMIT),
+            description=description,
+            invoice_payload=payload,
+            provider_token=settings.PAYMENT_PROVIDER_TOKEN if terms.currency != "XTR" else "",
+            currency=terms.currency,
+            prices=[LabeledPrice(texts.shorten(label, TITLE_LIMIT), to_minor_units(terms.total, terms.currency))],
+        )
+    except ApiTelegramException as exc:
+        answer_callback(bot, call.id, _too_small_for_telegram(exc, sender.id, terms, offer))
+        if "CURRENCY_TOTAL_AMOUNT_INVALID" not in str(exc.description):
+            raise
+        show(bot, sender.id, card_screen(product, quantity=parsed.quantity, telegram_id=sender.id))
+        return
     answer_callback(bot, call.id)
-    bot.send_invoice(
-        sender.id,
-        title=texts.shorten(product.name, TITLE_LIMIT),
-        description=description,
-        invoice_payload=payload,
-        provider_token=settings.PAYMENT_PROVIDER_TOKEN if terms.currency != "XTR" else "",
-        currency=terms.currency,
-        prices=[LabeledPrice(texts.shorten(label, TITLE_LIMIT), to_minor_units(terms.total, terms.currency))],
-    )
+
+
+def _too_small_for_telegram(exc: ApiTelegramException, telegram_id: int, terms, offer) -> str | None:
+    """Telegram refuses an invoice below its minimum for the currency (about one US dollar, and it follows the
+    exchange rates, so the shop keeps no table of it): the customer is told, and a code that made the price
+    that small is taken off, so the card offers the product at its price again. None: another refusal."""
+    if "CURRENCY_TOTAL_AMOUNT_INVALID" not in str(exc.description):
+        return None
+    log.warning("Telegram refused an invoice of %s %s as too small: %s", terms.total, terms.currency, exc.description)
+    if offer is None:
+        return texts.payment_too_small(terms.currency)
+    promo_unapply(telegram_id=telegram_id)
+    return texts.payment_too_small(terms.currency, code=offer.code.code)
 
 
 def on_open(call: CallbackQuery, bot: TeleBot) -> None:

@@ -10,12 +10,10 @@ from botapp import screens, texts
 from botapp.handlers.common import card_screen, catalog_screen, info_screen, sync_sender
 from botapp.handlers.promotions import start_link
 from botapp.render import show
+from botapp.waits import end_waits
 from shop.models import BotText
-from shop.promotions.services import promo_wait_cancel
-from shop.reviews.services import review_wait_cancel
 from shop.selectors.catalog import product_get_for_user
 from shop.selectors.purchases import purchase_list_for_user
-from shop.support.services import support_wait_cancel
 
 PRIVATE = ["private"]
 PRODUCT_DEEP_LINK = re.compile(r"p([1-9][0-9]{0,17})")
@@ -58,9 +56,7 @@ def _ending_support_wait(handler):
 
     @functools.wraps(handler)
     def handle(message: Message, bot: TeleBot) -> None:
-        support_wait_cancel(telegram_id=message.from_user.id)
-        review_wait_cancel(telegram_id=message.from_user.id)  # nor does rating a product wait for a review's text
-        promo_wait_cancel(telegram_id=message.from_user.id)  # nor «Have a promo code?» for the code
+        end_waits(message.from_user.id)  # nor «Have a promo code?», nor a rating for its review's text
         handler(message, bot)
 
     return handle

@@ -11,6 +11,7 @@ from telebot.types import CallbackQuery, Message
 from botapp import callbacks, screens, texts
 from botapp.handlers.common import card_screen, show_in_place, sync_sender
 from botapp.render import answer_callback, show
+from botapp.waits import end_waits
 from shop.models import User
 from shop.promotions.selectors import referral_counts
 from shop.promotions.services import (
@@ -24,7 +25,6 @@ from shop.promotions.services import (
     referral_record,
 )
 from shop.selectors.catalog import product_get_for_user
-from shop.support.services import support_wait_cancel
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def on_promo(call: CallbackQuery, bot: TeleBot) -> None:
     if product is None:
         answer_callback(bot, call.id, texts.no_longer_available())
         return
-    support_wait_cancel(telegram_id=call.from_user.id)  # one thing at a time waits for their message
+    end_waits(call.from_user.id, but="promo")  # one thing at a time waits for their message
     promo_wait_start(telegram_id=call.from_user.id, product=product)
     show_in_place(bot, call, screens.promo_prompt(product))
 

@@ -1,5 +1,5 @@
 """Reviews: a product's review list, and its buyer rating it (1-5 buttons) then, optionally, writing a short
-text as their next message (Skip, or any command, ends the wait).
+text as their next message (Skip, any command, or any other button ends the wait).
 
 Who may review is the shop's decision (shop.reviews.services): the buttons only offer it.
 """
@@ -11,6 +11,7 @@ from botapp import callbacks, screens, texts
 from botapp.handlers.common import card_screen, catalog_screen, show_in_place
 from botapp.handlers.fallback import CONTENT_TYPES
 from botapp.render import answer_callback, show
+from botapp.waits import end_waits
 from shop.models import Product
 from shop.reviews.models import TEXT_MAX_LENGTH
 from shop.reviews.selectors import rating_summary, review_list_visible, review_of, review_wait_accepts
@@ -68,6 +69,7 @@ def on_rate_set(call: CallbackQuery, bot: TeleBot) -> None:
     except ReviewNotAllowed:
         answer_callback(bot, call.id, texts.review_not_allowed())
         return
+    end_waits(call.from_user.id, but="review")  # one thing at a time waits for their message
     review_wait_start(telegram_id=call.from_user.id, product_id=review.product_id)
     show_in_place(bot, call, screens.rated(review.product, review, back=parsed.back, limit=TEXT_MAX_LENGTH))
 
@@ -114,6 +116,24 @@ def on_review_text(message: Message, bot: TeleBot) -> None:
 
 
 ROUTES = {"reviews": on_reviews, "rate": on_rate, "rate_set": on_rate_set, "review_skip": on_skip}
+# Presses that keep the wait for a review's text (Skip ends it itself); any other press ends it.
+KEEP_WAITING = ("rate_set", "review_skip")
+
+
+def ends_review_wait(call: CallbackQuery) -> bool:
+    """The customer moved on (pressed any other button, anywhere): what they type next is no review.
+
+    A filter that never matches, registered before every other callback handler, so it sees every press;
+    it costs a press one read (a write only when a wait is there)."""
+    parsed = callbacks.parse(call.data)
+    if call.from_user is not None and (parsed is None or parsed.action not in KEEP_WAITING):
+        review_wait_cancel(telegram_id=call.from_user.id)
+    return False
+
+
+def register_wait_end(bot: TeleBot) -> None:
+    """Before every other callback handler (see ends_review_wait)."""
+    bot.register_callback_query_handler(lambda call: None, func=ends_review_wait)
 
 
 def register(bot: TeleBot) -> None:

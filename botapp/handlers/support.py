@@ -11,6 +11,7 @@ from botapp.handlers.common import show_in_place, support_can_write, sync_sender
 from botapp.handlers.fallback import CONTENT_TYPES
 from botapp.render import answer_callback, show
 from botapp.support import RELAYED, relay_answer, relay_to_staff, tell
+from botapp.waits import end_waits
 from shop.support.models import SupportMessage
 from shop.support.selectors import support_message_for_staff_message, support_wait_accepts
 from shop.support.services import support_wait_cancel, support_wait_start, support_wait_use
@@ -22,6 +23,7 @@ def on_write_to_support(call: CallbackQuery, bot: TeleBot) -> None:
     if not support_can_write():  # an old button, from before staff were removed
         answer_callback(bot, call.id, texts.support_unavailable(settings.SHOP_SUPPORT_CONTACT))
         return
+    end_waits(call.from_user.id, but="support")  # one thing at a time waits for their message
     support_wait_start(telegram_id=call.from_user.id)
     show_in_place(bot, call, screens.support_prompt())
 

@@ -2,18 +2,21 @@
 one message in the chat whatever the screen before was, the picture uploaded once and then sent by its id."""
 
 import json
+import time
 
 import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from telebot import apihelper
 
-from botapp import callbacks
+from botapp import callbacks, texts
 from botapp.testing import updates
 from botapp.testing.helpers import body, bot_messages, buttons, press_under
 from shop.models import Category, Product
 from shop.reviews.services import review_rate
 from shop.selectors.catalog import catalog_version
+from shop.telegram_html import visible_length
 from shop.testing.factories import ProductFactory, PurchaseFactory, StockProductFactory, UserFactory, stocked
 from shop.testing.pictures import picture_bytes
 
@@ -265,3 +268,32 @@ def test_a_rated_card_with_a_picture_keeps_its_photo_with_the_rating_in_the_capt
     assert edit.method == "editMessageMedia"
     caption = media_of(edit)["caption"]
     assert "Editor Pro" in caption and "★ 5.0 (1)" in caption
+
+
+def test_a_card_that_just_fits_a_caption_keeps_its_photo_when_rated_without_the_rating_line(chat, fake_api, category):
+    product = ProductFactory(category=category, name="Manual", description="x")
+    product.description = "x" * (texts.CAPTION_LIMIT - visible_length(texts.product_card(product, owned=False)) + 1)
+    product.save()
+    assert visible_length(texts.product_card(product, owned=False)) == texts.CAPTION_LIMIT
+    with_picture(product)
+    reviewer = UserFactory(telegram_id=777)
+    PurchaseFactory(user=reviewer, product=product)
+    review_rate(telegram_id=reviewer.telegram_id, product_id=product.pk, rating=5)
+
+    [edit] = chat.press(callbacks.product(product.id))
+
+    assert edit.method == "editMessageMedia"
+    caption = media_of(edit)["caption"]
+    assert "Manual" in caption and "★" not in caption
+    assert "💬 Reviews (1)" in [text for text, _data in buttons(edit)]
+
+
+def test_a_photo_telegram_is_slow_to_confirm_is_not_sent_again_as_text(send, fake_api, customer, boxed, monkeypatch):
+    monkeypatch.setattr(apihelper, "READ_TIMEOUT", 1)
+    fake_api.delay_next("sendPhoto", 2)  # Telegram answers late, but sends the photo
+
+    send(updates.message(customer, f"/start p{boxed.id}"))
+    time.sleep(1.5)  # the slow sendPhoto completes at the fake
+
+    messages = bot_messages(fake_api, customer["id"])
+    assert len(messages) == 1 and messages[0]["photo"], [(m.get("caption") or m.get("text") or "")[:30] for m in messages]

@@ -294,3 +294,36 @@ def test_in_a_provider_currency_the_invoice_is_for_the_discounted_price_in_minor
     mark = fake_api.mark()
     send(updates.pre_checkout(customer, invoice.params["payload"], total_amount=4500, currency="RUB"))
     assert fake_api.calls[mark].params["ok"] == "True"
+
+
+# --- found in review ---
+
+
+def test_a_declined_card_leaves_the_code_for_the_next_buy(press, send, fake_api, customer, product):
+    PromoCodeFactory(code="SAVE10", value=10)
+    enter_code(press, send, fake_api, customer, product, "save10")
+    invoice = invoice_for(press, product)
+    mark = fake_api.mark()
+    send(updates.pre_checkout(customer, invoice.params["payload"], total_amount=45))
+    assert fake_api.calls[mark].params["ok"] == "True"
+    # the card is declined: no successful_payment. Buy again: the code still applies
+    again = invoice_for(press, product)
+    assert again.json("prices")[0]["amount"] == 45
+    mark = fake_api.mark()
+    send(updates.pre_checkout(customer, again.params["payload"], total_amount=45))
+    assert fake_api.calls[mark].params["ok"] == "True"
+    assert AppliedPromoCode.objects.filter(code__code="SAVE10").exists()
+
+
+def test_a_price_telegram_finds_too_small_says_so_and_takes_the_code_off(settings, press, send, fake_api, customer, product):
+    settings.SHOP_CURRENCY = "RUB"
+    settings.PAYMENT_PROVIDER_TOKEN = "provider-token"
+    PromoCodeFactory(code="STEEP", value=98)  # 50 ₽ → 1 ₽, below Telegram's least payment in roubles
+    enter_code(press, send, fake_api, customer, product, "steep")
+    fake_api.fail_next("sendInvoice", 400, "Bad Request: CURRENCY_TOTAL_AMOUNT_INVALID")
+    calls = press(callbacks.buy(product.pk))
+    assert callback_answers(calls) == ["Telegram takes no payment this small in RUB: the promo code STEEP cannot be used here."]
+    screens = [c for c in calls if c.method in ("sendMessage", "editMessageText")]  # the card, at its price
+    assert len(screens) == 1 and "<s>" not in body(screens[0]) and "50 ₽" in body(screens[0])
+    assert not AppliedPromoCode.objects.exists()
+    assert invoice_for(press, product).json("prices")[0]["amount"] == 5000  # at its price, it can be bought

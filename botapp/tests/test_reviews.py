@@ -179,6 +179,45 @@ def test_a_command_ends_the_wait(send, fake_api, press, customer, ann_bought, pr
     assert Review.objects.get().text == ""
 
 
+@pytest.mark.parametrize("elsewhere", ["catalog", "product", "menu", "reviews"])
+def test_pressing_another_button_ends_the_wait(send, fake_api, press, customer, ann_bought, product, elsewhere):
+    press(callbacks.rate_set(product.pk, 3))
+    data = {
+        "catalog": callbacks.catalog(),
+        "product": callbacks.product(product.pk),
+        "menu": callbacks.menu(),
+        "reviews": callbacks.reviews(product.pk),
+    }[elsewhere]
+    press(data, message_id=5)  # a button under another message of the bot
+    assert NOT_A_REVIEW in body(text_message(send, fake_api, customer, "hello"))  # a search, not a review
+    assert Review.objects.get().text == ""
+
+
+def test_rating_again_keeps_the_wait(send, fake_api, press, customer, ann_bought, product):
+    press(callbacks.rate_set(product.pk, 3))
+    press(callbacks.rate_set(product.pk, 4))
+    assert "is saved" in body(text_message(send, fake_api, customer, "Nice"))
+    assert Review.objects.get().text == "Nice"
+
+
+@pytest.mark.parametrize("waiting", [False, True])
+def test_ending_the_wait_keeps_the_common_presses_within_five_queries(
+    settings, press_for_screen, press, ann_bought, product, category, waiting
+):
+    settings.FLOOD_RATE = 0  # many presses in a row
+    press_for_screen(callbacks.product(product.pk))  # the customer's record is brought up to date once
+    for data in (callbacks.menu(), callbacks.catalog(), callbacks.category(category.pk), callbacks.product(product.pk)):
+        press_for_screen(data)  # cached screens are built
+        if waiting:
+            press(callbacks.rate_set(product.pk, 3))
+        with CaptureQueriesContext(connection) as pressed:
+            press_for_screen(data)
+        assert len(statements(pressed)) <= 5, statements(pressed)
+        if not waiting:  # one read at most is added to a press, no write
+            assert all(q.startswith("SELECT") for q in statements(pressed)), statements(pressed)
+            assert len(statements(pressed)) <= {"menu": 1, "cats": 2, "cat": 2, "prod": 3}[data.split(":")[0]]
+
+
 def test_a_text_too_long_is_refused_with_the_limit_and_a_shorter_one_kept(send, fake_api, press, customer, ann_bought, product):
     press(callbacks.rate_set(product.pk, 5))
     refused = text_message(send, fake_api, customer, "x" * (TEXT_MAX_LENGTH + 20))
@@ -251,6 +290,21 @@ def test_longest_reviews_fit_one_message(press_for_screen, product):
     for _n in range(5):
         reviewed_by(product, 5, "&" * TEXT_MAX_LENGTH, first_name="<" * 64)  # every character escaped longer
     assert body(press_for_screen(callbacks.reviews(product.pk))).count("&amp;" * TEXT_MAX_LENGTH) == 5
+
+
+def test_longest_emoji_reviews_fit_one_message(press_for_screen, product):
+    for _n in range(5):
+        reviewed_by(product, 5, "😀" * (TEXT_MAX_LENGTH // 2))  # the limit in UTF-16 units, as Telegram counts
+    assert body(press_for_screen(callbacks.reviews(product.pk))).count("😀" * (TEXT_MAX_LENGTH // 2)) == 5
+
+
+def test_a_page_of_reviews_too_long_for_one_message_shows_those_that_fit(press, fake_api, product):
+    for _n in range(5):  # written before the limit counted an emoji twice: 1000 UTF-16 units each
+        reviewed_by(product, 5, "😀" * TEXT_MAX_LENGTH)
+    calls = [c for c in press(callbacks.reviews(product.pk)) if c.method in ("editMessageText", "sendMessage")]
+    assert calls and all(c.status == 200 for c in calls), [(c.method, c.status, body(c)[:60]) for c in calls]
+    assert 1 <= body(calls[-1]).count("😀" * TEXT_MAX_LENGTH) < 5
+    assert "Reviews of" in body(calls[-1])
 
 
 def test_a_product_without_reviews_lists_none(press_for_screen, product):

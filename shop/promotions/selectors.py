@@ -19,8 +19,10 @@ def referral_counts(*, telegram_id: int) -> tuple[int, int]:
 
 
 def promo_codes_with_figures() -> QuerySet[PromoCode]:
-    """Codes with `uses` (purchases made with them), `revenue` (paid, not refunded) and `discount` given."""
-    used = Q(redemptions__purchase__isnull=False)
+    """Codes with `uses` (purchases made with them, refunded ones too), `revenue` (paid, not refunded) and
+    `discount` given; test purchases are left out."""
+    # test purchases (staff trying the bot) are no use of a code; they take none since, older ones are left out
+    used = Q(redemptions__purchase__isnull=False) & ~Q(redemptions__purchase__payment_type=Purchase.PaymentType.TEST)
     kept = used & Q(redemptions__purchase__status=Purchase.Status.PAID)
     zero = Value(0, output_field=IntegerField())
     return PromoCode.objects.annotate(
@@ -65,6 +67,7 @@ def discounts_since(since) -> dict[str, int]:
     """Discount given through codes on paid purchases made since `since`, per currency: {currency: amount}."""
     rows = (
         PromoRedemption.objects.filter(purchase__status=Purchase.Status.PAID, purchase__created_at__gte=since)
+        .exclude(purchase__payment_type=Purchase.PaymentType.TEST)  # staff trying the bot gave no discount
         .values("purchase__currency")
         .annotate(listed=Sum("list_price"), paid=Sum("price_paid"))
     )

@@ -33,6 +33,7 @@ from shop.promotions.models import (
     Referral,
     ReferralReward,
 )
+from shop.trial import is_test_customer
 
 HOLD_TIME = timedelta(minutes=10)  # as long as stock is held for a checkout
 WAIT = timedelta(minutes=10)  # how long «Have a promo code?» waits for the code
@@ -98,8 +99,8 @@ def promo_code_find(*, text: str) -> PromoCode | None:
 
 
 def _counted(redemptions, now):
-    """Uses that count: those with a purchase, and holds not run out."""
-    return redemptions.filter(Q(purchase__isnull=False) | Q(held_until__gt=now))
+    """Uses that count: those of a purchase not refunded (a refund gives its use back), and holds not run out."""
+    return redemptions.filter(Q(purchase__status=Purchase.Status.PAID) | Q(purchase__isnull=True, held_until__gt=now))
 
 
 def promo_refusal(
@@ -126,7 +127,9 @@ def promo_refusal(
         categories = set(code.categories.values_list("pk", flat=True))
         if (products or categories) and product.pk not in products and product.category_id not in categories:
             return Refusal.NOT_FOR_PRODUCT
-    uses = _counted(PromoRedemption.objects.filter(code=code), now)
+    # the customer's own unpaid hold is not counted: if they check out again, it is replaced (their card was
+    # declined, or they left the invoice and pressed Buy again), so it never costs them their code
+    uses = _counted(PromoRedemption.objects.filter(code=code), now).exclude(purchase__isnull=True, user__telegram_id=telegram_id)
     if key:
         uses = uses.exclude(key=key)
     if purchase_id:
@@ -197,7 +200,8 @@ def promo_hold(*, code_text: str, telegram_id: int, product: Product, key: str) 
     """Pre-checkout: hold one use of the code for this invoice (`key`) for HOLD_TIME; the refusal if it cannot."""
     with transaction.atomic():
         # one checkout of this code at a time (on SQLite, one writer at a time anyway)
-        code = PromoCode.objects.select_for_update().select_related("owner").filter(code=code_text).first()
+        # of=("self",): the owner is joined by a LEFT OUTER JOIN, which PostgreSQL cannot lock
+        code = PromoCode.objects.select_for_update(of=("self",)).select_related("owner").filter(code=code_text).first()
         refusal = promo_refusal(code=code, telegram_id=telegram_id, product=product, key=key)
         if refusal is not None:
             return refusal
@@ -205,6 +209,8 @@ def promo_hold(*, code_text: str, telegram_id: int, product: Product, key: str) 
         if held is not None and held.purchase_id is not None:
             return Refusal.ALREADY_USED  # this invoice was paid with the code already
         user, _created = User.objects.get_or_create(telegram_id=telegram_id)  # known since Buy, as a rule
+        # one hold per customer and code: an earlier unpaid checkout of theirs (a declined card) gives its way
+        PromoRedemption.objects.filter(code=code, user=user, purchase__isnull=True).exclude(key=key).delete()
         PromoRedemption.objects.update_or_create(
             code=code, key=key, defaults={"user": user, "held_until": timezone.now() + HOLD_TIME}
         )
@@ -293,6 +299,8 @@ def referral_record(*, referred: User, code: str, first_start: bool) -> Referral
     referrer = referrer_for_code(code)
     if not first_start or referrer is None or referrer.pk == referred.pk:
         return None
+    if is_test_customer(referred.telegram_id) or is_test_customer(referrer.telegram_id):
+        return None  # staff trying the bot (Try the bot) neither bring nor are brought by anyone
     ancestor, seen = referrer, 0
     while seen < 100:  # walk up who brought whom
         link = Referral.objects.filter(referred=ancestor).select_related("referrer").first()

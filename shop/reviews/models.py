@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from shop.models import Product, User
 
 RATING_MIN, RATING_MAX = 1, 5
-TEXT_MAX_LENGTH = 500  # a page of the bot's review list holds several reviews in one message (4096 characters)
+TEXT_MAX_LENGTH = 500  # in UTF-16 units, as Telegram counts: a page of the bot's review list holds several in one message (4096)
 
 
 class Review(models.Model):

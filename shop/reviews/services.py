@@ -17,6 +17,8 @@ from django.utils.translation import gettext as _
 from shop.models import Purchase
 from shop.models.base import storable_string
 from shop.reviews.models import RATING_MAX, RATING_MIN, TEXT_MAX_LENGTH, ProductRating, Review, ReviewInvitation, ReviewWait
+from shop.telegram_html import escape, visible_length
+from shop.waits import wait_hint_set, wait_hint_take
 
 # Why a review was hidden when its writer's purchase was refunded (staff may show it again).
 REFUNDED_REASON = "Refunded: the writer no longer has the product"
@@ -47,9 +49,15 @@ class ReviewTextEmpty(ValidationError):
 
 
 def _owning_purchase(*, telegram_id: int, product_id: int) -> Purchase | None:
-    """A purchase (with its product) that gives the customer the product, if any (one query)."""
+    """A purchase (with its product) that gives the customer the product, if any (one query).
+
+    In a transaction, the purchases giving it stay locked until it ends: a refund (its UPDATE of one of them)
+    committed before is seen here, one coming later waits for the transaction, and what the refund takes
+    back (e.g. the review written meanwhile) it sees then. All of them are locked, not the first only: with
+    a LIMIT, PostgreSQL drops a row refunded while it waited instead of going on to the next."""
     owned = Purchase.objects.giving_access().filter(user__telegram_id=telegram_id, product_id=product_id)
-    return owned.select_related("product").first()
+    owned = owned.select_for_update(of=("self",)).select_related("product").order_by("pk")
+    return next(iter(owned), None)
 
 
 def _owned_by_reviewer():
@@ -73,10 +81,12 @@ def _rating_add(*, product_id: int, points: int, count: int) -> None:
 
 
 def review_text_clean(text: str | None) -> str:
-    """A review's text as it is kept: plain, trimmed, storable; empty when only whitespace was sent."""
+    """A review's text as it is kept: plain, trimmed, storable; empty when only whitespace was sent.
+    Its length is counted as Telegram counts a message's, so a page of the longest reviews fits one message."""
     text = storable_string(text or "").strip()
-    if len(text) > TEXT_MAX_LENGTH:
-        raise ReviewTextTooLong(len(text))
+    length = visible_length(escape(text))  # as Telegram counts it (UTF-16 units: an emoji is 2)
+    if length > TEXT_MAX_LENGTH:
+        raise ReviewTextTooLong(length)
     return text
 
 
@@ -85,12 +95,13 @@ def review_rate(*, telegram_id: int, product_id: int, rating: int) -> Review:
     The review comes with its product."""
     if not RATING_MIN <= rating <= RATING_MAX:
         raise ValidationError(_("A rating is from 1 to 5."), code="rating")
-    purchase = _owning_purchase(telegram_id=telegram_id, product_id=product_id)
-    if purchase is None:
-        raise ReviewNotAllowed()
     for attempt in (1, 2):
         try:
             with transaction.atomic():
+                # checked in the transaction that writes, with the purchase locked (a refund racing the rating)
+                purchase = _owning_purchase(telegram_id=telegram_id, product_id=product_id)
+                if purchase is None:
+                    raise ReviewNotAllowed()
                 review = _rate(user_id=purchase.user_id, product_id=product_id, rating=rating)
         except IntegrityError:
             if attempt == 2:
@@ -108,7 +119,14 @@ def _rate(*, user_id: int, product_id: int, rating: int) -> Review:
         review = Review.objects.create(user_id=user_id, product_id=product_id, rating=rating)
         _rating_add(product_id=product_id, points=rating, count=1)
         return review
-    if review.rating != rating:
+    if review.hidden and review.hidden_reason == REFUNDED_REASON:
+        # hidden by a refund, and bought again since: shown and counted again (staff-hidden ones stay hidden)
+        _rating_add(product_id=product_id, points=rating, count=1)
+        review.hidden, review.hidden_reason = False, ""
+        review.rating = rating
+        review.updated_at = timezone.now()
+        review.save(update_fields=["hidden", "hidden_reason", "rating", "updated_at"])
+    elif review.rating != rating:
         if not review.hidden:
             _rating_add(product_id=product_id, points=rating - review.rating, count=0)
         review.rating = rating
@@ -125,13 +143,15 @@ def review_wait_start(*, telegram_id: int, product_id: int) -> None:
         unique_fields=["telegram_id"],
         update_fields=["product_id", "expires_at"],
     )
+    wait_hint_set("review", telegram_id, WAIT)
 
 
 def review_wait_cancel(*, telegram_id: int) -> bool:
-    """The buyer skipped the text, or moved on (a command); False if nothing was waiting."""
-    waiting = ReviewWait.objects.filter(telegram_id=telegram_id)
-    # Usually nothing waits: a read then, so commands never queue for SQLite's write lock.
-    return waiting.exists() and waiting.delete()[0] > 0
+    """The buyer skipped the text, or moved on (a command, another button); False if nothing was waiting.
+    Usually nothing waits: then no query at all (shop.waits)."""
+    if not wait_hint_take("review", telegram_id):
+        return False
+    return ReviewWait.objects.filter(telegram_id=telegram_id).delete()[0] > 0
 
 
 def review_text_save(*, telegram_id: int, text: str | None) -> Review | None:

@@ -88,7 +88,7 @@ def purchase_request_delivery(*, purchase: Purchase) -> bool:
     over one set of units: the second finds them given.
     """
     with transaction.atomic():
-        purchase = Purchase.objects.select_for_update().select_related("product").get(pk=purchase.pk)
+        purchase = Purchase.objects.select_for_update(of=("self",)).select_related("product").get(pk=purchase.pk)
         if purchase.status != Purchase.Status.PAID:
             return False
         again = purchase.delivered_at is not None

@@ -24,7 +24,9 @@ from shop.promotions.services import (
     promo_hold,
     promo_offer,
     promo_redeem,
+    promo_refusal,
     promo_release,
+    promo_unapply,
     referral_reward_grant,
     referral_reward_withdraw,
 )
@@ -142,6 +144,10 @@ def _promo_checkout(terms: InvoiceTerms, payload: str, product: Product) -> Chec
     """An invoice at a code's price: one use of the code held for it, if the code can still be used."""
     if not terms.code:
         return None
+    if is_test_customer(terms.telegram_id):  # staff trying the bot: the code's rules, but no use of it held
+        code = PromoCode.objects.select_related("owner").filter(code=terms.code).first()
+        refusal = promo_refusal(code=code, telegram_id=terms.telegram_id, product=product)
+        return None if refusal is None else CheckoutRefusal.PROMO_REFUSED
     refusal = promo_hold(code_text=terms.code, telegram_id=terms.telegram_id, product=product, key=_hold_key(terms, payload))
     return None if refusal is None else CheckoutRefusal.PROMO_REFUSED
 
@@ -247,7 +253,9 @@ def purchase_record_payment(
             purchase.save()
             if product.sells_units and not test:  # a test purchase takes no real units
                 _allocate_or_hold_back(purchase, key=_hold_key(terms, payload))
-            if terms.code:
+            if terms.code and test:  # staff trying the bot spend no real use of the code
+                promo_unapply(telegram_id=user.telegram_id)
+            elif terms.code:
                 list_price = product.price * purchase.quantity
                 promo_redeem(purchase=purchase, code_text=terms.code, key=_hold_key(terms, payload), list_price=list_price)
             referral_reward_grant(purchase=purchase)
@@ -329,30 +337,52 @@ def purchase_get_free_with_code(
     """A product a promo code makes free: handed over like a free product, the code's use recorded.
 
     The code's row is locked while its limits are checked and the use is taken, so a limited code
-    gives no more free products than its uses. PromoRefused says why the code does not apply.
+    gives no more free products than its uses, and a double press gives one product per use: a
+    product sold one at a time that the customer got meanwhile is returned (False: not made now).
+    PromoRefused says why the code does not apply. A test customer (Try the bot) gets a test
+    purchase, which takes no real units and no use of the code.
     """
     if not product.is_active or product.price <= 0:
         raise ValidationError(_("This product cannot be bought."))
+    test = is_test_customer(user.telegram_id)
     try:
         with transaction.atomic():
-            code = PromoCode.objects.select_for_update().select_related("owner").get(pk=promo_code.pk)
+            # of=("self",): the owner is joined by a LEFT OUTER JOIN, which PostgreSQL cannot lock
+            code = PromoCode.objects.select_for_update(of=("self",)).select_related("owner").get(pk=promo_code.pk)
+            if not product.sells_units:  # one each: a second press at once finds the first one's purchase
+                owned = _owned_purchase(user=user, product=product)
+                if owned is not None:
+                    return owned, False
             if not promo_offer(code=code, telegram_id=user.telegram_id, product=product).free:
                 raise ValidationError(_("This product cannot be bought."))
             purchase = _at_no_charge(
                 user,
                 product,
-                Purchase.PaymentType.FREE,
-                payment_id=f"promo:{code.pk}:{uuid.uuid4().hex}",
+                Purchase.PaymentType.TEST if test else Purchase.PaymentType.FREE,
+                payment_id=f"{TEST_PAYMENT_PREFIX if test else ''}promo:{code.pk}:{uuid.uuid4().hex}",
                 quantity=quantity if product.sells_units else 1,
                 delivery_claimed_at=timezone.now(),  # its delivery belongs to whoever creates it
+                delivery_claimed_by=delivery_claimer(),
             )
             purchase.save()
-            if product.sells_units:
+            if product.sells_units and not test:  # a test purchase takes no real units
                 stock_allocate(purchase=purchase)
-            promo_redeem(purchase=purchase, code_text=code.code, key="", list_price=product.price * purchase.quantity)
+            if test:  # staff trying the bot spend no real use of the code
+                promo_unapply(telegram_id=user.telegram_id)
+            else:
+                promo_redeem(purchase=purchase, code_text=code.code, key="", list_price=product.price * purchase.quantity)
+            access_period_record(purchase=purchase)
     except OutOfStock as short:
         raise ValidationError(_("Sorry, this product is sold out."), code="sold_out") from short
     return purchase, True
+
+
+def _owned_purchase(*, user: User, product: Product) -> Purchase | None:
+    """The purchase through which the user has the product now (a chat's access: while it lasts), if they do."""
+    current = _product_with_ownership(product_id=product.pk, telegram_id=user.telegram_id)
+    if current is None or not current.owned:
+        return None
+    return owned_by(telegram_id=user.telegram_id, product_ref=product.pk).select_related("product", "user").first()
 
 
 def purchase_grant(*, user: User, product: Product, token: str | None = None) -> tuple[Purchase, bool]:

@@ -35,7 +35,9 @@ def picture_prepare(*, upload) -> ContentFile:
             code="too_large",
         )
     image = _opened(upload)
-    if image.format not in PICTURE_FORMATS:
+    if image.format == "MPO":  # a phone's JPEG with a preview picture added (MPF): its first picture is the photo
+        image.seek(0)
+    elif image.format not in PICTURE_FORMATS:
         raise ValidationError(
             _("This is a %(format)s image; upload a JPEG, PNG or WebP picture.") % {"format": image.format}, code="format"
         )
@@ -54,9 +56,10 @@ def picture_prepare(*, upload) -> ContentFile:
         )
     try:
         image.draft("RGB", (PICTURE_MAX_SIDE, PICTURE_MAX_SIDE))  # a JPEG is decoded at a smaller scale
-        image = ImageOps.exif_transpose(image)
-        image = _flattened(image)
+        # Made small before anything is copied: a picture of 50 megapixels is 200 MB decoded, once only.
+        image = _flattened(_reduced(image))
         image.thumbnail((PICTURE_MAX_SIDE, PICTURE_MAX_SIDE), Image.Resampling.LANCZOS)
+        image = ImageOps.exif_transpose(image)  # after: the long side's limit is the same either way
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise _not_an_image() from exc
     output = io.BytesIO()
@@ -76,14 +79,34 @@ def _opened(upload) -> Image.Image:
     return image
 
 
+def _transparent(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA") or (image.mode in ("P", "PA") and "transparency" in image.info)
+
+
+def _reduced(image: Image.Image) -> Image.Image:
+    """A large transparent picture laid on white and shrunk by a whole factor (to at least PICTURE_MAX_SIDE;
+    the final resize does the rest) a strip at a time, never copied whole: 50 megapixels are 200 MB decoded.
+    Others as they are (the final resize shrinks them without a copy)."""
+    factor = max(image.size) // PICTURE_MAX_SIDE
+    if factor < 2 or not _transparent(image):
+        return image
+    width, height = image.size
+    reduced = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    step = factor * max(1, 2_000_000 // width // factor)  # rows per strip (some 2 megapixels), a multiple of the factor
+    for top in range(0, height, step):
+        reduced.paste(_flattened(image.crop((0, top, width, min(top + step, height)))).reduce(factor), (0, top // factor))
+    reduced.info = dict(image.info)  # its EXIF orientation, still to be applied
+    return reduced
+
+
 def _flattened(image: Image.Image) -> Image.Image:
     """RGB; a transparent picture laid on white."""
-    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+    if _transparent(image):
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def _not_an_image() -> ValidationError:

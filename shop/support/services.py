@@ -8,6 +8,7 @@ from django.utils import timezone
 from shop.models import User
 from shop.models.base import storable_string, storable_text
 from shop.support.models import SupportCopy, SupportMessage, SupportWait
+from shop.waits import wait_hint_set, wait_hint_take
 
 # How long "Write to support" waits for the customer's message.
 WAIT = timedelta(minutes=10)
@@ -20,13 +21,15 @@ def support_wait_start(*, telegram_id: int) -> None:
     SupportWait.objects.update_or_create(
         telegram_id=telegram_id, defaults={"expires_at": timezone.now() + WAIT, "media_group_id": ""}
     )
+    wait_hint_set("support", telegram_id, WAIT)
 
 
 def support_wait_cancel(*, telegram_id: int) -> bool:
-    """The customer changed their mind (Cancel, or any command); False if nothing was waiting."""
-    waiting = SupportWait.objects.filter(telegram_id=telegram_id)
-    # Usually nothing waits: a read then, so commands never queue for SQLite's write lock.
-    return waiting.exists() and waiting.delete()[0] > 0
+    """The customer changed their mind (Cancel, or any command); False if nothing was waiting.
+    Usually nothing waits: then no query at all (shop.waits)."""
+    if not wait_hint_take("support", telegram_id):
+        return False
+    return SupportWait.objects.filter(telegram_id=telegram_id).delete()[0] > 0
 
 
 def support_wait_use(*, telegram_id: int, media_group_id: str = "") -> bool:

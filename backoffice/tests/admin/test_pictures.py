@@ -6,8 +6,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from backoffice.testing import change_form_data, url
+from botapp import texts
 from shop.models import Category, Product
-from shop.testing.factories import ProductFactory
+from shop.reviews.services import review_rate
+from shop.telegram_html import visible_length
+from shop.testing.factories import ProductFactory, PurchaseFactory, UserFactory
 from shop.testing.pictures import opened, picture_upload
 
 pytestmark = pytest.mark.django_db
@@ -112,6 +115,38 @@ def test_the_card_preview_shows_the_picture_above_the_text(admin_client, media, 
     assert card.index("tg-photo") < card.index("<b>Editor Pro</b>")
 
 
+def rated(product, rating=5):
+    reviewer = UserFactory()
+    PurchaseFactory(user=reviewer, product=product)
+    review_rate(telegram_id=reviewer.telegram_id, product_id=product.pk, rating=rating)
+
+
+def test_the_card_preview_shows_the_rating_as_the_bot_does(admin_client, media, product):
+    product.picture.save("box.jpg", picture_upload())
+    rated(product)
+
+    page = admin_client.get(url("product_change", product.pk)).text
+
+    start = page.index('<div class="tg-preview">')
+    card = page[start : page.index("</ul></div>", start)]
+    assert 'class="tg-photo"' in card and "★ 5.0 (1)" in card
+
+
+def test_a_card_that_just_fits_a_caption_is_previewed_with_its_picture_and_without_the_rating(admin_client, media, category):
+    product = ProductFactory(category=category, name="Manual", description="x")
+    product.description = "x" * (texts.CAPTION_LIMIT - visible_length(texts.product_card(product, owned=False)) + 1)
+    product.save()
+    product.picture.save("box.jpg", picture_upload())
+    rated(product)
+
+    page = admin_client.get(url("product_change", product.pk)).text
+
+    start = page.index('<div class="tg-preview">')
+    card = page[start : page.index("</ul></div>", start)]
+    assert 'class="tg-photo"' in card and "★" not in card
+    assert "without the picture" not in page
+
+
 def test_a_card_too_long_for_a_caption_is_previewed_as_text_with_a_note(admin_client, media, category):
     product = ProductFactory(category=category, description="Long. " * 300)
     product.picture.save("box.jpg", picture_upload())
@@ -173,3 +208,7 @@ def test_products_inline_on_the_category_page_keep_their_pictures(admin_client, 
 
     product.refresh_from_db()
     assert (product.picture.name.startswith("pictures/products/box"), product.picture_file_id) == (True, "telegram-id")
+
+
+def test_a_picture_path_with_a_nul_byte_is_not_found(admin_client, media):
+    assert admin_client.get("/media/pictures/products/box%00.jpg").status_code == 404

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from shop.access.models import Membership
 from shop.invoices import InvoiceTerms, invoice_payload, invoice_terms
 from shop.models import Purchase
 from shop.money import to_minor_units
@@ -31,11 +32,14 @@ from shop.services.payments import (
     purchase_get_free_with_code,
     purchase_mark_refunded,
 )
+from shop.services.trial import trial_customer_forget
 from shop.stock.models import StockUnit
+from shop.testing.access import ChannelProductFactory
 from shop.testing.concurrency import run_at_once
 from shop.testing.factories import CategoryFactory, ProductFactory, StockProductFactory, UserFactory, stocked
 from shop.testing.payments import pay
 from shop.testing.promotions import PromoCodeFactory, ReferralFactory
+from shop.trial import trial_customer_id
 
 pytestmark = pytest.mark.django_db
 
@@ -406,3 +410,150 @@ def test_no_promo_code_applies_to_chat_access_neither_at_invoice_nor_free_nor_at
         with pytest.raises(PromoRefused):
             purchase_get_free_with_code(user=ann, product=product, promo_code=code)
     assert not Purchase.objects.exists() and not PromoRedemption.objects.exists()
+
+
+# --- found in review: refunds, declined cards, Try the bot, chat access, double presses ---
+
+
+def test_a_refunded_purchase_gives_its_use_of_the_code_back(product):
+    ann = UserFactory()
+    code = PromoCodeFactory(code="ONCE", value=50, max_uses=1)
+    outcome = buy_with(ann, product, code, charge="stx-1")
+    assert refusal(code, ann, product) == Refusal.ALREADY_USED
+    purchase_mark_refunded(payment_id=outcome.purchase.payment_id)
+    assert refusal(code, ann, product) is None  # the money went back, and so did the code's only use
+    assert refusal(code, UserFactory(), product) is None
+    assert buy_with(ann, product, code, charge="stx-2").purchase.promo.note == ""
+
+
+def test_a_reward_code_used_on_a_refunded_purchase_can_be_used_again(product):
+    ann, bob = UserFactory(), UserFactory()
+    ReferralFactory(referrer=ann, referred=bob)
+    buy_with(bob, ProductFactory(price=100), None, charge="bob")
+    reward = ReferralReward.objects.get().code
+    used = buy_with(ann, product, reward, charge="ann-1").purchase
+    purchase_mark_refunded(payment_id=used.payment_id)
+    assert buy_with(ann, product, reward, charge="ann-2").purchase.promo.note == ""
+
+
+def test_a_declined_card_does_not_cost_the_customer_their_code(product):
+    ann = UserFactory()
+    code = PromoCodeFactory(code="HALF", value=50, max_uses=1)
+    promo_apply(user=ann, text="half", product=product)
+    _terms, payload = invoice_create(telegram_id=ann.telegram_id, product=product, promo_code=code)
+    assert checkout(ann, payload) is None  # Pay pressed: a use held... and the card is declined
+    offer, refused = promo_applied_offer(telegram_id=ann.telegram_id, product=product)  # Buy pressed again
+    assert refused is None and offer.price == 50
+    _terms, payload = invoice_create(telegram_id=ann.telegram_id, product=product, promo_code=code)
+    assert checkout(ann, payload) is None  # the new invoice's hold replaces the old one
+    assert PromoRedemption.objects.count() == 1
+    assert pay(ann, payload, total_amount=50, payment_id="ann").purchase.promo.note == ""
+    assert refusal(code, UserFactory(), product) == Refusal.USED_UP
+
+
+def test_another_customers_unpaid_hold_still_counts(product):
+    ann, bob = UserFactory(), UserFactory()
+    code = PromoCodeFactory(max_uses=1)
+    _terms, payload = invoice_create(telegram_id=ann.telegram_id, product=product, promo_code=code)
+    assert checkout(ann, payload) is None
+    assert refusal(code, bob, product) == Refusal.USED_UP
+    bobs = invoice_payload(InvoiceTerms(bob.telegram_id, product.pk, 90, "XTR", code=code.code))  # an invoice from before
+    assert checkout(bob, bobs) == CheckoutRefusal.PROMO_REFUSED
+
+
+def make_tester():
+    return UserFactory(telegram_id=trial_customer_id(staff_id=1))
+
+
+def test_a_test_payment_with_a_code_takes_no_real_use_of_it(product):
+    code = PromoCodeFactory(code="LAUNCH", value=50, max_uses=1)
+    staff = make_tester()
+    promo_apply(user=staff, text="launch", product=product)
+    _terms, payload = invoice_create(telegram_id=staff.telegram_id, product=product, promo_code=code)
+    assert checkout(staff, payload) is None
+    outcome = pay(staff, payload, total_amount=50, payment_id="test:1")
+    assert outcome.purchase.payment_type == Purchase.PaymentType.TEST
+    assert not PromoRedemption.objects.exists() and not AppliedPromoCode.objects.exists()
+    assert refusal(code, UserFactory(), product) is None  # a real customer still has the launch code's use
+    row = promo_codes_with_figures().get(pk=code.pk)
+    assert (row.uses, row.revenue) == (0, 0)
+    trial_customer_forget(telegram_id=staff.telegram_id)  # Start over works
+    assert not Purchase.objects.exists()
+
+
+def test_a_test_checkout_still_follows_the_codes_rules(product):
+    code = PromoCodeFactory(value=50, max_uses=1)
+    buy_with(UserFactory(), product, code, charge="real")
+    staff = make_tester()
+    payload = invoice_payload(InvoiceTerms(staff.telegram_id, product.pk, 50, "XTR", code=code.code))
+    assert checkout(staff, payload) == CheckoutRefusal.PROMO_REFUSED
+
+
+def test_a_code_making_stock_free_for_a_test_customer_is_a_test_purchase_taking_no_real_units():
+    keys = StockProductFactory(price=5)
+    stocked(keys, 1)
+    code = PromoCodeFactory(value=100, max_uses=1)
+    purchase, created = purchase_get_free_with_code(user=make_tester(), product=keys, promo_code=code)
+    assert created and purchase.payment_type == Purchase.PaymentType.TEST
+    assert purchase.payment_id.startswith("test:")
+    assert not StockUnit.objects.filter(purchase__isnull=False).exists()
+    assert not PromoRedemption.objects.exists()
+
+
+def test_a_code_cannot_make_chat_access_free():
+    """Codes do not apply to chat access (it sells at its price): a free order by code is refused, nothing made."""
+    ann = UserFactory()
+    club = ChannelProductFactory(price=50)
+    code = PromoCodeFactory(value=100)
+    with pytest.raises(PromoRefused):
+        purchase_get_free_with_code(user=ann, product=club, promo_code=code)
+    assert not Purchase.objects.exists() and not Membership.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_press_on_a_free_code_gives_one_product():
+    product = ProductFactory(price=100)
+    ann = UserFactory()
+    code = PromoCodeFactory(value=100, per_customer=2)
+    results = run_at_once(lambda i: purchase_get_free_with_code(user=ann, product=product, promo_code=code), 2)
+    assert Purchase.objects.count() == 1 and PromoRedemption.objects.count() == 1
+    assert sorted(created for _purchase, created in results) == [False, True]
+    assert results[0][0].pk == results[1][0].pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_press_on_a_once_per_customer_free_code_gives_one_unit():
+    keys = StockProductFactory(price=10)
+    stocked(keys, 5)
+    ann = UserFactory()
+    code = PromoCodeFactory(value=100, per_customer=1)
+
+    def get(i):
+        try:
+            return purchase_get_free_with_code(user=ann, product=keys, promo_code=code)[0]
+        except PromoRefused as refused:
+            return refused.reason
+
+    results = run_at_once(get, 2)
+    assert Refusal.ALREADY_USED in results
+    assert StockUnit.objects.filter(purchase__isnull=False).count() == 1
+
+
+def test_a_test_customer_is_never_recorded_as_brought_or_bringing():
+    ann, staff = UserFactory(), make_tester()
+    assert referral_record(referred=staff, code=referral_code(user=ann), first_start=True) is None
+    assert referral_record(referred=UserFactory(), code=referral_code(user=staff), first_start=True) is None
+    assert not Referral.objects.exists()
+
+
+def test_start_over_forgets_a_test_customers_referrals_and_older_code_uses(product):
+    ann, staff = UserFactory(), make_tester()
+    Referral.objects.create(referrer=ann, referred=staff)  # recorded before test customers were left out
+    code = PromoCodeFactory(value=50)
+    purchase = Purchase.objects.create(
+        user=staff, product=product, price=50, currency="XTR", payment_type="test", payment_id="test:1"
+    )
+    PromoRedemption.objects.create(code=code, user=staff, purchase=purchase)  # a use recorded before the fix
+    trial_customer_forget(telegram_id=staff.telegram_id)
+    assert not Referral.objects.exists() and not PromoRedemption.objects.exists()
+    assert list(Purchase.objects.all()) == [] and ann in type(ann).objects.all()

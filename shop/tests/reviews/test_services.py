@@ -1,10 +1,12 @@
 """Reviews in the shop: who may review, one review per buyer and product (editable), the text's limits, staff
 hiding reviews, and the product's rating kept equal to its visible reviews (also under threads)."""
 
+import contextlib
 import datetime
+import threading
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Avg, Count
 from django.utils import timezone
 
@@ -192,6 +194,15 @@ def test_a_text_over_the_limit_is_refused_and_the_wait_goes_on(ann, product):
     assert review_text_save(telegram_id=ann.telegram_id, text="Short").text == "Short"
 
 
+def test_the_limit_counts_as_telegram_does_an_emoji_twice(ann, product):
+    # Telegram counts UTF-16 units: 500 emoji are 1000, and five such reviews overflow one message
+    rate_and_wait(ann, product)
+    with pytest.raises(ReviewTextTooLong) as refused:
+        review_text_save(telegram_id=ann.telegram_id, text="😀" * (TEXT_MAX_LENGTH // 2 + 1))
+    assert refused.value.length == TEXT_MAX_LENGTH + 2
+    assert review_text_save(telegram_id=ann.telegram_id, text="😀" * (TEXT_MAX_LENGTH // 2)).text == "😀" * 250
+
+
 @pytest.mark.parametrize("text", ["", "   ", "\n\t ", None])
 def test_an_empty_text_is_refused_and_the_wait_goes_on(ann, product, text):
     rate_and_wait(ann, product)
@@ -326,3 +337,75 @@ def test_a_refund_keeps_the_review_of_a_buyer_who_still_has_the_product(ann, pro
 
     assert Review.objects.get(user=ann).hidden is False
     assert counted(product) == (4, 1)
+
+
+def test_a_refund_arriving_while_the_rating_is_written_hides_the_review(ann, product, monkeypatch, transactional_db):
+    from shop.reviews import services
+
+    purchase = bought(ann, product, payment_id="charge-race")
+    check = services._owning_purchase
+
+    def refund() -> None:
+        try:
+            purchase_mark_refunded(payment_id=purchase.payment_id)
+        finally:
+            connection.close()
+
+    refunding = threading.Thread(target=refund)
+
+    def check_then_refund(**kwargs):
+        found = check(**kwargs)
+        refunding.start()  # another worker's refund, right after the rating found the purchase
+        refunding.join(timeout=1)  # done by now, unless the rating holds the purchase
+        return found
+
+    monkeypatch.setattr(services, "_owning_purchase", check_then_refund)
+    with contextlib.suppress(ReviewNotAllowed):
+        review_rate(telegram_id=ann.telegram_id, product_id=product.pk, rating=1)
+    refunding.join(timeout=30)
+
+    assert Purchase.objects.get(pk=purchase.pk).status == Purchase.Status.REFUNDED
+    assert not Review.objects.filter(hidden=False).exists()
+    assert rating_summary(product_id=product.pk) is None
+
+
+def test_ratings_racing_refunds_never_leave_a_refunded_buyers_review_counted(product, transactional_db):
+    buyers = [UserFactory() for _ in range(6)]
+    purchases = [bought(user, product, payment_id=f"charge-{i}") for i, user in enumerate(buyers)]
+
+    def rate_or_refund(i: int) -> None:
+        if i % 2:
+            purchase_mark_refunded(payment_id=purchases[i // 2].payment_id)
+        else:
+            with contextlib.suppress(ReviewNotAllowed):  # the refund came first
+                review_rate(telegram_id=buyers[i // 2].telegram_id, product_id=product.pk, rating=1)
+
+    run_at_once(rate_or_refund, 12)
+    assert not Review.objects.filter(hidden=False).exists()
+    assert counted(product) == visible_truth(product) == (0, 0)
+
+
+def test_a_buyer_who_buys_again_after_a_refund_is_counted_again_when_rating(ann, bob, product):
+    first = bought(ann, product, payment_id="charge-1")
+    bought(bob, product, payment_id="charge-bob")
+    review_rate(telegram_id=ann.telegram_id, product_id=product.pk, rating=2)
+    review_rate(telegram_id=bob.telegram_id, product_id=product.pk, rating=4)
+    purchase_mark_refunded(payment_id=first.payment_id)
+    bought(ann, product, payment_id="charge-2")  # bought again: owns it now
+
+    review = review_rate(telegram_id=ann.telegram_id, product_id=product.pk, rating=5)
+
+    assert (review.hidden, review.hidden_reason) == (False, "")
+    assert counted(product) == visible_truth(product) == (9, 2)
+    assert [r.pk for r in review_list_visible(product_id=product.pk)].count(review.pk) == 1
+
+
+def test_a_review_staff_hid_stays_hidden_when_its_buyer_rates_again(ann, product):
+    bought(ann, product)
+    review = review_rate(telegram_id=ann.telegram_id, product_id=product.pk, rating=2)
+    review_hide(review=review, reason="Spam")
+
+    review = review_rate(telegram_id=ann.telegram_id, product_id=product.pk, rating=5)
+
+    assert (review.hidden, review.hidden_reason) == (True, "Spam")
+    assert counted(product) == visible_truth(product) == (0, 0)

@@ -3,10 +3,13 @@ best first; best sellers; queries kept for the pages of results. (SQLite's plain
 text is run by the lead's PostgreSQL suite through the same tests.)"""
 
 import pytest
+from django.core.cache import cache
 
+from shop.models import Purchase
 from shop.search.selectors import product_best_sellers, product_search, product_search_page, saved_search_text
 from shop.search.services import saved_search_keep
-from shop.testing.factories import ProductFactory, PurchaseFactory
+from shop.testing.factories import ProductFactory, PurchaseFactory, UserFactory
+from shop.trial import trial_customer_id
 
 pytestmark = pytest.mark.django_db
 
@@ -160,6 +163,16 @@ def test_best_sellers_are_the_most_bought_on_sale():
     off_sale.is_active = False
     off_sale.save()
     assert names(product_best_sellers()) == ["Popular", "Rare", "Unsold"]
+
+
+def test_best_sellers_leave_test_purchases_out():
+    cache.clear()
+    real, tried = ProductFactory(name="A real seller"), ProductFactory(name="B tried by staff")
+    PurchaseFactory(product=real)
+    staff = UserFactory(telegram_id=trial_customer_id(staff_id=1))
+    for n in range(3):  # staff trying the bot
+        PurchaseFactory(user=staff, product=tried, payment_type=Purchase.PaymentType.TEST, payment_id=f"test:{n}")
+    assert names(product_best_sellers()) == ["A real seller", "B tried by staff"]
 
 
 def test_a_kept_query_is_found_by_its_key_and_the_same_text_gives_the_same_key():

@@ -2,6 +2,8 @@
 
 import io
 import struct
+import subprocess
+import sys
 import zlib
 
 import pytest
@@ -110,3 +112,64 @@ def test_the_file_id_is_kept_only_for_the_picture_it_was_given_for(owner, factor
     picture_set_file_id(owner=owner, owner_id=row.pk, picture_name="pictures/a.jpg", file_id="AAA")
     picture_set_file_id(owner=owner, owner_id=row.pk, picture_name="pictures/a.jpg", file_id="BBB")
     assert model.objects.get(pk=row.pk).picture_file_id == "AAA"
+
+
+def test_a_phone_jpeg_with_a_preview_picture_is_taken_as_a_jpeg():
+    # Many phone cameras add an MPF preview to their JPEGs; Pillow reports those as "MPO"
+    main, preview = Image.new("RGB", (640, 480), (200, 20, 20)), Image.new("RGB", (160, 120), (20, 20, 200))
+    data = io.BytesIO()
+    main.save(data, "MPO", save_all=True, append_images=[preview])
+    assert Image.open(io.BytesIO(data.getvalue())).format == "MPO"
+
+    image = opened(picture_prepare(upload=SimpleUploadedFile("IMG_2041.jpg", data.getvalue())).read())
+
+    assert (image.format, image.size) == ("JPEG", (640, 480))
+    assert image.getpixel((10, 10))[0] > 150  # the main picture, not the preview
+
+
+def test_a_transparent_picture_is_resized_without_dark_edges():
+    image = Image.new("RGBA", (4000, 4000), (0, 0, 0, 0))  # transparent pixels stored as black, as editors do
+    image.paste((255, 255, 255, 255), (0, 0, 2001, 4000))  # the left half white, the edge between pixels
+    output = io.BytesIO()
+    image.save(output, "PNG")
+
+    prepared = opened(picture_prepare(upload=SimpleUploadedFile("logo.png", output.getvalue())).read())
+
+    assert prepared.size == (1280, 1280)
+    assert min(prepared.getpixel((x, 640))[0] for x in range(1280)) > 240  # all white, no grey seam
+
+
+PEAK_MEMORY = """
+import io, resource, sys
+import django
+django.setup()
+from django.core.files.uploadedfile import SimpleUploadedFile
+from shop.services.pictures import picture_prepare
+data = open(sys.argv[1], "rb").read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+picture_prepare(upload=SimpleUploadedFile("huge.png", data))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+def test_a_large_transparent_picture_is_prepared_in_little_more_memory_than_its_pixels(tmp_path):
+    size = (7000, 7000)  # 49 megapixels: 196 MB decoded
+    path = tmp_path / "huge.png"
+    Image.new("RGBA", size, (200, 30, 30, 128)).save(path, "PNG")
+
+    done = subprocess.run([sys.executable, "-c", PEAK_MEMORY, str(path)], capture_output=True, text=True, check=True)
+
+    grown_mb = int(done.stdout.split()[-1]) / 1024  # ru_maxrss: kilobytes on Linux
+    assert grown_mb < 1.3 * size[0] * size[1] * 4 / 1e6, f"{grown_mb:.0f} MB"
+
+
+def test_a_large_transparent_picture_taken_sideways_is_turned_upright():
+    image = Image.new("RGBA", (6000, 2000), (0, 0, 255, 255))
+    exif = image.getexif()
+    exif[0x0112] = 6  # orientation: rotate 90° to view
+    output = io.BytesIO()
+    image.save(output, "PNG", exif=exif)
+
+    prepared = picture_prepare(upload=SimpleUploadedFile("side.png", output.getvalue()))
+
+    assert opened(prepared.read()).size == (427, 1280)

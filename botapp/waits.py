@@ -1,0 +1,19 @@
+"""What the bot waits for from a customer: at most one message at a time.
+
+«Write to support», «Have a promo code?» and a rating (the review's text) each take the customer's
+next message. Starting one ends the others, and any command ends all of them, so a message never
+goes where the customer no longer expects it (a review taken as a promo code, a code sent to staff).
+"""
+
+from shop.promotions.services import promo_wait_cancel
+from shop.reviews.services import review_wait_cancel
+from shop.support.services import support_wait_cancel
+
+CANCELS = {"support": support_wait_cancel, "promo": promo_wait_cancel, "review": review_wait_cancel}
+
+
+def end_waits(telegram_id: int, *, but: str | None = None) -> None:
+    """End what the bot waits for from the customer, except `but` (the wait being started)."""
+    for kind, cancel in CANCELS.items():
+        if kind != but:
+            cancel(telegram_id=telegram_id)
