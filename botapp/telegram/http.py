@@ -31,6 +31,7 @@ from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from shop.trial import is_test_customer
 
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 POOL_SIZE = 32  # connections kept per host: more than the bot's worker threads and senders
 
 
@@ -149,12 +150,16 @@ class ApiSender:
             return Response(200, "OK", b'{"ok":true,"result":true}')
         if files or proxies or self.proxies:
             return self._through_requests(method, url, params=params, files=files, timeout=timeout, proxies=proxies)
-        query = urlencode([(key, value) for key, value in (params or {}).items() if value is not None], doseq=True)
+        # The parameters as a form body, not a query string: no URL of kilobytes to parse and percent-check
+        # (the Bot API takes both).
+        form = urlencode([(key, value) for key, value in (params or {}).items() if value is not None], doseq=True)
         connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         try:
-            answer = self.pool.request(
-                method,
-                f"{url}?{query}" if query else url,
+            answer = self.pool.urlopen(
+                method.upper(),  # telebot names it in lower case
+                url,
+                body=form.encode() if form else None,
+                headers=FORM_HEADERS if form else None,
                 timeout=urllib3.Timeout(connect=connect, read=read),
                 retries=False,
                 preload_content=True,

@@ -7,6 +7,7 @@ import ssl
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
 
 import pytest
 import requests
@@ -22,6 +23,38 @@ def test_a_call_sends_its_parameters_and_reads_the_answer():
         assert answer.status_code == 200 and answer.json()["result"]["text"] == "Hi"
         [call] = api.calls_of("sendMessage")
         assert call.params == {"chat_id": "5", "text": "Hi"}  # None left out, as requests does
+
+
+def test_the_parameters_travel_in_the_body_not_the_url():
+    """A message of 4096 characters and its buttons make no URL of kilobytes (proxies cap URLs; parsing them costs)."""
+    seen = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen["path"] = self.path
+            seen["type"] = self.headers["Content-Type"]
+            seen["body"] = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            answer = json.dumps({"ok": True, "result": True}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        text = "Ключ & <b>" * 400
+        answer = ApiSender(url)("post", f"{url}/bot1:x/sendMessage", params={"chat_id": 5, "text": text}, timeout=(2, 2))
+    finally:
+        server.shutdown()
+    assert answer.status_code == 200
+    assert seen["path"] == "/bot1:x/sendMessage"
+    assert seen["type"] == "application/x-www-form-urlencoded"
+    assert dict(parse_qsl(seen["body"])) == {"chat_id": "5", "text": text}
 
 
 def test_an_error_answer_keeps_its_status_and_body():
