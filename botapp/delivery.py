@@ -68,7 +68,9 @@ def deliver_claimed(bot: TeleBot, purchase) -> Delivery:
     try:
         # in the buyer's language, also when the worker delivers in the background
         with translation.override(language_for(purchase.user.language_code)):
-            access = chat_access_get(product_id=purchase.product_id)
+            # a product loaded with its `gives_chat_access` (the payment's) needs no look for a chat
+            opens_chat = getattr(purchase.product, "gives_chat_access", None)
+            access = chat_access_get(product_id=purchase.product_id) if opens_chat is not False else None
             if access is not None:  # a chat's access: the invite link (botapp.access)
                 deliver_access(bot, purchase, access)
             else:
