@@ -26,3 +26,15 @@ def setup_django() -> Path:
 
     django.setup()
     return ROOT
+
+
+def database_of_its_own(name: str) -> bool:
+    """For a script run on its own: without DATABASE_URL, a fresh SQLite database (and a secret key) in a
+    temporary folder. Returns whether the script must migrate it (a fresh one, or `--migrate` given)."""
+    import tempfile
+
+    if "DATABASE_URL" in os.environ:
+        return "--migrate" in sys.argv
+    os.environ["DATABASE_URL"] = f"sqlite:///{Path(tempfile.mkdtemp(prefix=f'{name}-bench-')) / f'{name}.sqlite3'}"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "x" * 50)
+    return True

@@ -253,11 +253,16 @@ def scale_phase(tmp: Path) -> dict:
         return json.loads(out.stdout.decode().strip().splitlines()[-1])
 
 
+def script_figures(script: str, database_url: str) -> dict:
+    """A bench script (it migrates the fresh database it is given and prints its figures as JSON on its last line)."""
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "LOG_LEVEL": "WARNING"}
+    out = subprocess.run([PY, script, "--migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
+    return json.loads(out.stdout.decode().strip().splitlines()[-1])
+
+
 def stock_phase(tmp: Path, database_url: str) -> dict:
     """bench/stock.py on a fresh database: importing 100 000 units, selling from 10 to 1 000 000 in stock."""
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "LOG_LEVEL": "WARNING"}
-    out = subprocess.run([PY, "bench/stock.py", "--migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
-    return json.loads(out.stdout.decode().strip().splitlines()[-1])
+    return script_figures("bench/stock.py", database_url)
 
 
 def print_stock(label: str, stock: dict) -> None:
@@ -289,13 +294,6 @@ def stock_figures(tmp: Path) -> None:
         print_stock("PostgreSQL", stock_phase(tmp, url))
 
 
-def search_phase(database_url: str) -> dict:
-    """bench/search.py on a fresh database: searches and inline queries with 10 and 10 000 products."""
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "LOG_LEVEL": "WARNING"}
-    out = subprocess.run([PY, "bench/search.py", "--migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
-    return json.loads(out.stdout.decode().strip().splitlines()[-1])
-
-
 def search_figures(tmp: Path) -> None:
     databases = [("SQLite", f"sqlite:///{tmp / 'search.sqlite3'}")]
     if postgres_reachable():
@@ -303,7 +301,7 @@ def search_figures(tmp: Path) -> None:
         databases.append(("PostgreSQL", f"{POSTGRES}/shop_bench_search"))
     for label, url in databases:
         print(f"\nSearch and inline queries, {label} (ms per update, median; queries; target <= 5 and flat)")
-        for row in search_phase(url)["search"]:
+        for row in script_figures("bench/search.py", url)["search"]:
             cells = "   ".join(
                 f"{k} {v['ms']:.1f} ms {v['queries']} q" for k, v in row.items() if isinstance(v, dict) and "ms" in v
             )

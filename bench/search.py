@@ -6,21 +6,12 @@ database) or with DATABASE_URL set and `--migrate`; prints JSON."""
 
 import itertools
 import json
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-if "DATABASE_URL" not in os.environ:  # run on its own: a fresh SQLite database
-    os.environ["DATABASE_URL"] = f"sqlite:///{Path(tempfile.mkdtemp(prefix='search-bench-')) / 'search.sqlite3'}"
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "x" * 50)
-    MIGRATE = True
-else:
-    MIGRATE = "--migrate" in sys.argv
+from bootstrap import database_of_its_own, setup_django
 
-from bootstrap import setup_django
+MIGRATE = database_of_its_own("search")
 
 setup_django()
 

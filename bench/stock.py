@@ -7,20 +7,13 @@ import json
 import os
 import resource
 import statistics
-import sys
 import tempfile
 import time
 import tracemalloc
-from pathlib import Path
 
-if "DATABASE_URL" not in os.environ:  # run on its own: a fresh SQLite database
-    os.environ["DATABASE_URL"] = f"sqlite:///{Path(tempfile.mkdtemp(prefix='stock-bench-')) / 'stock.sqlite3'}"
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "x" * 50)
-    MIGRATE = True
-else:
-    MIGRATE = "--migrate" in sys.argv
+from bootstrap import database_of_its_own, setup_django
 
-from bootstrap import setup_django
+MIGRATE = database_of_its_own("stock")
 
 setup_django()
 

@@ -15,6 +15,7 @@ at once. An update handled twice that way is harmless (payments are recorded onc
 payment id), as after any crash of `runbot` itself.
 """
 
+import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -121,33 +122,16 @@ class WorkerProcesses:
             if ready is worker.connection:
                 self._read(index, worker)
             elif not worker.process.is_alive():
-                self._drain(index, worker)  # answers it sent before it died still count
+                self._drain_quietly(worker)  # answers it sent before it died still count
                 self._died(index)
 
     def _read(self, index: int, worker: _Worker) -> None:
         try:
-            while worker.connection.poll():
-                message = worker.connection.recv()
-                if message == "ready":
-                    worker.ready = True
-                    if all(w is not None and w.ready for w in self._workers):
-                        self._all_ready.set()
-                    continue
-                request_id, handled = message
-                with self._lock:
-                    entry = self._in_hand.pop(request_id, None)
-                if entry is not None:
-                    entry[1].set_result(bool(handled))
+            self._take_answers(worker)
         except (EOFError, OSError, ValueError):  # the pipe broke: the worker died (or is dying)
             if not self._stopping.is_set() and self._workers[index] is worker:
                 worker.process.join(1)
                 self._died(index)
-
-    def _drain(self, index: int, worker: _Worker) -> None:
-        try:
-            self._read(index, worker)
-        except Exception:
-            log.exception("could not read the last answers of worker process %d", index)
 
     def _died(self, index: int) -> None:
         worker = self._workers[index]
@@ -222,14 +206,21 @@ class WorkerProcesses:
             future.set_result(False)
 
     def _drain_quietly(self, worker: _Worker) -> None:
-        """While stopping: the answers still coming (the poller is waiting for them)."""
-        try:
-            while worker.connection.poll():
-                message = worker.connection.recv()
-                if message != "ready":
-                    with self._lock:
-                        entry = self._in_hand.pop(message[0], None)
-                    if entry is not None:
-                        entry[1].set_result(bool(message[1]))
-        except (EOFError, OSError, ValueError):
-            pass
+        """The answers still coming from a worker that stopped or is stopping (the poller waits for them)."""
+        with contextlib.suppress(EOFError, OSError, ValueError):  # the pipe broke: nothing more to read
+            self._take_answers(worker)
+
+    def _take_answers(self, worker: _Worker) -> None:
+        """What the worker has said so far: "ready", or (request id, handled) for a waiting `handle`."""
+        while worker.connection.poll():
+            message = worker.connection.recv()
+            if message == "ready":
+                worker.ready = True
+                if all(w is not None and w.ready for w in self._workers):
+                    self._all_ready.set()
+                continue
+            request_id, handled = message
+            with self._lock:
+                entry = self._in_hand.pop(request_id, None)
+            if entry is not None:  # None: answered after its process was given up for dead
+                entry[1].set_result(bool(handled))
