@@ -98,23 +98,28 @@ def drive(transport, api, ids, args, first_user) -> workload.Result:
     )
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> tuple[float, float]:
     """User and system CPU time the process and its living children (worker processes) have used so far."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except FileNotFoundError:
-        return 0.0
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0, 0.0
+    user, system = int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
     children = set()
     for task in Path(f"/proc/{pid}/task").glob("*"):
         children.update(int(child) for child in (task / "children").read_text().split())
-    return own + sum(cpu_seconds(child) for child in children)
+    for child in children:
+        child_user, child_system = cpu_seconds(child)
+        user, system = user + child_user, system + child_system
+    return user, system
 
 
 def profiler(pid: int, tmp: Path) -> subprocess.Popen:
-    """py-spy sampling runbot while the workload runs (collapsed stacks, read by `profile_summary`)."""
-    command = [str(Path(PY).parent / "py-spy"), "record", "--format", "raw", "-o", str(tmp / "runbot.prof"), "-p", str(pid)]
-    return subprocess.Popen([*command, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """py-spy sampling runbot while the workload runs (collapsed stacks, read by `profile_summary`): only the
+    samples of a thread holding the GIL, so what is counted is the CPU runbot's Python spends, on any thread."""
+    command = [str(Path(PY).parent / "py-spy"), "record", "--gil", "--rate", "500", "--format", "raw", "--nonblocking"]
+    command += ["-o", str(tmp / "runbot.prof"), "-p", str(pid)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def profile_summary(path: Path, top: int = 25) -> list[str]:
@@ -145,7 +150,7 @@ def polling_phase(args, tmp: Path, processes: int = 1) -> dict:
             cpu_before = cpu_seconds(bot.pid)  # start-up (imports, migrations check) left out
             spy = profiler(bot.pid, tmp) if args.profile else None
             result = drive(workload.PollingTransport(api), api, ids, args, first_user=100_000)
-            cpu = cpu_seconds(bot.pid) - cpu_before
+            cpu_after = cpu_seconds(bot.pid)
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(timeout=60)
@@ -162,7 +167,8 @@ def polling_phase(args, tmp: Path, processes: int = 1) -> dict:
         return {
             "profile": profile_summary(tmp / "runbot.prof") if args.profile else [],
             "result": result,
-            "cpu_ms_per_update": cpu * 1000 / (result.updates + warm_up),
+            "cpu_ms_per_update": (sum(cpu_after) - sum(cpu_before)) * 1000 / (result.updates + warm_up),
+            "system_ms_per_update": (cpu_after[1] - cpu_before[1]) * 1000 / (result.updates + warm_up),
             "rss_mb": rss,
             "queries": {step: max(values) for step, values in queries.items()},
             "purchases": purchases(env),
@@ -351,7 +357,10 @@ def main() -> None:
             ratio = polling["result"].per_second / fair.per_second
             plain = polling["result"].per_second / echo.per_second
             print(f"  runbot / fair floor: {ratio:.2f}   (target >= 0.80); runbot / plain echo: {plain:.2f}")
-        print(f"  runbot CPU per update: {polling['cpu_ms_per_update']:.2f} ms   (target <= 2.0)")
+        print(
+            f"  runbot CPU per update: {polling['cpu_ms_per_update']:.2f} ms   (target <= 2.0; "
+            f"of it in the kernel: {polling['system_ms_per_update']:.2f} ms)"
+        )
         print(f"  purchases recorded: {polling['purchases']} (expected {args.customers + 10})")
         print(f"  runbot peak RSS: {polling['rss_mb']:.1f} MB")
         if args.processes > 1:

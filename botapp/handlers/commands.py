@@ -13,7 +13,7 @@ from botapp.render import show
 from botapp.waits import end_waits
 from shop.models import BotText
 from shop.selectors.catalog import product_get_for_user
-from shop.selectors.purchases import purchase_list_for_user
+from shop.selectors.purchases import purchase_page_for_user
 
 PRIVATE = ["private"]
 PRODUCT_DEEP_LINK = re.compile(r"p([1-9][0-9]{0,17})")
@@ -41,7 +41,8 @@ def on_catalog(message: Message, bot: TeleBot) -> None:
 
 
 def on_purchases(message: Message, bot: TeleBot) -> None:
-    show(bot, message.chat.id, screens.purchases(screens.page(purchase_list_for_user(telegram_id=message.from_user.id))))
+    page = purchase_page_for_user(telegram_id=message.from_user.id, number=1, per_page=screens.PAGE_SIZE)
+    show(bot, message.chat.id, screens.purchases(page))
 
 
 def _info(key: str):

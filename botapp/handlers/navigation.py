@@ -12,7 +12,7 @@ from botapp.handlers.common import card_screen, catalog_screen, category_screen,
 from botapp.render import answer_callback
 from shop.models import BotText
 from shop.selectors.catalog import product_get_for_user
-from shop.selectors.purchases import purchase_list_for_user
+from shop.selectors.purchases import purchase_page_for_user
 
 
 def _gone(bot: TeleBot, call: CallbackQuery) -> None:
@@ -33,7 +33,9 @@ def on_catalog(call: CallbackQuery, bot: TeleBot) -> None:
 
 
 def on_purchases(call: CallbackQuery, bot: TeleBot) -> None:
-    page = screens.page(purchase_list_for_user(telegram_id=call.from_user.id), callbacks.parse(call.data).page)
+    page = purchase_page_for_user(
+        telegram_id=call.from_user.id, number=callbacks.parse(call.data).page, per_page=screens.PAGE_SIZE
+    )
     show_in_place(bot, call, screens.purchases(page))
 
 

@@ -8,16 +8,22 @@ from django.utils import timezone
 from shop.access.models import RENEWAL_GRACE, ChatAccess, Membership
 
 
-def paid_q(now: datetime) -> Q:
-    """Memberships whose access has not run out at `now` (a renewing subscription: not before its grace is over)."""
-    return Q(state=Membership.State.ACTIVE) & (
-        Q(for_good=True) | Q(paid_until__gt=now) | Q(renewing=True, paid_until__gt=now - RENEWAL_GRACE)
-    )
+def paid_q(now: datetime, *, grace_from: datetime | None = None) -> Q:
+    """Memberships whose access has not run out at `now` (a renewing subscription: not before its grace is over).
+
+    `grace_from` is `now - RENEWAL_GRACE`; a prepared read (shop.prepared) passes it as a value of its own.
+    """
+    grace_from = now - RENEWAL_GRACE if grace_from is None else grace_from
+    running = Q(for_good=True) | Q(paid_until__gt=now) | Q(renewing=True, paid_until__gt=grace_from)
+    return Q(state=Membership.State.ACTIVE) & running
 
 
-def memberships_active(*, telegram_id: int, product_ref, now: datetime | None = None) -> QuerySet[Membership]:
+def memberships_active(
+    *, telegram_id: int, product_ref, now: datetime | None = None, grace_from: datetime | None = None
+) -> QuerySet[Membership]:
     """The membership giving `telegram_id` the product's chat now (`product_ref`: an id or an OuterRef)."""
-    return Membership.objects.filter(paid_q(now or timezone.now()), user__telegram_id=telegram_id, product_id=product_ref)
+    paid = paid_q(now or timezone.now(), grace_from=grace_from)
+    return Membership.objects.filter(paid, user__telegram_id=telegram_id, product_id=product_ref)
 
 
 def chat_access_get(*, product_id: int) -> ChatAccess | None:

@@ -4,6 +4,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 
 from shop.models import Purchase, User
+from shop.prepared import Prepared
 from shop.promotions.models import AppliedPromoCode, PromoCode, PromoRedemption, Referral, Referrer
 
 _PAID = Q(status=Purchase.Status.PAID, payment_type__in=[Purchase.PaymentType.STARS, Purchase.PaymentType.PROVIDER])
@@ -74,19 +75,25 @@ def discounts_since(since) -> dict[str, int]:
     return {r["purchase__currency"]: (r["listed"] or 0) - (r["paid"] or 0) for r in rows}
 
 
-def promo_card_state(*, telegram_id: int) -> tuple[int | None, bool]:
-    """For a card, in one query: the id of the code the customer applied (None: none), and whether they could
-    have a code to enter (an active code for everyone, or one of their own)."""
+def _card_state(telegram_id: int):
     offered = PromoCode.objects.filter(Q(owner__isnull=True) | Q(owner=OuterRef("pk")), is_active=True)
-    row = (
+    return (
         User.objects.filter(telegram_id=telegram_id)
         .annotate(
             applied_id=Subquery(AppliedPromoCode.objects.filter(user=OuterRef("pk")).values("code_id")[:1]),
             offered=Exists(offered),
         )
-        .values_list("applied_id", "offered")
-        .first()
+        .values_list("applied_id", "offered")[:1]
     )
+
+
+_CARD_STATE = Prepared(_card_state, telegram_id=int)  # on every card: compiled once (shop.prepared)
+
+
+def promo_card_state(*, telegram_id: int) -> tuple[int | None, bool]:
+    """For a card, in one query: the id of the code the customer applied (None: none), and whether they could
+    have a code to enter (an active code for everyone, or one of their own)."""
+    row = _CARD_STATE.first(telegram_id=telegram_id)
     if row is None:  # not a customer yet (a card opened before /start): codes for everyone only
         return None, PromoCode.objects.filter(owner__isnull=True, is_active=True).exists()
     return row

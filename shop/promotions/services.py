@@ -24,6 +24,7 @@ from django.utils import timezone
 from shop.access.models import ChatAccess
 from shop.models import Product, Purchase, User
 from shop.money import minimum_price
+from shop.prepared import Prepared
 from shop.promotions import signals
 from shop.promotions.models import (
     CODE_MAX_LENGTH,
@@ -173,8 +174,14 @@ def promo_apply(*, user: User, text: str, product: Product | None = None) -> Pro
     return code
 
 
+_APPLIED = Prepared(  # on every Buy: compiled once (shop.prepared)
+    lambda telegram_id: AppliedPromoCode.objects.select_related("code__owner").filter(user__telegram_id=telegram_id)[:1],
+    telegram_id=int,
+)
+
+
 def promo_applied(*, telegram_id: int) -> PromoCode | None:
-    applied = AppliedPromoCode.objects.select_related("code__owner").filter(user__telegram_id=telegram_id).first()
+    applied = _APPLIED.first(telegram_id=telegram_id)
     return applied.code if applied else None
 
 
@@ -321,13 +328,18 @@ def _new_reward_code() -> str:
     return "R" + "".join(secrets.choice(alphabet) for _ in range(9))
 
 
+_REFERRAL = Prepared(  # on every payment: compiled once (shop.prepared)
+    lambda referred_id: Referral.objects.filter(referred_id=referred_id).select_related("referrer")[:1], referred_id=int
+)
+
+
 def referral_reward_grant(*, purchase: Purchase) -> ReferralReward | None:
     """A referred customer's first paid purchase earns their referrer a personal code; once per referred
     customer (the database refuses a second reward). Call inside the transaction recording the purchase."""
     percent = settings.SHOP_REFERRAL_REWARD_PERCENT
     if percent <= 0 or purchase.payment_type not in PAID or not purchase.gives_access:
         return None
-    referral = Referral.objects.filter(referred_id=purchase.user_id).select_related("referrer").first()
+    referral = _REFERRAL.first(referred_id=purchase.user_id)
     if referral is None or ReferralReward.objects.filter(referral=referral).exists():
         return None
     try:

@@ -3,12 +3,15 @@
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, Window
 
 from shop.access.models import Membership
 from shop.models import Purchase
 from shop.money import Money, shop_currency_first
+from shop.prepared import Prepared
 
 
 def owned_by(*, telegram_id: int, product_ref) -> QuerySet[Purchase]:
@@ -36,6 +39,46 @@ def purchase_list_for_user(*, telegram_id: int) -> QuerySet[Purchase]:
         )
         .select_related("product")
         .order_by("-created_at", "-id")
+    )
+
+
+def purchase_page_for_user(*, telegram_id: int, number: int, per_page: int) -> Page:
+    """Page `number` of purchase_list_for_user (out of range: the last page), in one query: the page's rows
+    carry the count of them all (a window count), and each page's read is prepared (shop.prepared)."""
+    number = max(1, number)
+    rows = _purchase_page(number, per_page).all(telegram_id=telegram_id)
+    if rows or number == 1:
+        return _page(rows, number, per_page)
+    # beyond the last page (purchases refunded since its button was made): the last page there is
+    first = _purchase_page(1, per_page).all(telegram_id=telegram_id)
+    last = -(-first[0].listed // per_page) if first else 1
+    if last == 1:
+        return _page(first, 1, per_page)
+    return _page(_purchase_page(last, per_page).all(telegram_id=telegram_id), last, per_page)
+
+
+class _Counted:
+    """What a Paginator needs of the whole list when its size is known: the size."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def _page(rows: list, number: int, per_page: int) -> Page:
+    return Page(rows, number, Paginator(_Counted(rows[0].listed if rows else 0), per_page))
+
+
+@lru_cache(maxsize=32)  # a page's offset is part of its SQL: one prepared read per page asked for
+def _purchase_page(number: int, per_page: int) -> Prepared:
+    start = (number - 1) * per_page
+    return Prepared(
+        lambda telegram_id: purchase_list_for_user(telegram_id=telegram_id).annotate(listed=Window(Count("pk")))[
+            start : start + per_page
+        ],
+        telegram_id=int,
     )
 
 

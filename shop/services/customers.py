@@ -5,6 +5,10 @@ from django.utils import timezone
 
 from shop.models import User
 from shop.models.base import storable_text
+from shop.prepared import Prepared
+
+# every update's first read: compiled once (shop.prepared)
+_USER = Prepared(lambda telegram_id: User.objects.filter(telegram_id=telegram_id)[:1], telegram_id=int)
 
 
 def user_sync_from_telegram(
@@ -26,7 +30,7 @@ def user_sync_from_telegram(
         "language_code": storable_text(User, "language_code", language_code),
         "is_blocked": False,
     }
-    user = User.objects.filter(telegram_id=telegram_id).first()  # the usual case: one query
+    user = _USER.first(telegram_id=telegram_id)  # the usual case: one query
     if user is None:
         try:
             with transaction.atomic():

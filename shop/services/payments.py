@@ -30,7 +30,7 @@ from shop.promotions.services import (
     referral_reward_grant,
     referral_reward_withdraw,
 )
-from shop.selectors.catalog import products_with_ownership
+from shop.selectors.catalog import product_get_with_ownership
 from shop.selectors.purchases import owned_by
 from shop.services.delivery import delivery_claimer
 from shop.stock.selectors import stock_available_count
@@ -104,8 +104,8 @@ def checkout_check(*, telegram_id: int, payload: str, currency: str, total_amoun
         return CheckoutRefusal.INVALID
     if terms.telegram_id != telegram_id:
         return CheckoutRefusal.NOT_YOURS
-    product = _product_with_ownership(product_id=terms.product_id, telegram_id=telegram_id, is_active=True)
-    if product is None:
+    product = product_get_with_ownership(product_id=terms.product_id, telegram_id=telegram_id)
+    if product is None or not product.is_active:
         return CheckoutRefusal.UNAVAILABLE
     unit_price = _promo_unit_price(terms.code, product) if terms.code else product.price
     if (
@@ -156,11 +156,6 @@ def user_owns_product(*, telegram_id: int, product_id: int) -> bool:
     return owned_by(telegram_id=telegram_id, product_ref=product_id).exists()
 
 
-def _product_with_ownership(*, product_id: int, telegram_id: int, **filters) -> Product | None:
-    """The product and whether the user owns it (`owned`), in one query."""
-    return products_with_ownership(telegram_id=telegram_id).filter(pk=product_id, **filters).first()
-
-
 @dataclass
 class PaymentOutcome:
     purchase: Purchase | None  # None only for an unmatched payment
@@ -201,7 +196,7 @@ def purchase_record_payment(
     payment_id = storable_text(Purchase, "payment_id", payment_id)
     provider_payment_id = storable_text(Purchase, "provider_payment_id", provider_payment_id)
     terms = invoice_terms(payload)
-    product = _product_with_ownership(product_id=terms.product_id, telegram_id=user.telegram_id) if terms else None
+    product = product_get_with_ownership(product_id=terms.product_id, telegram_id=user.telegram_id) if terms else None
     if not payment_id.strip():  # never from Telegram; kept for staff rather than lost or crashing
         product, payment_id = None, f"no-payment-id:{uuid.uuid4().hex}"
     if product is None:
@@ -379,7 +374,7 @@ def purchase_get_free_with_code(
 
 def _owned_purchase(*, user: User, product: Product) -> Purchase | None:
     """The purchase through which the user has the product now (a chat's access: while it lasts), if they do."""
-    current = _product_with_ownership(product_id=product.pk, telegram_id=user.telegram_id)
+    current = product_get_with_ownership(product_id=product.pk, telegram_id=user.telegram_id)
     if current is None or not current.owned:
         return None
     return owned_by(telegram_id=user.telegram_id, product_ref=product.pk).select_related("product", "user").first()

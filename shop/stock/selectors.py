@@ -4,6 +4,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 
 from shop.models import Purchase
+from shop.prepared import Prepared
 from shop.stock.models import StockUnit
 
 
@@ -12,8 +13,13 @@ def stock_available_count(*, product_id: int, up_to: int) -> int:
     return StockUnit.objects.filter(product_id=product_id).available()[:up_to].count()
 
 
+_UNITS_OF_PURCHASE = Prepared(  # after every payment: compiled once (shop.prepared)
+    lambda purchase_id: StockUnit.objects.filter(purchase_id=purchase_id).order_by("id"), purchase_id=int
+)
+
+
 def units_of_purchase(*, purchase: Purchase) -> list[StockUnit]:
-    return list(StockUnit.objects.filter(purchase=purchase).order_by("id"))
+    return _UNITS_OF_PURCHASE.all(purchase_id=purchase.pk)
 
 
 def units_owned(*, telegram_id: int, product_id: int) -> list[StockUnit]:

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from shop.models import Purchase
-from shop.selectors.purchases import purchase_list_for_user, purchase_list_undelivered
+from shop.selectors.purchases import purchase_list_for_user, purchase_list_undelivered, purchase_page_for_user
 from shop.services.delivery import purchase_claim_delivery, purchase_mark_delivered
 from shop.services.payments import purchase_mark_refunded
 from shop.testing.factories import ProductFactory, PurchaseFactory, UserFactory
@@ -46,6 +46,49 @@ def test_purchase_list_with_product_names_is_one_query(ann, category, n_purchase
     with django_assert_num_queries(1):
         names = [p.product.name for p in purchase_list_for_user(telegram_id=ann.telegram_id)]
     assert len(names) == n_purchases
+
+
+def _bought(user, category, count: int) -> list[Purchase]:
+    """`count` purchases by `user`, newest first (as My purchases lists them)."""
+    now = timezone.now()
+    return [
+        PurchaseFactory(
+            user=user, product=ProductFactory(category=category, name=f"P{i:02}"), created_at=now - datetime.timedelta(hours=i)
+        )
+        for i in range(count)
+    ]
+
+
+def test_purchase_pages_split_the_list_and_each_counts_them_all_in_one_query(ann, bob, category, django_assert_num_queries):
+    mine = _bought(ann, category, 7)
+    PurchaseFactory(user=bob)
+    pages = []
+    for number in (1, 2, 3):
+        with django_assert_num_queries(1):
+            page = purchase_page_for_user(telegram_id=ann.telegram_id, number=number, per_page=3)
+            names = [p.product.name for p in page]
+        pages.append(names)
+        assert (page.number, page.paginator.count, page.paginator.num_pages) == (number, 7, 3)
+    assert pages == [[p.product.name for p in mine[i : i + 3]] for i in (0, 3, 6)]
+    assert page.has_previous() and not page.has_next()
+
+
+def test_a_page_beyond_the_last_shows_the_last(ann, category):
+    """A button made when there were more purchases (some refunded since) opens the last page there is."""
+    mine = _bought(ann, category, 4)
+    page = purchase_page_for_user(telegram_id=ann.telegram_id, number=5, per_page=3)
+    assert (page.number, page.paginator.count, list(page)) == (2, 4, [mine[3]])
+    first = purchase_page_for_user(telegram_id=ann.telegram_id, number=0, per_page=3)
+    assert (first.number, list(first)) == (1, mine[:3])
+
+
+def test_a_customer_without_purchases_gets_an_empty_first_page(ann, category):
+    for number in (1, 4):
+        page = purchase_page_for_user(telegram_id=ann.telegram_id, number=number, per_page=3)
+        assert (page.number, page.paginator.count, list(page)) == (1, 0, [])
+    refunded = PurchaseFactory(user=ann, refunded=True)
+    assert list(purchase_page_for_user(telegram_id=ann.telegram_id, number=1, per_page=3)) == []
+    assert refunded.status == Purchase.Status.REFUNDED
 
 
 # --- Purchases waiting for delivery ---
