@@ -75,7 +75,7 @@ class _Compiled:
     compiler: Any  # Django's SQLCompiler, with the select and converters of this read
     sql: str
     params: tuple  # constants as they are; None where a value goes
-    slots: tuple  # the value's name for each parameter, or None for a constant
+    slots: tuple  # for each parameter: (the value's name, the type to pass it as), or None for a constant
 
 
 class _CompiledQuery:
@@ -125,7 +125,7 @@ class Prepared:
         except _NoRow:
             return []
         slotted = zip(compiled.params, compiled.slots, strict=True)
-        params = tuple(value if slot is None else adapted[slot] for value, slot in slotted)
+        params = tuple(value if slot is None else _as(slot, adapted) for value, slot in slotted)
         queryset = QuerySet(model=self._model, query=_CompiledQuery(compiled, params), using=alias)
         queryset._iterable_class = compiled.template._iterable_class
         queryset._fields = compiled.template._fields
@@ -156,10 +156,23 @@ class Prepared:
             return compiled
 
     def _slots(self, connection, values: dict, params) -> tuple[tuple, tuple]:
+        """Which parameter is which value: (the constants, None where a value goes; for each parameter the
+        value's name and the type the backend wraps it in, e.g. psycopg's Int8 for a bigint, or None)."""
         adapted = {name: _adapt(connection, self._kinds[name], value) for name, value in values.items()}
-        slots = tuple(next((name for name, v in adapted.items() if p == v and type(p) is type(v)), None) for p in params)
-        missing = set(self._kinds) - set(slots)
+        slots = tuple(next(((name, type(p)) for name, v in adapted.items() if _same(p, v)), None) for p in params)
+        missing = set(self._kinds) - {slot[0] for slot in slots if slot}
         if missing:
             raise PreparedError(f"{sorted(missing)} do not reach the SQL as parameters; they cannot vary in a prepared read")
         constants = tuple(None if slot else p for p, slot in zip(params, slots, strict=True))
         return constants, slots
+
+
+def _same(param, value) -> bool:
+    """The parameter is that value, perhaps in the backend's wrapper (a subclass of its type)."""
+    return isinstance(param, type(value)) and not isinstance(param, bool) and param == value
+
+
+def _as(slot: tuple[str, type], adapted: dict):
+    name, wrapper = slot
+    value = adapted[name]
+    return value if type(value) is wrapper else wrapper(value)
