@@ -4,6 +4,7 @@ Any client can send any callback data, so a parsed value is only an id to look u
 a price or a permission never comes from it.
 """
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -210,8 +211,9 @@ def _back(m: re.Match, first: int = 2) -> Back:
     return CATALOG_BACK
 
 
+@functools.lru_cache(maxsize=4096)  # every handler's filter asks about the same press: read it once
 def parse(data: str | None) -> Parsed | None:
-    """The action a button stands for, or None for anything malformed or out of range."""
+    """The action a button stands for, or None for anything malformed or out of range (frozen: safe to share)."""
     if not data or len(data.encode()) > 64:
         return None
     for pattern, build in _PATTERNS:

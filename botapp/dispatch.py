@@ -4,7 +4,7 @@ Updates go in one at a time, so a handler that fails can only fail its own updat
 failure is logged and the user gets an apology instead of silence.
 """
 
-import copy
+import json
 import logging
 import time
 
@@ -18,7 +18,6 @@ from botapp import texts
 from botapp.flood import flood_gate
 from botapp.private_chat import pressed_outside_private, process_in_private
 from botapp.render import answer_callback
-from botapp.set_aside import is_strict_json
 from botapp.telegram.errors import is_transient
 from botapp.telegram.http import simulating
 from botapp.texts import language_for
@@ -84,9 +83,11 @@ class NotStrictJSON(ValueError):
 def parse_update(raw: dict) -> Update:
     """The update as telebot reads it, made ready for the handlers; raises what telebot raises
     (the raw dict is left as it was)."""
-    if not is_strict_json(raw):
-        raise NotStrictJSON("NaN or Infinity in the update")
-    update = Update.de_json(copy.deepcopy(raw))
+    try:  # a copy for telebot to take apart (it changes what it reads), made through JSON: faster than deepcopy
+        text = json.dumps(raw, allow_nan=False)
+    except (ValueError, TypeError):  # NaN or Infinity (or not JSON at all)
+        raise NotStrictJSON("NaN or Infinity in the update") from None
+    update = Update.de_json(json.loads(text))
     if update.message is not None and update.message.chat is None:
         raise ValueError("a message without its chat")  # Telegram always sends one; no handler could answer
     return _named(update)

@@ -1,4 +1,4 @@
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 
@@ -53,6 +53,13 @@ class PolledBatch(models.Model):
 
     def __str__(self):
         return str(self.last_update_id)
+
+    @classmethod
+    def remove(cls, pk: int) -> None:
+        """Take a handled batch off the journal: one DELETE, without the ORM's collecting of related rows
+        (nothing refers to a batch) that made it the poller's costliest statement."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(cls._meta.db_table)} WHERE id = %s", [pk])
 
 
 class TrialMessage(models.Model):

@@ -314,7 +314,7 @@ class Poller:
                 self._idle.notify_all()
         if finished_batch is not None:
             try:
-                PolledBatch.objects.filter(pk=finished_batch).delete()
+                PolledBatch.remove(finished_batch)
             except Exception:  # the batch is handled again after a restart, which every handler allows
                 log.exception("could not take batch %s off the journal", finished_batch)
         try:

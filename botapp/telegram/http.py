@@ -8,6 +8,7 @@ reason, text and json(), and requests' exceptions (ConnectionError, ConnectTimeo
 mapped as requests maps urllib3's. Uploads (multipart) and proxies go through requests as before.
 """
 
+import functools
 import json
 import os
 import threading
@@ -129,6 +130,20 @@ def _to_test_customer(params: dict | None) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=128)
+def _split(url: str) -> tuple[str, str, int | None, str]:
+    """The URL's scheme, host, port and path: a method's URL is the same on every call, so read once."""
+    parsed = urllib3.util.parse_url(url)
+    return parsed.scheme or "http", parsed.host, parsed.port, parsed.request_uri
+
+
+@functools.lru_cache(maxsize=32)
+def _timeout(timeout) -> urllib3.Timeout:
+    """telebot's timeout (seconds, or a (connect, read) pair) as urllib3's; urllib3 copies it for each request."""
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    return urllib3.Timeout(connect=connect, read=read)
+
+
 class ApiSender:
     def __init__(self, api_url: str):
         self.api_url = api_url
@@ -153,15 +168,16 @@ class ApiSender:
         # The parameters as a form body, not a query string: no URL of kilobytes to parse and percent-check
         # (the Bot API takes both).
         form = urlencode([(key, value) for key, value in (params or {}).items() if value is not None], doseq=True)
-        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        scheme, host, port, path = _split(url)
         try:
-            answer = self.pool.urlopen(
+            answer = self.pool.connection_from_host(host, port=port, scheme=scheme).urlopen(
                 method.upper(),  # telebot names it in lower case
-                url,
+                path,
                 body=form.encode() if form else None,
                 headers=FORM_HEADERS if form else None,
-                timeout=urllib3.Timeout(connect=connect, read=read),
+                timeout=_timeout(timeout),
                 retries=False,
+                redirect=False,
                 preload_content=True,
             )
         except (ConnectTimeoutError, NewConnectionError) as exc:
