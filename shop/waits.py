@@ -23,5 +23,8 @@ def wait_hint_set(kind: str, telegram_id: int, lasts: timedelta) -> None:
 
 
 def wait_hint_take(kind: str, telegram_id: int) -> bool:
-    """Whether a wait of `kind` may be open (the hint is removed)."""
+    """Whether a wait of `kind` may be open (the hint is removed); never for what is not a Telegram id (a
+    forged update's sender)."""
+    if type(telegram_id) is not int:
+        return False
     return bool(cache.delete(_key(kind, telegram_id)))
