@@ -112,11 +112,13 @@ class Prepared:
         self._build, self._kinds = build, kinds
         self._compiled: dict[tuple[str, str], _Compiled] = {}
         self._lock = threading.Lock()
-        self._model: type[Model] = build(**_stand_ins(kinds, 0)).model
+        self._model: type[Model] | None = None  # known once first built: modules define reads before apps are ready
 
     def all(self, **values) -> list:
         if values.keys() != self._kinds.keys():
             raise PreparedError(f"values {sorted(self._kinds)} are needed, got {sorted(values)}")
+        if self._model is None:
+            self._model = self._build(**_stand_ins(self._kinds, 0)).model
         alias = router.db_for_read(self._model)
         connection = connections[alias]
         compiled = self._compiled.get((alias, connection.vendor)) or self._compile(alias)
