@@ -89,10 +89,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def drive(transport, api, ids, args, first_user) -> workload.Result:
+def drive(transport, api, ids, args, first_user, after_warm_up=lambda: None) -> workload.Result:
     tracker = workload.ReplyTracker()
     api.listeners[:] = [tracker.listener]
     workload.run(transport, tracker, ids, customers=10, concurrency=10, first_user=first_user)  # warm-up
+    after_warm_up()
     return workload.run(
         transport, tracker, ids, customers=args.customers, concurrency=args.concurrency, first_user=first_user + 1000
     )
@@ -114,11 +115,11 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return user, system
 
 
-def profiler(pid: int, tmp: Path) -> subprocess.Popen:
+def profiler(pid: int, tmp: Path, name: str = "runbot") -> subprocess.Popen:
     """py-spy sampling runbot while the workload runs (collapsed stacks, read by `profile_summary`): only the
     samples of a thread holding the GIL, so what is counted is the CPU runbot's Python spends, on any thread."""
     command = [str(Path(PY).parent / "py-spy"), "record", "--gil", "--rate", "500", "--format", "raw", "--nonblocking"]
-    command += ["-o", str(tmp / "runbot.prof"), "-p", str(pid)]
+    command += ["--subprocesses", "-o", str(tmp / f"{name}.prof"), "-p", str(pid)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -240,10 +241,25 @@ def webhook_phase(args, tmp: Path, workers: int) -> dict:
             transport = workload.WebhookTransport(
                 f"http://127.0.0.1:{port}/telegram/webhook/", SECRET, api_url=api.url, token=api.token
             )
-            result = drive(transport, api, ids, args, first_user=300_000 + workers * 10_000)
+            started = {}
+
+            def measure():  # from here: each worker has loaded the bot and compiled its reads in the warm-up
+                started["cpu"] = cpu_seconds(server.pid)
+                started["spy"] = profiler(server.pid, tmp, f"gunicorn{workers}") if args.profile else None
+
+            result = drive(transport, api, ids, args, first_user=300_000 + workers * 10_000, after_warm_up=measure)
+            cpu_after, cpu_before, spy = cpu_seconds(server.pid), started["cpu"], started["spy"]
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(timeout=60)
         finally:
             stop(server)
-        return {"result": result, "purchases": purchases(env)}
+        return {
+            "result": result,
+            "purchases": purchases(env),
+            "cpu_ms_per_update": (sum(cpu_after) - sum(cpu_before)) * 1000 / result.updates,
+            "profile": profile_summary(tmp / f"gunicorn{workers}.prof") if args.profile else [],
+        }
 
 
 def scale_phase(tmp: Path) -> dict:
@@ -314,6 +330,22 @@ def search_figures(tmp: Path) -> None:
             print(f"  {row['products']:>6} products: {cells}")
 
 
+def webhook_figures(args, tmp: Path) -> None:
+    if args.skip_webhook:
+        return
+    if not postgres_reachable():
+        print("\nPostgreSQL is not reachable at 127.0.0.1:5432: the webhook phase was skipped.")
+        return
+    print("\nWebhook behind gunicorn, PostgreSQL")
+    for workers in (1, 4):
+        hook = webhook_phase(args, tmp, workers)
+        print(line(f"gunicorn, {workers} worker{'s' if workers > 1 else ''}", hook["result"]))
+        print(f"  purchases recorded: {hook['purchases']} (expected {args.customers + 10})")
+        print(f"  CPU per update, gunicorn's processes (not PostgreSQL's): {hook['cpu_ms_per_update']:.2f} ms")
+        if hook["profile"]:
+            print("\n".join(hook["profile"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=200)
@@ -325,6 +357,7 @@ def main() -> None:
     parser.add_argument("--skip-search", action="store_true")
     parser.add_argument("--stock-only", action="store_true", help="only the stock figures (bench/stock.py)")
     parser.add_argument("--skip-webhook", action="store_true")
+    parser.add_argument("--webhook-only", action="store_true", help="only the webhook figures (gunicorn, PostgreSQL)")
     parser.add_argument("--skip-floors", action="store_true", help="runbot only (for A/B comparisons of its code)")
     parser.add_argument(
         "--processes", type=int, default=2, help="also run `runbot --processes N` (0: skip; default 2, one per core here)"
@@ -345,6 +378,9 @@ def main() -> None:
     try:
         if args.stock_only:
             stock_figures(tmp)
+            return
+        if args.webhook_only:
+            webhook_figures(args, tmp)
             return
         polling = polling_phase(args, tmp)
         print("Throughput and latency (update pushed → the bot's reply reaches the Bot API)")
@@ -377,16 +413,7 @@ def main() -> None:
         for step in workload.STEPS:
             print(f"  {step:<14} {polling['queries'].get(step, '-')}")
 
-        if args.skip_webhook:
-            pass
-        elif postgres_reachable():
-            print("\nWebhook behind gunicorn, PostgreSQL")
-            for workers in (1, 4):
-                hook = webhook_phase(args, tmp, workers)
-                print(line(f"gunicorn, {workers} worker{'s' if workers > 1 else ''}", hook["result"]))
-                print(f"  purchases recorded: {hook['purchases']} (expected {args.customers + 10})")
-        else:
-            print("\nPostgreSQL is not reachable at 127.0.0.1:5432: the webhook phase was skipped.")
+        webhook_figures(args, tmp)
 
         if not args.skip_scale:
             scale = scale_phase(tmp)
@@ -394,7 +421,7 @@ def main() -> None:
             for row in scale["catalog"]:
                 cells = "   ".join(f"{k} {v['ms']:6.2f} ms {v['queries']} q" for k, v in row.items() if k != "products")
                 print(f"  {row['products']:>6} products: {cells}")
-            print("\nAdmin purchase list (median of 15, server time; target < 300 ms with constant queries)")
+            print("\nAdmin purchase list (median of 15, server time; target < 150 ms with constant queries)")
             for total, figures in scale["admin_purchases"].items():
                 print(f"  {int(total):>7} purchases: {figures['ms']:7.1f} ms, {figures['queries']} queries")
         if not args.skip_stock:

@@ -101,6 +101,8 @@ def _units(purchase) -> list:
     product sold from stock took none: samples show staff how units arrive."""
     if purchase.payment_type == purchase.PaymentType.TEST and purchase.product.sells_units:
         return [SampleUnit(texts.sample_unit(number)) for number in range(1, purchase.quantity + 1)]
+    if getattr(purchase, "holds_no_units", False):  # the payment just recorded took none (shop.services.payments)
+        return []
     return units_of_purchase(purchase=purchase)
 
 

@@ -9,6 +9,8 @@ import re
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from django_tasks_db.models import DBTaskResult
 
@@ -330,6 +332,15 @@ def test_successful_payment_delivers_the_hidden_content_protected(buy, pay, fake
     assert english(texts.delivery_heading, "Editor Pro") in delivery.params["text"]
     assert delivery.params["protect_content"] == "True"
     assert Purchase.objects.get().delivered_at is not None
+
+
+def test_a_payment_for_a_product_not_sold_from_stock_reads_no_stock_units(buy, pay, fake_api, product):
+    """The payment just recorded took no units: its delivery does not look for any (one query less)."""
+    invoice = buy(product)
+    with CaptureQueriesContext(connection) as queries:
+        pay(invoice)
+    assert sent_to(fake_api, 42, containing=SECRET)
+    assert not [q["sql"] for q in queries if "stock_stockunit" in q["sql"]]
 
 
 def test_content_is_not_protected_when_the_setting_is_off(settings, buy, pay, fake_api, product):

@@ -264,6 +264,8 @@ def purchase_record_payment(
     except IntegrityError:
         # Recorded before (Telegram repeats updates) or by another worker just now: that record is the one.
         return PaymentOutcome(Purchase.objects.select_related("product", "user").get(payment_id=payment_id), False)
+    # just recorded without units (not sold from stock, or a test): its delivery need not look for any
+    purchase.holds_no_units = not product.sells_units or test
     return PaymentOutcome(purchase, created=True)
 
 
