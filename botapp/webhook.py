@@ -81,11 +81,10 @@ def telegram_webhook(request):
             handled = process_update(bot, update)
     finally:  # also when something escaped (Django answers 500)
         if not payment:
-            claimed = HandledUpdate.objects.filter(update_id=update_id)
             if handled:
-                claimed.update(done=True)
+                _mark_done(update_id)
             else:
-                claimed.delete()  # the repeat is handled afresh
+                HandledUpdate.objects.filter(update_id=update_id).delete()  # the repeat is handled afresh
     if not handled:
         return HttpResponse(status=500)  # Telegram sends it again
     if payment:
@@ -122,6 +121,13 @@ def _claim(update_id: int) -> str:
         if taken.update(handled_at=now):
             return OURS
     return BUSY
+
+
+def _mark_done(update_id: int) -> None:
+    """The claimed update is handled: one UPDATE, as plain as the claim (this runs for every update)."""
+    table = connection.ops.quote_name(HandledUpdate._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET done = %s WHERE update_id = %s", [True, update_id])
 
 
 def _not_json(constant: str):
