@@ -1,16 +1,21 @@
-"""telebot's HTTP calls, sent through one urllib3 connection pool (keep-alive, thread-safe).
+"""telebot's HTTP calls, each on its thread's own kept-alive connection (the standard library's http.client).
 
 telebot sends through `requests`, whose per-call work (building a session request, hooks, cookie
 jars, re-reading the environment for proxies and CA bundles) cost about as much as the rest of a
-Bot API call. Here a call is one urllib3 request on a pooled connection. The answer and the
-errors look exactly as requests' would to telebot and to our code: a response with status_code,
-reason, text and json(), and requests' exceptions (ConnectionError, ConnectTimeout, ReadTimeout),
-mapped as requests maps urllib3's. Uploads (multipart) and proxies go through requests as before.
+Bot API call; a urllib3 pool, tried next, still spent a third of a call's CPU on its own layers
+(URL parsing, pool keys, retry and timeout objects). Here a call is one request on a connection the
+thread keeps open, checked for a close by the server before reuse, as urllib3 does. The answer and
+the errors look exactly as requests' would to telebot and to our code: a response with status_code,
+reason, text and json(), and requests' exceptions (ConnectionError, ConnectTimeout, ReadTimeout,
+SSLError), a failure to connect marked as such (botapp.telegram.errors.never_reached_telegram).
+Uploads (multipart) and proxies go through requests as before.
 """
 
 import functools
+import http.client
 import json
 import os
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,20 +25,12 @@ from urllib.parse import urlencode
 import certifi
 import requests
 import urllib3
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    MaxRetryError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-)
-from urllib3.exceptions import SSLError as Urllib3SSLError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+from urllib3.util.wait import wait_for_read
 
 from shop.trial import is_test_customer
 
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
-POOL_SIZE = 32  # connections kept per host: more than the bot's worker threads and senders
 
 
 class Response:
@@ -137,23 +134,14 @@ def _split(url: str) -> tuple[str, str, int | None, str]:
     return parsed.scheme or "http", parsed.host, parsed.port, parsed.request_uri
 
 
-@functools.lru_cache(maxsize=32)
-def _timeout(timeout) -> urllib3.Timeout:
-    """telebot's timeout (seconds, or a (connect, read) pair) as urllib3's; urllib3 copies it for each request."""
-    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-    return urllib3.Timeout(connect=connect, read=read)
-
-
 class ApiSender:
     def __init__(self, api_url: str):
         self.api_url = api_url
         self.proxies = requests.utils.get_environ_proxies(api_url)
         bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         self.verify = bundle or True
-        self.pool = urllib3.PoolManager(
-            maxsize=POOL_SIZE, block=False, retries=False, cert_reqs="CERT_REQUIRED", ca_certs=bundle or certifi.where()
-        )
-        self.local = threading.local()
+        self.ssl_context = ssl.create_default_context(cafile=bundle or certifi.where())
+        self.local = threading.local()  # each thread's connections, kept alive: {(scheme, host, port): connection}
 
     def __call__(self, method, url, *, params=None, files=None, timeout=None, proxies=None):
         answer = _stand_in.get()
@@ -168,31 +156,60 @@ class ApiSender:
         # The parameters as a form body, not a query string: no URL of kilobytes to parse and percent-check
         # (the Bot API takes both).
         form = urlencode([(key, value) for key, value in (params or {}).items() if value is not None], doseq=True)
+        return self._send(method.upper(), url, form.encode() if form else None, timeout)  # telebot says "post"
+
+    def _send(self, method: str, url: str, body: bytes | None, timeout) -> Response:
+        """One request on this thread's kept-alive connection to the host, errors as requests names them."""
         scheme, host, port, path = _split(url)
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        conn = self._connection(scheme, host, port)
+        if conn.sock is None or wait_for_read(conn.sock, timeout=0.0):  # none yet, or closed by the server while idle
+            conn.close()
+            self._connect(conn, url, connect)
         try:
-            answer = self.pool.connection_from_host(host, port=port, scheme=scheme).urlopen(
-                method.upper(),  # telebot names it in lower case
-                path,
-                body=form.encode() if form else None,
-                headers=FORM_HEADERS if form else None,
-                timeout=_timeout(timeout),
-                retries=False,
-                redirect=False,
-                preload_content=True,
-            )
-        except (ConnectTimeoutError, NewConnectionError) as exc:
-            if isinstance(exc, NewConnectionError):  # refused, unreachable: no connection was made
-                raise requests.ConnectionError(MaxRetryError(None, url, exc)) from exc
-            raise requests.ConnectTimeout(MaxRetryError(None, url, exc)) from exc
-        except ReadTimeoutError as exc:
+            conn.sock.settimeout(read)
+            conn.request(method, path, body=body, headers=FORM_HEADERS if body else {})
+            answer = conn.getresponse()
+            data = answer.read()
+        except TimeoutError as exc:
+            conn.close()
             raise requests.ReadTimeout(exc) from exc
-        except Urllib3SSLError as exc:
+        except ssl.SSLError as exc:
+            conn.close()
             raise requests.exceptions.SSLError(exc) from exc
-        except (ProtocolError, OSError) as exc:  # the connection dropped mid-request
-            raise requests.ConnectionError(exc) from exc
-        except HTTPError as exc:  # anything else urllib3 raises: a garbled answer, say
-            raise requests.RequestException(type(exc).__name__) from exc  # named only: its text may hold the URL
-        return Response(answer.status, answer.reason, answer.data)
+        except (OSError, http.client.HTTPException) as exc:  # dropped mid-request, or an answer that is not HTTP
+            conn.close()
+            raise requests.ConnectionError(type(exc).__name__) from exc  # named only: nothing of the URL
+        if answer.will_close:
+            conn.close()
+        return Response(answer.status, answer.reason, data)
+
+    def _connection(self, scheme: str, host: str, port: int | None) -> http.client.HTTPConnection:
+        conn = self.local.connections.get((scheme, host, port)) if hasattr(self.local, "connections") else None
+        if conn is None:
+            if scheme == "https":
+                conn = http.client.HTTPSConnection(host, port, context=self.ssl_context)
+            else:
+                conn = http.client.HTTPConnection(host, port)
+            self.local.__dict__.setdefault("connections", {})[(scheme, host, port)] = conn
+        return conn
+
+    @staticmethod
+    def _connect(conn: http.client.HTTPConnection, url: str, timeout) -> None:
+        """Connect (and for HTTPS, shake hands); a failure here means nothing was sent."""
+        conn.timeout = timeout
+        try:
+            conn.connect()
+        except TimeoutError as exc:
+            conn.close()
+            raise requests.ConnectTimeout(MaxRetryError(None, url, ConnectTimeoutError(type(exc).__name__))) from exc
+        except ssl.SSLError as exc:  # a certificate not trusted, say
+            conn.close()
+            raise requests.exceptions.SSLError(exc) from exc
+        except OSError as exc:  # refused, unreachable, no such host: no connection was made
+            conn.close()
+            reason = NewConnectionError(None, f"{type(exc).__name__}: {exc}")
+            raise requests.ConnectionError(MaxRetryError(None, url, reason)) from exc
 
     def _through_requests(self, method, url, **kwargs):
         session = getattr(self.local, "session", None)

@@ -142,3 +142,73 @@ def test_an_unknown_certificate_is_refused_and_a_trusted_bundle_accepted(https_s
 
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))  # as requests honours it
     assert ApiSender(url)("post", f"{url}/bot1:x/getMe", timeout=(2, 2)).json() == {"ok": True, "result": True}
+
+
+@pytest.fixture
+def closing_server():
+    """A Bot API stand-in that answers as HTTP/1.1 (keep-alive) and then closes the connection anyway, as a
+    server closing an idle connection does; it counts the connections it accepted."""
+    accepted = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self):
+            accepted.append(self.client_address)
+            super().setup()
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = json.dumps({"ok": True, "result": len(accepted)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True  # without saying so: the client learns it only from the socket
+
+        def log_message(self, *args):
+            pass
+
+    closed = threading.Semaphore(0)
+
+    class Server(ThreadingHTTPServer):
+        def shutdown_request(self, request):
+            super().shutdown_request(request)
+            closed.release()  # the connection is closed now: the test's next call finds it so
+
+    server = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", accepted, closed
+    server.shutdown()
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_not_failed(closing_server):
+    url, accepted, closed = closing_server
+    sender = ApiSender(url)
+    answers = []
+    for n in range(3):
+        answers.append(sender("post", f"{url}/bot1:x/getMe", params={"n": n}, timeout=(2, 2)).json()["result"])
+        assert closed.acquire(timeout=5)
+    assert answers == [1, 2, 3] and len(accepted) == 3  # each call on a new connection, none of them an error
+
+
+def test_each_thread_keeps_its_own_connection_alive():
+    with FakeBotAPI() as api:
+        sender = ApiSender(api.url)
+        url = f"{api.url}/bot{api.token}/getMe"
+        ports = {}
+
+        def calls(name):
+            for _ in range(3):
+                assert sender("post", url, timeout=(2, 2)).status_code == 200
+                ports.setdefault(name, set()).add(
+                    sender.local.connections[next(iter(sender.local.connections))].sock.getsockname()[1]
+                )
+
+        threads = [threading.Thread(target=calls, args=(n,)) for n in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all(len(used) == 1 for used in ports.values())  # kept alive: one connection for a thread's calls
+        assert len(set().union(*ports.values())) == 3  # and not shared between threads
