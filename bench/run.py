@@ -138,9 +138,14 @@ def profile_summary(path: Path, top: int = 25) -> list[str]:
     return [f"  {n * 100 / total:5.1f} %  {frame}" for n, frame in ranked[:top]]
 
 
-def polling_phase(args, tmp: Path, processes: int = 1) -> dict:
+def polling_phase(args, tmp: Path, processes: int = 1, postgres: bool = False) -> dict:
     with FakeBotAPI() as api:
-        env = base_env(f"sqlite:///{tmp / f'polling-{processes}.sqlite3'}", api, args.workers)
+        if postgres:  # the webhook's database, for a like-for-like comparison
+            recreate_postgres_database("shop_bench_polling")
+            database_url = f"{POSTGRES}/shop_bench_polling"
+        else:
+            database_url = f"sqlite:///{tmp / f'polling-{processes}.sqlite3'}"
+        env = base_env(database_url, api, args.workers)
         ids = prepare_database(env, args.products)
         log_path = tmp / f"runbot-{processes}.log"
         log = log_path.open("w")
@@ -337,6 +342,9 @@ def webhook_figures(args, tmp: Path) -> None:
         print("\nPostgreSQL is not reachable at 127.0.0.1:5432: the webhook phase was skipped.")
         return
     print("\nWebhook behind gunicorn, PostgreSQL")
+    polling = polling_phase(args, tmp, postgres=True)
+    print(line("runbot, polling, PostgreSQL (to compare)", polling["result"]))
+    print(f"  CPU per update, runbot (not PostgreSQL's): {polling['cpu_ms_per_update']:.2f} ms")
     for workers in (1, 4):
         hook = webhook_phase(args, tmp, workers)
         print(line(f"gunicorn, {workers} worker{'s' if workers > 1 else ''}", hook["result"]))
@@ -344,6 +352,8 @@ def webhook_figures(args, tmp: Path) -> None:
         print(f"  CPU per update, gunicorn's processes (not PostgreSQL's): {hook['cpu_ms_per_update']:.2f} ms")
         if hook["profile"]:
             print("\n".join(hook["profile"]))
+    ratio = hook["result"].per_second / polling["result"].per_second
+    print(f"  gunicorn 4 workers / runbot on PostgreSQL: {ratio:.2f}   (target >= 1)")
 
 
 def main() -> None:
