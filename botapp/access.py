@@ -18,7 +18,7 @@ from telebot.apihelper import ApiException, ApiTelegramException
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from botapp import screens, staff, texts
-from botapp.telegram.errors import is_transient
+from botapp.telegram.errors import error_text, is_transient
 from botapp.texts import language_for
 from shop.access.models import ChatAccess, Membership
 from shop.access.selectors import membership_paid_for_chat, memberships_to_remove
@@ -181,7 +181,7 @@ def subscription_stop(bot: TeleBot, membership: Membership) -> bool:
     try:
         bot.edit_user_star_subscription(membership.user.telegram_id, membership.subscription_charge_id, is_canceled=True)
     except (ApiTelegramException, ApiException, requests.RequestException) as exc:
-        log.warning("could not cancel the subscription of membership %s: %s", membership.pk, exc)
+        log.warning("could not cancel the subscription of membership %s: %s", membership.pk, error_text(exc))
         return False
     return True
 

@@ -12,7 +12,7 @@ from telebot.apihelper import ApiTelegramException
 from telebot.types import Message, ReplyParameters
 
 from botapp import screens, texts
-from botapp.telegram.errors import is_transient
+from botapp.telegram.errors import error_text, is_transient
 from botapp.texts import language_for
 from shop.models import User
 from shop.services.customers import user_set_blocked
@@ -55,7 +55,7 @@ def relay_to_staff(bot: TeleBot, message: Message, customer: User, *, first: boo
                 reply = ReplyParameters(header.message_id, allow_sending_without_reply=True)
             copy = bot.copy_message(staff_id, message.chat.id, message.message_id, reply_parameters=reply)
         except Exception as exc:
-            log.warning("could not relay a support message to staff member %s: %s", staff_id, _reason(exc))
+            log.warning("could not relay a support message to staff member %s: %s", staff_id, error_text(exc))
             continue
         copies.append((staff_id, copy.message_id))
         reached = True
@@ -110,11 +110,4 @@ def tell(bot: TeleBot, chat_id: int, text: str, *, reply_to: int | None = None, 
         reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         bot.send_message(chat_id, text, reply_parameters=reply, reply_markup=markup)
     except Exception as exc:
-        log.warning("could not tell %s how a support message went: %s", chat_id, _reason(exc))
-
-
-def _reason(exc: Exception) -> str:
-    # A requests error's message holds the request URL, with the token: name it only.
-    if isinstance(exc, ApiTelegramException):
-        return f"{exc.error_code} {exc.description}"
-    return type(exc).__name__
+        log.warning("could not tell %s how a support message went: %s", chat_id, error_text(exc))

@@ -20,6 +20,14 @@ def is_transient(exc: Exception) -> bool:
     return isinstance(exc, requests.RequestException | ApiException)
 
 
+def error_text(exc: Exception) -> str:
+    """What may be logged of a failed Bot API call: Telegram's answer, or only the error's kind (a requests
+    error's message holds the request URL, and with it the bot's token)."""
+    if isinstance(exc, ApiTelegramException):
+        return f"{exc.error_code} {exc.description}"
+    return type(exc).__name__
+
+
 def never_reached_telegram(exc: requests.RequestException) -> bool:
     """No connection could be made, so nothing was sent."""
     if isinstance(exc, requests.ConnectTimeout):

@@ -165,7 +165,7 @@ class ApiSender:
         conn = self._connection(scheme, host, port)
         if conn.sock is None or wait_for_read(conn.sock, timeout=0.0):  # none yet, or closed by the server while idle
             conn.close()
-            self._connect(conn, url, connect)
+            self._connect(conn, f"{scheme}://{host}:{port or ''}", connect)  # named by its host: the URL holds the token
         try:
             conn.sock.settimeout(read)
             conn.request(method, path, body=body, headers=FORM_HEADERS if body else {})
@@ -195,21 +195,22 @@ class ApiSender:
         return conn
 
     @staticmethod
-    def _connect(conn: http.client.HTTPConnection, url: str, timeout) -> None:
-        """Connect (and for HTTPS, shake hands); a failure here means nothing was sent."""
+    def _connect(conn: http.client.HTTPConnection, where: str, timeout) -> None:
+        """Connect (and for HTTPS, shake hands); a failure here means nothing was sent. `where`: the host, never
+        the URL (its path holds the bot's token, and an error's text may be logged)."""
         conn.timeout = timeout
         try:
             conn.connect()
         except TimeoutError as exc:
             conn.close()
-            raise requests.ConnectTimeout(MaxRetryError(None, url, ConnectTimeoutError(type(exc).__name__))) from exc
+            raise requests.ConnectTimeout(MaxRetryError(None, where, ConnectTimeoutError(type(exc).__name__))) from exc
         except ssl.SSLError as exc:  # a certificate not trusted, say
             conn.close()
             raise requests.exceptions.SSLError(exc) from exc
         except OSError as exc:  # refused, unreachable, no such host: no connection was made
             conn.close()
             reason = NewConnectionError(None, f"{type(exc).__name__}: {exc}")
-            raise requests.ConnectionError(MaxRetryError(None, url, reason)) from exc
+            raise requests.ConnectionError(MaxRetryError(None, where, reason)) from exc
 
     def _through_requests(self, method, url, **kwargs):
         session = getattr(self.local, "session", None)

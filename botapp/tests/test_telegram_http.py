@@ -69,8 +69,9 @@ def test_nobody_listening_is_a_connection_error_that_never_reached_telegram():
     with FakeBotAPI() as api:
         url = api.url
     with pytest.raises(requests.ConnectionError) as caught:
-        ApiSender(url)("post", f"{url}/bot1:x/getMe", timeout=(2, 2))
+        ApiSender(url)("post", f"{url}/bot1:secret-token/getMe", timeout=(2, 2))
     assert "NewConnectionError" in type(caught.value.args[0].reason).__name__
+    assert "secret-token" not in str(caught.value)  # an error's text may be logged: never the token
 
 
 def test_a_dropped_connection_and_a_slow_answer_are_requests_errors():
@@ -212,3 +213,14 @@ def test_each_thread_keeps_its_own_connection_alive():
             thread.join()
         assert all(len(used) == 1 for used in ports.values())  # kept alive: one connection for a thread's calls
         assert len(set().union(*ports.values())) == 3  # and not shared between threads
+
+
+def test_what_is_logged_of_a_failed_call_never_holds_the_token():
+    from telebot.apihelper import ApiTelegramException
+
+    from botapp.telegram.errors import error_text
+
+    network = requests.ConnectionError("Max retries exceeded with url: /bot123:secret-token/sendMessage")
+    assert error_text(network) == "ConnectionError"
+    refused = ApiTelegramException("sendMessage", None, {"error_code": 403, "description": "Forbidden: bot was blocked"})
+    assert error_text(refused) == "403 Forbidden: bot was blocked"

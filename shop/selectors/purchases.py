@@ -45,7 +45,7 @@ def purchase_list_for_user(*, telegram_id: int) -> QuerySet[Purchase]:
 def purchase_page_for_user(*, telegram_id: int, number: int, per_page: int) -> Page:
     """Page `number` of purchase_list_for_user (out of range: the last page), in one query: the page's rows
     carry the count of them all (a window count), and each page's read is prepared (shop.prepared)."""
-    number = max(1, number)
+    number = min(max(1, number), MAX_PAGE)  # a forged button's page beyond any list: the last page, as below
     rows = _purchase_page(number, per_page).all(telegram_id=telegram_id)
     if rows or number == 1:
         return _page(rows, number, per_page)
@@ -69,6 +69,9 @@ class _Counted:
 
 def _page(rows: list, number: int, per_page: int) -> Page:
     return Page(rows, number, Paginator(_Counted(rows[0].listed if rows else 0), per_page))
+
+
+MAX_PAGE = 10_000  # far beyond any customer's list; a page's offset must stay a number the database takes
 
 
 @lru_cache(maxsize=32)  # a page's offset is part of its SQL: one prepared read per page asked for

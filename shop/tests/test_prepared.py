@@ -185,3 +185,28 @@ def test_a_read_compiled_on_one_thread_runs_on_another_with_that_threads_connect
     thread.join()
     assert seen["owned"] is True
     assert seen["connection"] != id(connections["default"])  # not the compiling thread's connection
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_reads_on_many_threads_at_once_answer_each_their_own_values():
+    product = ProductFactory()
+    owners, strangers = [UserFactory() for _ in range(4)], [UserFactory() for _ in range(4)]
+    for owner in owners:
+        PurchaseFactory(user=owner, product=product)
+    wrong = []
+
+    def run(user, expected):
+        try:
+            for _ in range(150):
+                if product_get_for_user(product_id=product.pk, telegram_id=user.telegram_id).owned is not expected:
+                    wrong.append((user.telegram_id, expected))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(u, True)) for u in owners]
+    threads += [threading.Thread(target=run, args=(u, False)) for u in strangers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []

@@ -82,6 +82,14 @@ def test_a_page_beyond_the_last_shows_the_last(ann, category):
     assert (first.number, list(first)) == (1, mine[:3])
 
 
+def test_a_forged_page_number_beyond_any_list_shows_the_last_page(ann, category):
+    """A button's page number may have 19 digits; as an OFFSET it would be beyond what the database takes."""
+    mine = _bought(ann, category, 4)
+    for number in (10**6, 9_999_999_999_999_999_999):
+        page = purchase_page_for_user(telegram_id=ann.telegram_id, number=number, per_page=3)
+        assert (page.number, list(page)) == (2, [mine[3]])
+
+
 def test_a_customer_without_purchases_gets_an_empty_first_page(ann, category):
     for number in (1, 4):
         page = purchase_page_for_user(telegram_id=ann.telegram_id, number=number, per_page=3)
