@@ -14,7 +14,7 @@ from django.utils import translation
 from telebot import TeleBot
 from telebot.types import Update
 
-from botapp import texts
+from botapp import texts, waits
 from botapp.flood import flood_gate
 from botapp.private_chat import pressed_outside_private, process_in_private
 from botapp.render import answer_callback
@@ -122,6 +122,8 @@ def process_update(bot: TeleBot, update: Update) -> bool:
     queries = QueryCounter()
     with connection.execute_wrapper(queries), translation.override(language_for(getattr(sender, "language_code", None))):
         try:
+            if update.callback_query is not None:
+                waits.after_press(update.callback_query)  # before any handler: a press may end a wait
             if pressed_outside_private(update):
                 process_in_private(bot, update)
             else:

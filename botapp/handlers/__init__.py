@@ -19,7 +19,6 @@ from botapp.handlers import (
 
 
 def register_handlers(bot: TeleBot) -> None:
-    reviews.register_wait_end(bot)  # first: any press but a rating ends the wait for a review's text (matches none)
     access.register(bot)  # before buying: a Buy press on a chat's subscription takes Telegram's invoice link
     buying.register(bot)  # first: payment service messages must never reach another handler
     commands.register(bot)

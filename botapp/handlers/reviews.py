@@ -116,24 +116,6 @@ def on_review_text(message: Message, bot: TeleBot) -> None:
 
 
 ROUTES = {"reviews": on_reviews, "rate": on_rate, "rate_set": on_rate_set, "review_skip": on_skip}
-# Presses that keep the wait for a review's text (Skip ends it itself); any other press ends it.
-KEEP_WAITING = ("rate_set", "review_skip")
-
-
-def ends_review_wait(call: CallbackQuery) -> bool:
-    """The customer moved on (pressed any other button, anywhere): what they type next is no review.
-
-    A filter that never matches, registered before every other callback handler, so it sees every press;
-    it costs a press one read (a write only when a wait is there)."""
-    parsed = callbacks.parse(call.data)
-    if call.from_user is not None and (parsed is None or parsed.action not in KEEP_WAITING):
-        review_wait_cancel(telegram_id=call.from_user.id)
-    return False
-
-
-def register_wait_end(bot: TeleBot) -> None:
-    """Before every other callback handler (see ends_review_wait)."""
-    bot.register_callback_query_handler(lambda call: None, func=ends_review_wait)
 
 
 def register(bot: TeleBot) -> None:
