@@ -16,6 +16,8 @@ snakeviz) and prints the 30 functions with the most own and cumulative time.
 import argparse
 import cProfile
 import io
+import itertools
+import os
 import pstats
 import statistics
 import sys
@@ -34,8 +36,6 @@ def main() -> None:
     parser.add_argument("--profile", metavar="FILE")
     parser.add_argument("--sql", action="store_true", help="print the SQL of one more customer's steps")
     args = parser.parse_args()
-
-    import os
 
     migrate = database_of_its_own("flow")
     os.environ.setdefault("DJANGO_DEBUG", "false")
@@ -62,7 +62,7 @@ def main() -> None:
     ids = seed.seed(args.products)
     bot = create_bot()
     cpu: dict[str, list[float]] = {step: [] for step in STEPS}
-    charge = iter(range(1, 10**9))
+    charge = itertools.count(1)
 
     statements: list[tuple[str, str]] = []
     step_now = [""]

@@ -79,7 +79,8 @@ class WebhookTransport:
         self.api_url, self.token = urlsplit(api_url), token
         self._local = threading.local()
 
-    def _post(self, url, path: str, body: bytes, content_type: str, **headers) -> tuple[int, str, bytes]:
+    def _post(self, url, path: str, body: bytes, content_type: str, **headers) -> tuple[str, bytes]:
+        """POST on this thread's connection to the host; the answer's content type and body (an error status raises)."""
         connections = self._local.__dict__.setdefault("connections", {})
         conn = connections.get(url.netloc) or http.client.HTTPConnection(url.hostname, url.port, timeout=STEP_TIMEOUT)
         connections[url.netloc] = conn
@@ -90,13 +91,11 @@ class WebhookTransport:
             conn.close()
         if response.status >= 400:
             raise requests.HTTPError(f"{response.status} from {path}")
-        return response.status, response.getheader("Content-Type", ""), data
+        return response.getheader("Content-Type", ""), data
 
     def send(self, update: dict) -> None:
         headers = {"X-Telegram-Bot-Api-Secret-Token": self.secret}
-        _status, content_type, data = self._post(
-            self.url, self.url.path, json.dumps(update).encode(), "application/json", **headers
-        )
+        content_type, data = self._post(self.url, self.url.path, json.dumps(update).encode(), "application/json", **headers)
         if content_type.startswith("application/json"):
             params = json.loads(data)
             method = params.pop("method")

@@ -185,13 +185,14 @@ class ApiSender:
         return Response(answer.status, answer.reason, data)
 
     def _connection(self, scheme: str, host: str, port: int | None) -> http.client.HTTPConnection:
-        conn = self.local.connections.get((scheme, host, port)) if hasattr(self.local, "connections") else None
+        connections = self.local.__dict__.setdefault("connections", {})
+        conn = connections.get((scheme, host, port))
         if conn is None:
             if scheme == "https":
                 conn = http.client.HTTPSConnection(host, port, context=self.ssl_context)
             else:
                 conn = http.client.HTTPConnection(host, port)
-            self.local.__dict__.setdefault("connections", {})[(scheme, host, port)] = conn
+            connections[(scheme, host, port)] = conn
         return conn
 
     @staticmethod

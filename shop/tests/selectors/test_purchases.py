@@ -94,9 +94,8 @@ def test_a_customer_without_purchases_gets_an_empty_first_page(ann, category):
     for number in (1, 4):
         page = purchase_page_for_user(telegram_id=ann.telegram_id, number=number, per_page=3)
         assert (page.number, page.paginator.count, list(page)) == (1, 0, [])
-    refunded = PurchaseFactory(user=ann, refunded=True)
+    PurchaseFactory(user=ann, refunded=True)  # a refunded purchase is not listed
     assert list(purchase_page_for_user(telegram_id=ann.telegram_id, number=1, per_page=3)) == []
-    assert refunded.status == Purchase.Status.REFUNDED
 
 
 # --- Purchases waiting for delivery ---
