@@ -10,6 +10,12 @@ from shop.promotions.models import AppliedPromoCode, PromoCode, PromoRedemption,
 _PAID = Q(status=Purchase.Status.PAID, payment_type__in=[Purchase.PaymentType.STARS, Purchase.PaymentType.PROVIDER])
 
 
+def referral_reward_due(*, referred_ref) -> Exists:
+    """Whether the customer (`referred_ref`: their id, or an OuterRef to it) was brought by a referrer who has
+    had no reward for them yet (shop.promotions.services.referral_reward_grant decides whether one is earned)."""
+    return Exists(Referral.objects.filter(referred_id=referred_ref, reward__isnull=True))
+
+
 def referral_counts(*, telegram_id: int) -> tuple[int, int]:
     """How many friends the customer brought, and how many of them bought something (in one query)."""
     figures = Referral.objects.filter(referrer__telegram_id=telegram_id).aggregate(

@@ -41,12 +41,12 @@ def product_get_for_user(*, product_id: int, telegram_id: int) -> Product | None
 
     A buyer keeps access to what they bought after it goes off sale.
     """
-    return _PRODUCT_FOR_USER.first(product_id=product_id, telegram_id=telegram_id, **_now_and_grace())
+    return _PRODUCT_FOR_USER.first(product_id=product_id, telegram_id=telegram_id, **now_and_grace())
 
 
 def product_get_with_ownership(*, product_id: int, telegram_id: int) -> Product | None:
     """The product, on sale or not, annotated with `owned` (and `gives_chat_access`)."""
-    return _PRODUCT_WITH_OWNERSHIP.first(product_id=product_id, telegram_id=telegram_id, **_now_and_grace())
+    return _PRODUCT_WITH_OWNERSHIP.first(product_id=product_id, telegram_id=telegram_id, **now_and_grace())
 
 
 def products_with_ownership(
@@ -68,7 +68,8 @@ def products_with_ownership(
     )
 
 
-def _now_and_grace() -> dict[str, datetime]:
+def now_and_grace() -> dict[str, datetime]:
+    """The `now` and `grace_from` of an ownership read (see products_with_ownership), as of this moment."""
     now = timezone.now()
     return {"now": now, "grace_from": now - RENEWAL_GRACE}
 

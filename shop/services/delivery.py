@@ -64,14 +64,17 @@ def purchase_delivery_pending(*, purchase_id: int) -> bool:
 
 
 def purchase_mark_delivered(*, purchase: Purchase) -> None:
-    """The content reached the buyer; the first time, `purchase_delivered` is announced (a review invitation follows)."""
+    """The content reached the buyer; the first time, `purchase_delivered` is announced (a review invitation follows).
+
+    No transaction around the mark and the announcement: what follows a delivery must never undo the record
+    that it was made (the content would be sent again). A receiver's failure is logged (send_robust) and
+    costs at most what it was to do, as does a process stopping between the two: a review invitation."""
     now = timezone.now()
     done = {"delivered_at": now, "delivery_claimed_at": None, "delivery_error": "", "updated_at": now}
-    with transaction.atomic():
-        if Purchase.objects.filter(pk=purchase.pk, delivered_at__isnull=True).update(**done):
-            signals.purchase_delivered.send(Purchase, purchase_id=purchase.pk)
-        else:  # delivered again (staff asked)
-            Purchase.objects.filter(pk=purchase.pk).update(**done)
+    if Purchase.objects.filter(pk=purchase.pk, delivered_at__isnull=True).update(**done):
+        signals.purchase_delivered.send_robust(Purchase, purchase_id=purchase.pk)
+    else:  # delivered again (staff asked)
+        Purchase.objects.filter(pk=purchase.pk).update(**done)
 
 
 def purchase_mark_delivery_failed(*, purchase: Purchase, error: str) -> None:

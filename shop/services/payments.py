@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -18,7 +19,9 @@ from shop.invoices import InvoiceTerms, invoice_payload, invoice_terms
 from shop.models import Product, Purchase, UnmatchedPayment, User
 from shop.models.base import storable_text
 from shop.money import from_minor_units, to_minor_units
+from shop.prepared import Prepared
 from shop.promotions.models import PromoCode
+from shop.promotions.selectors import referral_reward_due
 from shop.promotions.services import (
     discounted_price,
     promo_hold,
@@ -30,7 +33,7 @@ from shop.promotions.services import (
     referral_reward_grant,
     referral_reward_withdraw,
 )
-from shop.selectors.catalog import product_get_with_ownership
+from shop.selectors.catalog import now_and_grace, product_get_with_ownership, products_with_ownership
 from shop.selectors.purchases import owned_by
 from shop.services.delivery import delivery_claimer
 from shop.stock.selectors import stock_available_count
@@ -196,7 +199,11 @@ def purchase_record_payment(
     payment_id = storable_text(Purchase, "payment_id", payment_id)
     provider_payment_id = storable_text(Purchase, "provider_payment_id", provider_payment_id)
     terms = invoice_terms(payload)
-    product = product_get_with_ownership(product_id=terms.product_id, telegram_id=user.telegram_id) if terms else None
+    product = (
+        _PAYMENT_PRODUCT.first(product_id=terms.product_id, telegram_id=user.telegram_id, user_id=user.pk, **now_and_grace())
+        if terms
+        else None
+    )
     if not payment_id.strip():  # never from Telegram; kept for staff rather than lost or crashing
         product, payment_id = None, f"no-payment-id:{uuid.uuid4().hex}"
     if product is None:
@@ -243,30 +250,56 @@ def purchase_record_payment(
         delivery_claimed_by="" if problems else delivery_claimer(),
     )
     purchase.clean_fields(exclude=["user", "product"])  # both just loaded: no need to ask the database again
+    besides = []  # what the payment records beside the purchase, in its transaction
+    if product.sells_units and not test:  # a test purchase takes no real units
+        besides.append(partial(_allocate_or_hold_back, purchase, key=_hold_key(terms, payload)))
+    if terms.code and test:  # staff trying the bot spend no real use of the code
+        besides.append(partial(promo_unapply, telegram_id=user.telegram_id))
+    elif terms.code:
+        list_price = product.price * purchase.quantity
+        key = _hold_key(terms, payload)
+        besides.append(partial(promo_redeem, purchase=purchase, code_text=terms.code, key=key, list_price=list_price))
+    if product.referral_due:  # a referred customer's first paid purchase may reward the referrer
+        besides.append(partial(referral_reward_grant, purchase=purchase))
+    if product.gives_chat_access and not problems:  # the chat's access it pays for
+        record_access = partial(access_period_record, purchase=purchase, renewal=renewal, opens_chat=True)
+        besides.append(partial(record_access, expires_at=subscription_expires_at))
     try:
-        with transaction.atomic():
-            purchase.save()
-            if product.sells_units and not test:  # a test purchase takes no real units
-                _allocate_or_hold_back(purchase, key=_hold_key(terms, payload))
-            if terms.code and test:  # staff trying the bot spend no real use of the code
-                promo_unapply(telegram_id=user.telegram_id)
-            elif terms.code:
-                list_price = product.price * purchase.quantity
-                promo_redeem(purchase=purchase, code_text=terms.code, key=_hold_key(terms, payload), list_price=list_price)
-            referral_reward_grant(purchase=purchase)
-            if not problems:  # the chat's access it pays for, if the product opens one
-                access_period_record(
-                    purchase=purchase,
-                    renewal=renewal,
-                    expires_at=subscription_expires_at,
-                    opens_chat=product.gives_chat_access,
-                )
+        _save_with(purchase, besides)
     except IntegrityError:
         # Recorded before (Telegram repeats updates) or by another worker just now: that record is the one.
         return PaymentOutcome(Purchase.objects.select_related("product", "user").get(payment_id=payment_id), False)
     # just recorded without units (not sold from stock, or a test): its delivery need not look for any
     purchase.holds_no_units = not product.sells_units or test
     return PaymentOutcome(purchase, created=True)
+
+
+# The payment's one read: the product with `owned` (the catalog's rule) and whether the buyer came through a
+# referral still to be rewarded (shop.promotions'), so that a payment with none reads nothing more for it.
+_PAYMENT_PRODUCT = Prepared(
+    lambda product_id, telegram_id, user_id, now, grace_from: (
+        products_with_ownership(telegram_id=telegram_id, now=now, grace_from=grace_from)
+        .annotate(referral_due=referral_reward_due(referred_ref=user_id))
+        .filter(pk=product_id)[:1]
+    ),
+    product_id=int,
+    telegram_id=int,
+    user_id=int,
+    now=datetime,
+    grace_from=datetime,
+)
+
+
+def _save_with(purchase: Purchase, besides: list[Callable[[], object]]) -> None:
+    """Save the new purchase and what is recorded beside it, all or nothing. With nothing beside it (a
+    plain payment) and no transaction around, the INSERT alone is that: no transaction is opened for it."""
+    if not besides and not transaction.get_connection().in_atomic_block:
+        purchase.save()
+        return
+    with transaction.atomic():  # inside another transaction too: a savepoint, so a repeat's refusal spoils nothing
+        purchase.save()
+        for record in besides:
+            record()
 
 
 def _payment_type(currency: str, *, test: bool) -> str:

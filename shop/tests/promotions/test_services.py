@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from shop.access.models import Membership
@@ -356,6 +358,36 @@ def test_the_first_paid_purchase_rewards_the_referrer_once_even_when_paid_twice(
     assert buy_with(ann, ProductFactory(price=100), code, charge="ann").purchase.price == 85
     assert referral_counts(telegram_id=ann.telegram_id) == (1, 1)
     assert referrals_with_revenue().get().revenue == 105
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_referred_customer_paying_two_invoices_at_once_rewards_the_referrer_once(product):
+    ann, bob = UserFactory(), UserFactory()
+    ReferralFactory(referrer=ann, referred=bob)
+    payloads = [invoice_create(telegram_id=bob.telegram_id, product=p)[1] for p in (product, ProductFactory(price=100))]
+    outcomes = run_at_once(lambda i: pay(bob, payloads[i], total_amount=100, payment_id=f"bob-{i}"), 2)
+    assert [outcome.created for outcome in outcomes] == [True, True]
+    assert Purchase.objects.filter(user=bob).count() == 2
+    reward = ReferralReward.objects.get()
+    assert reward.purchase_id in {outcome.purchase.pk for outcome in outcomes}
+    assert PromoCode.objects.filter(owner=ann).count() == 1
+
+
+def test_once_the_referrer_is_rewarded_a_payment_reads_no_more_than_anyone_elses(product):
+    ann, bob, carol = UserFactory(), UserFactory(), UserFactory()
+    ReferralFactory(referrer=ann, referred=bob)
+    _terms, payload = invoice_create(telegram_id=bob.telegram_id, product=product)
+    pay(bob, payload, total_amount=100, payment_id="bob-1")
+    assert ReferralReward.objects.count() == 1
+
+    def statements(buyer, charge):
+        _terms, payload = invoice_create(telegram_id=buyer.telegram_id, product=ProductFactory(price=5))
+        with CaptureQueriesContext(connection) as queries:
+            assert pay(buyer, payload, total_amount=5, payment_id=charge).created
+        return len(queries)
+
+    assert statements(bob, "bob-2") == statements(carol, "carol-1")  # Carol was brought by nobody
+    assert ReferralReward.objects.count() == 1
 
 
 def test_a_free_purchase_earns_no_reward(product):

@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from shop import signals
 from shop.models import Purchase
 from shop.services.delivery import (
     DELIVERY_CLAIM_TIMEOUT,
@@ -92,6 +93,23 @@ def test_mark_delivered_clears_claim_and_error(product, ann):
     assert purchase.delivered_at is not None
     assert purchase.delivery_claimed_at is None
     assert purchase.delivery_error == ""
+
+
+def test_a_failing_receiver_of_the_delivery_neither_undoes_the_mark_nor_fails_the_delivery(product, ann, caplog):
+    """What follows a delivery (a review invitation) must not make the content go out again."""
+    purchase = paid_purchase(ann, product)
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("the task queue is down")
+
+    signals.purchase_delivered.connect(broken, weak=False, dispatch_uid="test-broken")
+    try:
+        purchase_mark_delivered(purchase=purchase)
+    finally:
+        signals.purchase_delivered.disconnect(dispatch_uid="test-broken")
+    assert Purchase.objects.get(pk=purchase.pk).delivered_at is not None
+    assert purchase_delivery_pending(purchase_id=purchase.pk) is False
+    assert "the task queue is down" in caplog.text
 
 
 def test_mark_delivery_failed_keeps_the_error_and_frees_the_claim(product, ann):
