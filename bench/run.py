@@ -359,6 +359,18 @@ def webhook_figures(args, tmp: Path) -> None:
     print(f"  gunicorn 4 workers / runbot on PostgreSQL: {ratio:.2f}   (target >= 1)")
 
 
+def yardstick_ms(repeats: int = 5) -> float:
+    """The best of a few runs of one fixed pure-Python loop (10 million additions), in ms of CPU: how fast
+    this machine runs Python, so that CPU per update measured on another machine can be scaled by it."""
+    best = float("inf")
+    for _ in range(repeats):
+        started, total = time.process_time(), 0
+        for number in range(10_000_000):
+            total += number
+        best = min(best, time.process_time() - started)
+    return best * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=200)
@@ -384,6 +396,7 @@ def main() -> None:
         f"Benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()}: {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, {platform.platform()}"
     )
+    print(f"Machine yardstick: {yardstick_ms():.0f} ms of CPU for a fixed pure-Python loop (scales CPU figures between machines)")
     print(
         f"Workload: {args.customers} customers x {len(workload.STEPS)} updates "
         f"({' → '.join(workload.STEPS)}), {args.concurrency} at once, BOT_WORKERS={args.workers}\n"

@@ -250,20 +250,20 @@ def purchase_record_payment(
         delivery_claimed_by="" if problems else delivery_claimer(),
     )
     purchase.clean_fields(exclude=["user", "product"])  # both just loaded: no need to ask the database again
+    key = _hold_key(terms, payload)  # what the checkout held (units, the code's use) under this invoice
     besides = []  # what the payment records beside the purchase, in its transaction
     if product.sells_units and not test:  # a test purchase takes no real units
-        besides.append(partial(_allocate_or_hold_back, purchase, key=_hold_key(terms, payload)))
+        besides.append(partial(_allocate_or_hold_back, purchase, key=key))
     if terms.code and test:  # staff trying the bot spend no real use of the code
         besides.append(partial(promo_unapply, telegram_id=user.telegram_id))
     elif terms.code:
         list_price = product.price * purchase.quantity
-        key = _hold_key(terms, payload)
         besides.append(partial(promo_redeem, purchase=purchase, code_text=terms.code, key=key, list_price=list_price))
     if product.referral_due:  # a referred customer's first paid purchase may reward the referrer
         besides.append(partial(referral_reward_grant, purchase=purchase))
     if product.gives_chat_access and not problems:  # the chat's access it pays for
-        record_access = partial(access_period_record, purchase=purchase, renewal=renewal, opens_chat=True)
-        besides.append(partial(record_access, expires_at=subscription_expires_at))
+        expires_at = subscription_expires_at
+        besides.append(partial(access_period_record, purchase=purchase, renewal=renewal, expires_at=expires_at, opens_chat=True))
     try:
         _save_with(purchase, besides)
     except IntegrityError:
@@ -292,7 +292,9 @@ _PAYMENT_PRODUCT = Prepared(
 
 def _save_with(purchase: Purchase, besides: list[Callable[[], object]]) -> None:
     """Save the new purchase and what is recorded beside it, all or nothing. With nothing beside it (a
-    plain payment) and no transaction around, the INSERT alone is that: no transaction is opened for it."""
+    plain payment) and no transaction around, the INSERT alone is that: no transaction is opened for it.
+    This holds while saving a Purchase writes nothing else (no parent model, no post_save receiver that
+    writes): whatever a purchase's record needs beside it belongs in `besides`."""
     if not besides and not transaction.get_connection().in_atomic_block:
         purchase.save()
         return
