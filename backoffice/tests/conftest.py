@@ -2,6 +2,7 @@
 Editor Pro); Bob; staff who may only look; the admin in Russian."""
 
 import pytest
+from django.db import connections
 from django.utils import translation
 
 from backoffice.testing import ARTIFACTS, CHROMIUM, staff_client
@@ -63,3 +64,7 @@ def browser_page(request, monkeypatch):
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
         browser.close()
+        # Playwright's sync API runs an event loop on this thread, so Django gave the test's ORM calls
+        # connections of their own inside this block: closed here, or PostgreSQL keeps them open and
+        # refuses to drop the test database at the end of the session.
+        connections.close_all()
