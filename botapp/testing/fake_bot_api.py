@@ -275,8 +275,9 @@ class FakeBotAPI(ChatsAndSubscriptions):
         limit = int(params.get("limit") or 100)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         with self._cond:
-            if offset:
-                self._confirmed_below = max(self._confirmed_below, offset)
+            if offset > self._confirmed_below:  # Telegram forgets what is confirmed: so does the fake,
+                self._confirmed_below = offset  # or each call would scan every update of the run
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
             while True:
                 ready = [u for u in self._updates if u["update_id"] >= self._confirmed_below][:limit]
                 remaining = deadline - time.monotonic()
