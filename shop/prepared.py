@@ -20,8 +20,9 @@ the database's 64-bit integers (a forged button; Telegram's ids have at most 52 
 
 import copy
 import threading
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,6 +77,9 @@ class _Compiled:
     sql: str
     params: tuple  # constants as they are; None where a value goes
     slots: tuple  # for each parameter: (the value's name, the type to pass it as), or None for a constant
+    # the row converters of this read's columns, found once per connection (each thread has its own), as
+    # Django would find them again on every run: {connection: {ids of the columns: converters}}
+    converters: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary, compare=False)
 
 
 class _CompiledQuery:
@@ -86,9 +90,23 @@ class _CompiledQuery:
 
     def get_compiler(self, using=None, connection=None, elide_empty=True):
         compiler = copy.copy(self._compiled.compiler)
-        compiler.connection = connection or connections[using]  # this thread's connection, not the compiling one's
+        connection = connection or connections[using]
+        compiler.connection = connection  # this thread's connection, not the compiling one's
         sql, params = self._compiled.sql, self._params
         compiler.as_sql = lambda *args, **kwargs: (sql, params)
+        found = self._compiled.converters.setdefault(connection, {})
+        find = compiler.get_converters
+
+        def get_converters(expressions):
+            key = tuple(map(id, expressions))  # the compiled read's own columns: alive as long as it is
+            converters = found.get(key)
+            if converters is None:
+                converters = find(expressions)
+                if len(found) < 4:  # a read has one list of columns; never more than a few kept, whatever comes
+                    found[key] = converters
+            return converters
+
+        compiler.get_converters = get_converters
         return compiler
 
     def chain(self, *args, **kwargs):
