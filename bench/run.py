@@ -148,7 +148,7 @@ def polling_phase(args, tmp: Path, processes: int = 1, postgres: bool = False, r
             database_url = f"sqlite:///{tmp / f'polling-{processes}-{round_}.sqlite3'}"
         env = base_env(database_url, api, args.workers)
         ids = prepare_database(env, args.products)
-        log_path = tmp / f"runbot-{processes}-{round_}.log"
+        log_path = tmp / f"runbot-{processes}-{round_}{'-postgres' if postgres else ''}.log"
         log = log_path.open("w")
         command = [PY, "manage.py", "runbot", "--processes", str(processes)]
         bot = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -385,7 +385,13 @@ def main() -> None:
     parser.add_argument("--skip-webhook", action="store_true")
     parser.add_argument("--webhook-only", action="store_true", help="only the webhook figures (gunicorn, PostgreSQL)")
     parser.add_argument("--skip-floors", action="store_true", help="runbot only (for A/B comparisons of its code)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of runbot against the fair floor (median printed)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of runbot, the fair floor and several processes (medians of the ratios and of runbot's CPU"
+        " printed); 1 with --profile",
+    )
     parser.add_argument(
         "--processes", type=int, default=2, help="also run `runbot --processes N` (0: skip; default 2, one per core here)"
     )
@@ -444,16 +450,27 @@ def main() -> None:
                 f" {os.cpu_count() * 1000 / (several['cpu_ms_per_update'] + several['bench_ms_per_update']):.0f} updates/s"
             )
             print(f"  purchases recorded: {several['purchases']} (expected {args.customers + 10})")
-        # This VM's speed drifts by a third within minutes: the comparisons again, each pair one phase right
-        # after the other, and the median of the rounds is the figure to read.
+        # This VM's speed drifts by a third within minutes: the comparisons again, each round runbot, then the
+        # fair floor, then several processes, one after the other; the median of the rounds is the figure to read.
+        expected = args.customers + 10
         for round_ in range(2, args.rounds + 1):
             again = polling_phase(args, tmp, round_=round_)
             cpu.append(again["cpu_ms_per_update"])
+            shown = [
+                f"runbot {again['result'].per_second:.0f}/s ({again['result'].errors} errors, {again['purchases']} purchases)"
+            ]
             if not args.skip_floors:
-                ratios.append(again["result"].per_second / echo_phase(args, tmp, fair=True).per_second)
+                floor = echo_phase(args, tmp, fair=True)
+                ratios.append(again["result"].per_second / floor.per_second)
+                shown.append(f"fair floor {floor.per_second:.0f}/s ({floor.errors} errors)")
             if args.processes > 1:
                 several = polling_phase(args, tmp, processes=args.processes, round_=round_)
                 gains.append(several["result"].per_second / again["result"].per_second)
+                shown.append(
+                    f"{args.processes} processes {several['result'].per_second:.0f}/s ({several['result'].errors} errors,"
+                    f" {several['purchases']} purchases)"
+                )
+            print(f"  round {round_}: " + "; ".join(shown) + f"   (purchases expected: {expected} each)")
         if args.rounds > 1:
             print(f"\nOver {args.rounds} rounds (each figure, then the median)")
             for label, figures in (

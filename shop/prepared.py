@@ -20,9 +20,8 @@ the database's 64-bit integers (a forged button; Telegram's ids have at most 52 
 
 import copy
 import threading
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,9 +76,6 @@ class _Compiled:
     sql: str
     params: tuple  # constants as they are; None where a value goes
     slots: tuple  # for each parameter: (the value's name, the type to pass it as), or None for a constant
-    # the row converters of this read's columns, found once per connection (each thread has its own), as
-    # Django would find them again on every run: {connection: {ids of the columns: converters}}
-    converters: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary, compare=False)
 
 
 class _CompiledQuery:
@@ -94,17 +90,20 @@ class _CompiledQuery:
         compiler.connection = connection  # this thread's connection, not the compiling one's
         sql, params = self._compiled.sql, self._params
         compiler.as_sql = lambda *args, **kwargs: (sql, params)
-        found = self._compiled.converters.setdefault(connection, {})
-        find = compiler.get_converters
+        # The row converters of the read's own columns, found once per connection and kept on it (they die
+        # together), where Django would find them again on every run. Any other list of columns (Django's
+        # own recursion into composite keys) is looked up as usual.
+        compiled, find = self._compiled, compiler.get_converters
+        own = compiler.select[0 : compiler.col_count]
+        kept = vars(connection).setdefault("_prepared_converters", {})
 
         def get_converters(expressions):
-            key = tuple(map(id, expressions))  # the compiled read's own columns: alive as long as it is
-            converters = found.get(key)
-            if converters is None:
-                converters = find(expressions)
-                if len(found) < 4:  # a read has one list of columns; never more than a few kept, whatever comes
-                    found[key] = converters
-            return converters
+            if len(expressions) != len(own) or any(e is not s[0] for e, s in zip(expressions, own, strict=True)):
+                return find(expressions)
+            found = kept.get(id(compiled))
+            if found is None or found[0] is not compiled:
+                found = kept[id(compiled)] = (compiled, find(expressions))
+            return found[1]
 
         compiler.get_converters = get_converters
         return compiler
@@ -171,6 +170,7 @@ class Prepared:
             (template, compiler, sql, (constants, slots)), (_t, _c, other_sql, (other_constants, other_slots)) = shapes
             if sql != other_sql or slots != other_slots or constants != other_constants:
                 raise PreparedError(f"the SQL of {self._model.__name__}'s prepared read depends on its values")
+            compiler.connection = None  # each run gives its own; the compiling thread's is not kept alive
             compiled = _Compiled(template, compiler, sql, constants, slots)
             self._compiled[key] = compiled
             return compiled

@@ -1,7 +1,9 @@
 """Prepared reads (shop.prepared): the same answers as the querysets they are compiled from, in every case
 that decides who owns what; refused when their SQL would depend on a value; safe on any thread."""
 
+import gc
 import threading
+import weakref
 from datetime import timedelta
 from unittest import mock
 
@@ -211,3 +213,27 @@ def test_prepared_reads_on_many_threads_at_once_answer_each_their_own_values():
     for thread in threads:
         thread.join()
     assert wrong == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_finished_threads_connection_is_not_kept_alive_by_the_reads_it_ran():
+    """Runbot's threads come and go (webhook workers, tasks): their connections must go with them."""
+    buyer, product = UserFactory(), ProductFactory()
+    PurchaseFactory(user=buyer, product=product)
+    seen = []
+
+    def other_thread():
+        try:
+            for _ in range(2):  # the second run uses what the first found
+                seen.append(product_get_for_user(product_id=product.pk, telegram_id=buyer.telegram_id).owned)
+            seen.append(weakref.ref(connections["default"]))
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    del thread
+    gc.collect()
+    assert seen[:2] == [True, True]  # converted to a bool, as the ORM's own read gives it, both times
+    assert seen[2]() is None
