@@ -58,13 +58,15 @@ def browser_page(request, monkeypatch):
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(20_000)
-        yield page
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        browser.close()
-        # Playwright's sync API runs an event loop on this thread, so Django gave the test's ORM calls
-        # connections of their own inside this block: closed here, or PostgreSQL keeps them open and
-        # refuses to drop the test database at the end of the session.
-        connections.close_all()
+        try:
+            yield page
+            report = getattr(request.node, "rep_call", None)
+            if report is not None and report.failed:
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+            browser.close()
+        finally:
+            # Playwright's sync API runs an event loop on this thread, so Django gave the test's ORM calls
+            # connections of their own inside this block: closed here, or PostgreSQL keeps them open and
+            # refuses to drop the test database at the end of the session.
+            connections.close_all()
