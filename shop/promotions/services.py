@@ -328,18 +328,13 @@ def _new_reward_code() -> str:
     return "R" + "".join(secrets.choice(alphabet) for _ in range(9))
 
 
-_REFERRAL = Prepared(  # on every payment: compiled once (shop.prepared)
-    lambda referred_id: Referral.objects.filter(referred_id=referred_id).select_related("referrer")[:1], referred_id=int
-)
-
-
 def referral_reward_grant(*, purchase: Purchase) -> ReferralReward | None:
     """A referred customer's first paid purchase earns their referrer a personal code; once per referred
     customer (the database refuses a second reward). Call inside the transaction recording the purchase."""
     percent = settings.SHOP_REFERRAL_REWARD_PERCENT
     if percent <= 0 or purchase.payment_type not in PAID or not purchase.gives_access:
         return None
-    referral = _REFERRAL.first(referred_id=purchase.user_id)
+    referral = Referral.objects.filter(referred_id=purchase.user_id).select_related("referrer").first()
     if referral is None or ReferralReward.objects.filter(referral=referral).exists():
         return None
     try:

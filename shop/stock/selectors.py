@@ -13,7 +13,7 @@ def stock_available_count(*, product_id: int, up_to: int) -> int:
     return StockUnit.objects.filter(product_id=product_id).available()[:up_to].count()
 
 
-_UNITS_OF_PURCHASE = Prepared(  # after every payment: compiled once (shop.prepared)
+_UNITS_OF_PURCHASE = Prepared(  # after every payment for units, and on each delivery again: compiled once
     lambda purchase_id: StockUnit.objects.filter(purchase_id=purchase_id).order_by("id"), purchase_id=int
 )
 
