@@ -34,7 +34,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30, help="customers played before measuring")
     parser.add_argument("--products", type=int, default=10)
     parser.add_argument("--profile", metavar="FILE")
+    parser.add_argument("--migrate", action="store_true", help="migrate the database DATABASE_URL names first")
     parser.add_argument("--sql", action="store_true", help="print the SQL of one more customer's steps")
+    parser.add_argument(
+        "--webhook", action="store_true", help="each update POSTed to the webhook's WSGI app, as gunicorn hands it over"
+    )
     args = parser.parse_args()
 
     migrate = database_of_its_own("flow")
@@ -46,6 +50,7 @@ def main() -> None:
     api = FakeBotAPI().start()
     os.environ["TELEGRAM_API_URL"] = api.url
     os.environ["TELEGRAM_BOT_TOKEN"] = api.token
+    os.environ["TELEGRAM_WEBHOOK_SECRET"] = secret = "flow-" + "s" * 20
     import django
 
     django.setup()
@@ -61,6 +66,13 @@ def main() -> None:
 
     ids = seed.seed(args.products)
     bot = create_bot()
+    if args.webhook:
+        handle = webhook_caller(secret)
+    else:
+
+        def handle(raw: dict) -> None:
+            process_update(bot, parse_update(raw))
+
     cpu: dict[str, list[float]] = {step: [] for step in STEPS}
     charge = itertools.count(1)
 
@@ -94,7 +106,7 @@ def main() -> None:
                 raw = updates.message(user, "/purchases")
             step_now[0] = step
             started = time.thread_time()
-            process_update(bot, parse_update(raw))
+            handle(raw)
             spent = time.thread_time() - started
             if measure:
                 cpu[step].append(spent)
@@ -124,7 +136,8 @@ def main() -> None:
 
     every = [x for values in cpu.values() for x in values]
     database = os.environ["DATABASE_URL"].split(":")[0]
-    print(f"{args.customers} customers, {len(every)} updates, {args.products} products ({database})")
+    how = "through the webhook's WSGI app" if args.webhook else "process_update"
+    print(f"{args.customers} customers, {len(every)} updates, {args.products} products ({database}), {how}")
     print(f"CPU per update: mean {statistics.mean(every) * 1000:.2f} ms, median {statistics.median(every) * 1000:.2f} ms")
     for step in STEPS:
         print(f"  {step:<13} {statistics.mean(cpu[step]) * 1000:6.2f} ms")
@@ -136,6 +149,39 @@ def main() -> None:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(30)
             print(out.getvalue())
+
+
+def webhook_caller(secret: str):
+    """A function handing an update to the webhook as gunicorn would: Django's WSGI app, its middleware and the view."""
+    import json
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    app = WSGIHandler()
+
+    def start_response(status, headers):
+        if not status.startswith("200"):
+            raise RuntimeError(f"the webhook answered {status}")
+
+    def call(raw: dict) -> None:
+        body = json.dumps(raw).encode()
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/telegram/webhook/",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "HTTP_HOST": "127.0.0.1",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN": secret,
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "https",
+        }
+        response = app(environ, start_response)
+        b"".join(response)
+        response.close()
+
+    return call
 
 
 if __name__ == "__main__":

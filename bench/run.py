@@ -100,6 +100,27 @@ def drive(transport, api, ids, args, first_user, after_warm_up=lambda: None) -> 
     )
 
 
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent busy so far (every CPU, every process, the kernel's own work)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time the local PostgreSQL server's processes have used so far (0 where they cannot be read)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            fields = text.rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def cpu_seconds(pid: int) -> tuple[float, float]:
     """User and system CPU time the process and its living children (worker processes) have used so far."""
     try:
@@ -156,10 +177,12 @@ def polling_phase(args, tmp: Path, processes: int = 1, postgres: bool = False, r
             api.wait_for("getUpdates", timeout=60)
             cpu_before = cpu_seconds(bot.pid)  # start-up (imports, migrations check) left out
             own_before = time.process_time()  # this process: the fake Bot API and the simulated customers
+            machine_before, postgres_before = machine_busy_seconds(), postgres_cpu_seconds()
             spy = profiler(bot.pid, tmp) if args.profile else None
             result = drive(workload.PollingTransport(api), api, ids, args, first_user=100_000)
             cpu_after = cpu_seconds(bot.pid)
             own = time.process_time() - own_before
+            machine, postgres_cpu = machine_busy_seconds() - machine_before, postgres_cpu_seconds() - postgres_before
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(timeout=60)
@@ -179,6 +202,8 @@ def polling_phase(args, tmp: Path, processes: int = 1, postgres: bool = False, r
             "cpu_ms_per_update": (sum(cpu_after) - sum(cpu_before)) * 1000 / (result.updates + warm_up),
             "system_ms_per_update": (cpu_after[1] - cpu_before[1]) * 1000 / (result.updates + warm_up),
             "bench_ms_per_update": own * 1000 / (result.updates + warm_up),
+            "machine_ms_per_update": machine * 1000 / (result.updates + warm_up),
+            "postgres_ms_per_update": postgres_cpu * 1000 / (result.updates + warm_up),
             "rss_mb": rss,
             "queries": {step: max(values) for step, values in queries.items()},
             "purchases": purchases(env),
@@ -231,6 +256,7 @@ def webhook_phase(args, tmp: Path, workers: int) -> dict:
                 f"127.0.0.1:{port}",
                 "--log-level",
                 "warning",
+                *os.environ.get("BENCH_GUNICORN_EXTRA", "").split(),
             ],
             cwd=ROOT,
             env=env,
@@ -254,10 +280,14 @@ def webhook_phase(args, tmp: Path, workers: int) -> dict:
 
             def measure():  # from here: each worker has loaded the bot and compiled its reads in the warm-up
                 started["cpu"] = cpu_seconds(server.pid)
+                started["machine"], started["postgres"] = machine_busy_seconds(), postgres_cpu_seconds()
+                started["own"] = time.process_time()
                 started["spy"] = profiler(server.pid, tmp, f"gunicorn{workers}") if args.profile else None
 
             result = drive(transport, api, ids, args, first_user=300_000 + workers * 10_000, after_warm_up=measure)
             cpu_after, cpu_before, spy = cpu_seconds(server.pid), started["cpu"], started["spy"]
+            machine, postgres = machine_busy_seconds() - started["machine"], postgres_cpu_seconds() - started["postgres"]
+            own = time.process_time() - started["own"]
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(timeout=60)
@@ -267,6 +297,9 @@ def webhook_phase(args, tmp: Path, workers: int) -> dict:
             "result": result,
             "purchases": purchases(env),
             "cpu_ms_per_update": (sum(cpu_after) - sum(cpu_before)) * 1000 / result.updates,
+            "machine_ms_per_update": machine * 1000 / result.updates,
+            "postgres_ms_per_update": postgres * 1000 / result.updates,
+            "bench_ms_per_update": own * 1000 / result.updates,
             "profile": profile_summary(tmp / f"gunicorn{workers}.prof") if args.profile else [],
         }
 
@@ -307,9 +340,19 @@ def print_stock(label: str, stock: dict) -> None:
     )
 
 
+UNANSWERED: list = []  # every update no reply came to in this run: the logs are kept when there is one
+
+
+def unanswered(result: workload.Result) -> str:
+    """The updates no reply came to (empty if none): the first thing to look up in the bot's log."""
+    if not result.failed:
+        return ""
+    UNANSWERED.extend(result.failed)
+    return f" [unanswered: {', '.join(f'update {uid} ({step})' for uid, step in result.failed)}]"
+
+
 def line(label: str, result: workload.Result) -> str:
-    if result.failed:
-        label += f" [unanswered: {', '.join(f'update {uid} ({step})' for uid, step in result.failed)}]"
+    label += unanswered(result)
     p = result.percentiles()
     return (
         f"  {label:<34} {result.per_second:7.1f} updates/s   p50 {p['p50']:6.1f} ms   p95 {p['p95']:6.1f} ms   "
@@ -348,12 +391,19 @@ def webhook_figures(args, tmp: Path) -> None:
     print("\nWebhook behind gunicorn, PostgreSQL")
     polling = polling_phase(args, tmp, postgres=True)
     print(line("runbot, polling, PostgreSQL (to compare)", polling["result"]))
-    print(f"  CPU per update, runbot (not PostgreSQL's): {polling['cpu_ms_per_update']:.2f} ms")
+    print(
+        f"  CPU per update: runbot {polling['cpu_ms_per_update']:.2f} ms, PostgreSQL's {polling['postgres_ms_per_update']:.2f}, "
+        f"the bench's own {polling['bench_ms_per_update']:.2f}; the whole machine {polling['machine_ms_per_update']:.2f}"
+    )
     for workers in (1, 4):
         hook = webhook_phase(args, tmp, workers)
         print(line(f"gunicorn, {workers} worker{'s' if workers > 1 else ''}", hook["result"]))
         print(f"  purchases recorded: {hook['purchases']} (expected {args.customers + 10})")
-        print(f"  CPU per update, gunicorn's processes (not PostgreSQL's): {hook['cpu_ms_per_update']:.2f} ms")
+        print(
+            f"  CPU per update: gunicorn's processes {hook['cpu_ms_per_update']:.2f} ms, PostgreSQL's "
+            f"{hook['postgres_ms_per_update']:.2f}, the bench's own {hook['bench_ms_per_update']:.2f}; "
+            f"the whole machine {hook['machine_ms_per_update']:.2f}"
+        )
         if hook["profile"]:
             print("\n".join(hook["profile"]))
     ratio = hook["result"].per_second / polling["result"].per_second
@@ -458,17 +508,18 @@ def main() -> None:
             cpu.append(again["cpu_ms_per_update"])
             shown = [
                 f"runbot {again['result'].per_second:.0f}/s ({again['result'].errors} errors, {again['purchases']} purchases)"
+                + unanswered(again["result"])
             ]
             if not args.skip_floors:
                 floor = echo_phase(args, tmp, fair=True)
                 ratios.append(again["result"].per_second / floor.per_second)
-                shown.append(f"fair floor {floor.per_second:.0f}/s ({floor.errors} errors)")
+                shown.append(f"fair floor {floor.per_second:.0f}/s ({floor.errors} errors)" + unanswered(floor))
             if args.processes > 1:
                 several = polling_phase(args, tmp, processes=args.processes, round_=round_)
                 gains.append(several["result"].per_second / again["result"].per_second)
                 shown.append(
                     f"{args.processes} processes {several['result'].per_second:.0f}/s ({several['result'].errors} errors,"
-                    f" {several['purchases']} purchases)"
+                    f" {several['purchases']} purchases)" + unanswered(several["result"])
                 )
             print(f"  round {round_}: " + "; ".join(shown) + f"   (purchases expected: {expected} each)")
         if args.rounds > 1:
@@ -504,8 +555,9 @@ def main() -> None:
         if not args.skip_search:
             search_figures(tmp)
     finally:
-        if args.keep:
-            print(f"\nLogs and databases kept in {tmp}")
+        if args.keep or UNANSWERED:
+            why = " (an update went unanswered: the bot's log says what became of it)" if UNANSWERED else ""
+            print(f"\nLogs and databases kept in {tmp}{why}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -7,6 +7,7 @@ sendInvoice, answerInlineQuery, InlineQueryResultArticle, InputTextMessageConten
 the HTML is parsed, in UTF-16 code units, as Telegram counts.
 """
 
+import functools
 import html
 import json
 from html.parser import HTMLParser
@@ -110,12 +111,21 @@ def visible_text(text: str, parse_mode: str | None) -> tuple[str, str | None]:
     return "".join(parser.text), parser.error
 
 
+@functools.lru_cache(maxsize=4096)
+def _visible_text_of(text: str, parse_mode: str | None) -> tuple[str, str | None]:
+    """visible_text, remembered: a bot sends the same screens again and again, and parsing them is the
+    fake's costliest check (the bench's load generator runs it on every message)."""
+    return visible_text(text, parse_mode)
+
+
 def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
 def _text_refusal(text, parse_mode, *, limit: int, allow_empty: bool, what: str) -> str | None:
-    visible, error = visible_text(text or "", parse_mode)
+    text = text or ""
+    cacheable = isinstance(text, str) and (parse_mode is None or isinstance(parse_mode, str))
+    visible, error = _visible_text_of(text, parse_mode) if cacheable else visible_text(text, parse_mode)
     if error:
         return error
     if not visible.strip() and not allow_empty:
@@ -128,7 +138,19 @@ def _text_refusal(text, parse_mode, *, limit: int, allow_empty: bool, what: str)
 def _markup_refusal(markup) -> str | None:
     if not markup:
         return None
-    keyboard = (json.loads(markup) if isinstance(markup, str) else markup).get("inline_keyboard", [])
+    if isinstance(markup, str):
+        return _markup_text_refusal(markup)
+    return _keyboard_refusal(markup)
+
+
+@functools.lru_cache(maxsize=4096)
+def _markup_text_refusal(markup: str) -> str | None:
+    """A keyboard sent as JSON text (as bots send it), checked once per distinct keyboard."""
+    return _keyboard_refusal(json.loads(markup))
+
+
+def _keyboard_refusal(markup: dict) -> str | None:
+    keyboard = markup.get("inline_keyboard", [])
     for row in keyboard:
         for button in row:
             if not button.get("text"):
