@@ -78,7 +78,7 @@ class Poller:
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._work_ready = threading.Condition(self._lock)  # a user's turn came, or a backoff changed
-        self._room = threading.Condition(self._lock)  # an update was handled: fewer are waiting
+        self._room = threading.Condition(self._lock)  # an update was handled or taken: more may be fetched
         self._idle = threading.Condition(self._lock)  # no update in hand
         self._lines: dict[object, _Line] = {}
         self._turns: deque = deque()  # users with an update ready and no worker on them
@@ -149,9 +149,14 @@ class Poller:
                 backoff = min(backoff * 2, MAX_BACKOFF)
 
     def _room_for_more(self) -> bool:
-        """Wait (a little) while `max_pending` updates are waiting; True when more may be fetched."""
+        """Wait (a little) while `max_pending` updates are waiting, or while users enough for every worker
+        have an update ready; True when more may be fetched.
+
+        In the second case, what the next getUpdates would bring could not be handled any sooner: every
+        worker has its next update waiting already. Fetched a moment later, when a worker takes one, it
+        comes in a larger batch, and each batch costs a getUpdates and a journal row of its own."""
         with self._lock:
-            if len(self._pending) < self.max_pending:
+            if len(self._pending) < self.max_pending and len(self._turns) < self.workers:
                 return True
             self._room.wait(0.5)
         return False
@@ -234,6 +239,8 @@ class Poller:
                 self._wake_backoffs()
                 if self._turns:
                     user = self._turns.popleft()
+                    if len(self._turns) == self.workers - 1:
+                        self._room.notify()  # the poller waits for fewer ready turns than workers
                     line = self._lines[user]
                     line.busy = True
                     self._in_hand += 1

@@ -10,6 +10,11 @@ _update_ids = itertools.count(1)
 _message_ids = itertools.count(1000)
 
 
+def next_update_id() -> int:
+    """A fresh update id, higher than every one handed out before (as Telegram numbers updates)."""
+    return next(_update_ids)
+
+
 def tg_user(user_id: int = 42, *, first_name="Ann", last_name=None, username="ann", language_code="en") -> dict:
     user = {"id": user_id, "is_bot": False, "first_name": first_name}
     if last_name:

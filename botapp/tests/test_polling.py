@@ -1,5 +1,8 @@
 """The poller: batches confirmed only after processing, failures isolated, API errors retried."""
 
+import threading
+import time
+
 import pytest
 
 from botapp.bot import create_bot
@@ -93,4 +96,29 @@ def test_a_retried_update_does_not_replay_other_users_handled_ones(fake_api, tra
         fake_api.wait_for("sendMessage", lambda c: c.params["chat_id"] == "1" and c.status == 200, timeout=15)
     to_bob = [c for c in fake_api.calls_of("sendMessage") if c.params["chat_id"] == "2"]
     assert len(to_bob) == 1  # handled once, although the batch was fetched again for Ann
+    assert fake_api.pending_updates == 0
+
+
+def test_no_fetching_while_every_worker_has_an_update_waiting(fake_api, monkeypatch, transactional_db):
+    """What a getUpdates would bring then could be handled no sooner; fetched when a worker is free for
+    it, it comes in one batch (one getUpdates, one journal row) instead of several."""
+    real, gate = category_list_on_sale, threading.Event()
+
+    def slow():
+        assert gate.wait(10)
+        return real()
+
+    monkeypatch.setattr("botapp.handlers.common.category_list_on_sale", slow)
+    ann, bob, cat = (updates.tg_user(n, first_name=name) for n, name in [(1, "Ann"), (2, "Bob"), (3, "Cat")])
+    fake_api.push(updates.message(ann, "/catalog"))  # the one worker is held up on it
+    fake_api.push(updates.message(bob, "/help"))  # and Bob's waits for that worker
+    with running(new_poller(workers=1)):
+        fake_api.wait_for("getUpdates")
+        time.sleep(0.3)
+        fake_api.push(updates.message(cat, "/help"))
+        time.sleep(0.7)
+        assert len(fake_api.calls_of("getUpdates")) == 1  # Cat's is not fetched to wait behind Bob's
+        gate.set()
+        for chat in ("1", "2", "3"):
+            fake_api.wait_for("sendMessage", lambda c, chat=chat: c.params["chat_id"] == chat)
     assert fake_api.pending_updates == 0
