@@ -101,10 +101,11 @@ def drive(transport, api, ids, args, first_user, after_warm_up=lambda: None) -> 
 
 
 def machine_busy_seconds() -> float:
-    """CPU time the whole machine has spent busy so far (every CPU, every process, the kernel's own work)."""
+    """CPU time the whole machine has spent working so far (every CPU, every process, the kernel's own
+    work; not the time a VM's hypervisor took away from it, "steal", which is no work done here)."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu_seconds() -> float:

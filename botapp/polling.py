@@ -46,6 +46,7 @@ MAX_BACKOFF = 30.0
 MAX_ATTEMPTS = 5
 MAX_PAYMENT_ATTEMPTS = 40
 MAX_PENDING = 1000  # updates fetched and not yet handled; Telegram sends at most 100 a batch
+FETCH_PAUSE = 0.02  # s: how long fetching may wait while every worker has its next update ready
 
 
 @dataclass
@@ -86,6 +87,7 @@ class Poller:
         self._pending: dict[int, int] = {}  # update id -> its batch, from journal to handled
         self._batch_left: dict[int, int] = {}  # batch -> how many of its updates are not handled yet
         self._in_hand = 0  # updates a worker is handling right now
+        self._fetched_at = 0.0  # when the last getUpdates answered (time.monotonic)
         self._attempts: dict[int, int] = {}
         self._threads: list[threading.Thread] = []
 
@@ -129,6 +131,7 @@ class Poller:
                     allowed_updates=ALLOWED_UPDATES,
                     long_polling_timeout=self.long_polling_timeout,
                 )
+                self._fetched_at = time.monotonic()
                 if not self.stopping.is_set() and raw_updates:
                     self._accept(raw_updates)
                 backoff = 1.0
@@ -149,16 +152,23 @@ class Poller:
                 backoff = min(backoff * 2, MAX_BACKOFF)
 
     def _room_for_more(self) -> bool:
-        """Wait (a little) while `max_pending` updates are waiting, or while users enough for every worker
-        have an update ready; True when more may be fetched.
+        """Wait (a little) while `max_pending` updates are waiting, or, for at most FETCH_PAUSE after the
+        last batch came, while users enough for every worker have an update ready; True when more may be
+        fetched.
 
-        In the second case, what the next getUpdates would bring could not be handled any sooner: every
-        worker has its next update waiting already. Fetched a moment later, when a worker takes one, it
-        comes in a larger batch, and each batch costs a getUpdates and a journal row of its own."""
+        In the second case every worker has its next update waiting already, so the next batch is
+        fetched when a worker takes one, or once the pause is over: under load a batch then holds many
+        updates rather than one or two, and each batch costs a getUpdates and a journal row. The pause
+        is short and bounded because users with a backlog keep the ready turns full: a newcomer's first
+        update waits at most FETCH_PAUSE longer to be fetched, then takes its turn among theirs."""
         with self._lock:
-            if len(self._pending) < self.max_pending and len(self._turns) < self.workers:
+            if len(self._pending) >= self.max_pending:
+                self._room.wait(0.5)
+                return False
+            paused = time.monotonic() - self._fetched_at
+            if len(self._turns) < self.workers or paused >= FETCH_PAUSE:
                 return True
-            self._room.wait(0.5)
+            self._room.wait(FETCH_PAUSE - paused)
         return False
 
     def _accept(self, raw_updates: list[dict]) -> None:

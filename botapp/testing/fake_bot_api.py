@@ -28,6 +28,7 @@ from botapp.testing import telegram_rules
 from botapp.testing.fake_chats import ChatRefused, ChatsAndSubscriptions
 
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
+MAX_LINE = 65536  # bytes of a request line or a header line (as http.server allows)
 TOKEN = "123456:TEST-token"  # the fake's bot token unless given another
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "Shop", "username": "shop_bot"}
 
@@ -483,8 +484,11 @@ class FakeBotAPI(ChatsAndSubscriptions):
 
             def _one_request(self) -> bool:
                 """Read one request and answer it; False when the connection is to be closed."""
-                line = self.rfile.readline(65537)
+                line = self.rfile.readline(MAX_LINE + 1)
                 if not line:
+                    return False
+                if len(line) > MAX_LINE:
+                    self._reply(414, {"ok": False, "error_code": 414, "description": "URI Too Long"}, close=True)
                     return False
                 try:
                     method, target, version = line.decode("latin-1").split()
@@ -493,9 +497,13 @@ class FakeBotAPI(ChatsAndSubscriptions):
                     return False
                 headers = {}
                 while True:
-                    header = self.rfile.readline(65537)
+                    header = self.rfile.readline(MAX_LINE + 1)
                     if header in (b"\r\n", b"\n", b""):
                         break
+                    if len(header) > MAX_LINE:
+                        too_long = {"ok": False, "error_code": 431, "description": "Request Header Fields Too Large"}
+                        self._reply(431, too_long, close=True)
+                        return False
                     name, _, value = header.decode("latin-1").partition(":")
                     headers[name.strip().lower()] = value.strip()
                 connection = headers.get("connection", "").lower()
@@ -512,12 +520,21 @@ class FakeBotAPI(ChatsAndSubscriptions):
             def _handle(self, target: str, ctype: str, body: bytes, *, close: bool) -> bool:
                 parts = urlsplit(target)
                 params = dict(parse_qsl(parts.query, keep_blank_values=True))
-                if body and ctype.startswith("application/json"):
-                    params.update(json.loads(body))
-                elif body and ctype.startswith("application/x-www-form-urlencoded"):
-                    params.update(form_fields(body))
-                elif body and ctype.startswith("multipart/form-data"):
-                    params.update(_multipart(ctype, body))
+                try:
+                    if body and ctype.startswith("application/json"):
+                        params.update(json.loads(body))
+                    elif body and ctype.startswith("application/x-www-form-urlencoded"):
+                        params.update(form_fields(body))
+                    elif body and ctype.startswith("multipart/form-data"):
+                        params.update(_multipart(ctype, body))
+                except UnicodeDecodeError:  # as Telegram answers text that is not UTF-8
+                    not_utf8 = {"ok": False, "error_code": 400, "description": "Bad Request: strings must be encoded in UTF-8"}
+                    self._reply(400, not_utf8, close=close)
+                    return not close
+                except ValueError:  # a JSON body that is not JSON
+                    not_json = {"ok": False, "error_code": 400, "description": "Bad Request: can't parse JSON"}
+                    self._reply(400, not_json, close=close)
+                    return not close
                 segments = parts.path.strip("/").split("/")
                 if len(segments) != 2 or not segments[0].startswith("bot"):
                     self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"}, close=close)
@@ -552,6 +569,7 @@ def form_fields(body: bytes) -> list[tuple[str, str]]:
     """An application/x-www-form-urlencoded body's fields, as `parse_qsl(body.decode(),
     keep_blank_values=True)` reads them, several times faster on text full of escapes (a message's
     HTML is mostly %XX): the standard library decodes escape by escape in Python, this in C."""
+    body.decode()  # raw bytes that are not UTF-8 are refused, as parse_qsl(body.decode()) refuses them
     fields = []
     for pair in body.split(b"&"):
         if pair:

@@ -59,11 +59,20 @@ def raw_exchange(fake_api, *requests: bytes) -> bytes:
     return received
 
 
-def post(fake_api, method: str, fields: dict, *, headers: str = "", version: str = "HTTP/1.1", token=None) -> bytes:
-    body = urlencode(fields).encode()
+def post(
+    fake_api,
+    method: str,
+    fields: dict | bytes,
+    *,
+    headers: str = "",
+    version: str = "HTTP/1.1",
+    token=None,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> bytes:
+    body = fields if isinstance(fields, bytes) else urlencode(fields).encode()
     return (
         f"POST /bot{token or fake_api.token}/{method} {version}\r\nHost: x\r\n"
-        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n{headers}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{headers}\r\n"
     ).encode() + body
 
 
@@ -90,3 +99,17 @@ def test_what_is_not_a_bot_api_call_is_answered_as_telegram_answers_it(fake_api)
     assert raw_exchange(fake_api, wrong_token).startswith(b"HTTP/1.1 401 Unauthorized")
     assert fake_api.unauthorized == ["getMe"]
     assert raw_exchange(fake_api, b"NONSENSE\r\n\r\n").startswith(b"HTTP/1.1 400 Bad Request")
+
+
+def test_a_body_that_is_not_utf8_or_not_json_gets_400(fake_api):
+    close = "Connection: close\r\n"
+    not_utf8 = post(fake_api, "sendMessage", b"chat_id=42&text=\xff%41", headers=close)
+    assert b"strings must be encoded in UTF-8" in raw_exchange(fake_api, not_utf8)
+    not_json = post(fake_api, "sendMessage", b"{not json", headers=close, content_type="application/json")
+    assert raw_exchange(fake_api, not_json).startswith(b"HTTP/1.1 400 Bad Request")
+    assert fake_api.calls_of("sendMessage") == []  # neither reached the API
+
+
+def test_an_overlong_request_line_gets_414(fake_api):
+    line = f"GET /bot{fake_api.token}/getMe?x={'a' * 70_000} HTTP/1.1\r\n\r\n".encode()
+    assert raw_exchange(fake_api, line).startswith(b"HTTP/1.1 414 ")

@@ -99,9 +99,8 @@ def test_a_retried_update_does_not_replay_other_users_handled_ones(fake_api, tra
     assert fake_api.pending_updates == 0
 
 
-def test_no_fetching_while_every_worker_has_an_update_waiting(fake_api, monkeypatch, transactional_db):
-    """What a getUpdates would bring then could be handled no sooner; fetched when a worker is free for
-    it, it comes in one batch (one getUpdates, one journal row) instead of several."""
+def held_up_catalog(monkeypatch) -> threading.Event:
+    """/catalog waits for the returned event to be set: the one worker is held up on it."""
     real, gate = category_list_on_sale, threading.Event()
 
     def slow():
@@ -109,16 +108,50 @@ def test_no_fetching_while_every_worker_has_an_update_waiting(fake_api, monkeypa
         return real()
 
     monkeypatch.setattr("botapp.handlers.common.category_list_on_sale", slow)
-    ann, bob, cat = (updates.tg_user(n, first_name=name) for n, name in [(1, "Ann"), (2, "Bob"), (3, "Cat")])
-    fake_api.push(updates.message(ann, "/catalog"))  # the one worker is held up on it
-    fake_api.push(updates.message(bob, "/help"))  # and Bob's waits for that worker
+    return gate
+
+
+def test_updates_arriving_while_every_worker_is_busy_are_fetched_in_batches(fake_api, monkeypatch, transactional_db):
+    """Fetched one by one they would be handled no sooner: a getUpdates and a journal row each."""
+    gate = held_up_catalog(monkeypatch)
+    fake_api.push(updates.message(updates.tg_user(1), "/catalog"))
+    fake_api.push(updates.message(updates.tg_user(2), "/help"))  # ready, and no worker free for it
+    customers = [updates.tg_user(100 + n) for n in range(30)]
     with running(new_poller(workers=1)):
         fake_api.wait_for("getUpdates")
-        time.sleep(0.3)
-        fake_api.push(updates.message(cat, "/help"))
-        time.sleep(0.7)
-        assert len(fake_api.calls_of("getUpdates")) == 1  # Cat's is not fetched to wait behind Bob's
+        polls_before = len(fake_api.calls_of("getUpdates"))
+        for _ in range(5):  # 150 updates, one every 4 ms
+            for customer in customers:
+                fake_api.push(updates.message(customer, "/help"))
+                time.sleep(0.004)
+        polls = len(fake_api.calls_of("getUpdates")) - polls_before
         gate.set()
-        for chat in ("1", "2", "3"):
+        for customer in customers:
+            chat = str(customer["id"])
             fake_api.wait_for("sendMessage", lambda c, chat=chat: c.params["chat_id"] == chat)
+    assert polls < 50  # about one a FETCH_PAUSE (0.6 s / 20 ms), not one an update
     assert fake_api.pending_updates == 0
+
+
+def test_a_newcomer_is_not_held_up_by_other_users_backlogs(fake_api, monkeypatch, transactional_db):
+    """Users with updates queued keep every worker's next turn ready; a newcomer's first update is
+    still fetched, and takes its turn among theirs rather than after all of them."""
+    gate = held_up_catalog(monkeypatch)
+    ann, bob, cat, dan = (updates.tg_user(n, first_name=name) for n, name in [(1, "Ann"), (2, "Bob"), (3, "Cat"), (4, "Dan")])
+    fake_api.push(updates.message(ann, "/catalog"))
+    for _ in range(4):
+        fake_api.push(updates.message(bob, "/help"))
+        fake_api.push(updates.message(cat, "/help"))
+    with running(new_poller(workers=1)):
+        fake_api.wait_for("getUpdates")
+        time.sleep(0.2)  # Ann's, Bob's and Cat's are in, Ann's is in hand
+        fake_api.push(updates.message(dan, "/help"))
+        time.sleep(0.3)
+        gate.set()
+        deadline = time.monotonic() + 10
+        while len([c for c in fake_api.calls_of("sendMessage") if c.params["chat_id"] in ("2", "3", "4")]) < 9:
+            assert time.monotonic() < deadline, "not every /help was answered"
+            time.sleep(0.05)
+    order = [c.params["chat_id"] for c in fake_api.calls_of("sendMessage")]
+    assert order.index("4") < len(order) - 1 - order[::-1].index("2")  # Dan's before Bob's last
+    assert order.index("4") < len(order) - 1 - order[::-1].index("3")  # and before Cat's last
