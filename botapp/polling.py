@@ -1,8 +1,10 @@
 """Long polling that no update can hold up and that loses none.
 
-The poller fetches the next batch while earlier updates are still being handled. Each batch is
-written to a journal in the database (botapp.models.PolledBatch, one row a batch) before the next
-getUpdates confirms it to Telegram, and leaves the journal once all its updates have been handled.
+The poller fetches the next batch while earlier updates are still being handled (when every worker
+already has its next update waiting, it waits up to FETCH_PAUSE for one to be taken, so that under
+load batches hold many updates rather than one or two). Each batch is written to a journal in the
+database (botapp.models.PolledBatch, one row a batch) before the next getUpdates confirms it to
+Telegram, and leaves the journal once all its updates have been handled.
 A crash therefore loses nothing: what Telegram no longer holds is in the journal, and the next
 start handles it before anything new (an update of such a batch that was handled before the crash
 is handled again, as every handler allows: payments are recorded once by their payment id).

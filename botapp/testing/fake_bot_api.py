@@ -155,6 +155,13 @@ class FakeBotAPI(ChatsAndSubscriptions):
     def push(self, update: dict) -> dict:
         self.note(update)
         with self._cond:
+            if update["update_id"] < self._confirmed_below:
+                # Telegram numbers updates as it queues them, so this cannot happen there: the bot has
+                # confirmed every update below _confirmed_below, and would never be sent this one.
+                raise AssertionError(
+                    f"update {update['update_id']} queued after getUpdates confirmed every update below "
+                    f"{self._confirmed_below}: it would never be delivered (number updates as they are queued)"
+                )
             self._updates.append(update)
             self._cond.notify_all()
         return update

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from botapp.telegram.client import new_client
+from botapp.testing import updates
 from botapp.testing.fake_bot_api import form_fields
 
 CHAT = 42
@@ -113,3 +114,13 @@ def test_a_body_that_is_not_utf8_or_not_json_gets_400(fake_api):
 def test_an_overlong_request_line_gets_414(fake_api):
     line = f"GET /bot{fake_api.token}/getMe?x={'a' * 70_000} HTTP/1.1\r\n\r\n".encode()
     assert raw_exchange(fake_api, line).startswith(b"HTTP/1.1 414 ")
+
+
+def test_an_update_numbered_below_what_the_bot_confirmed_is_refused_loudly(fake_api):
+    """Telegram numbers updates as it queues them; a test (or the bench) that queues them out of order
+    would otherwise lose one without a word, as the bench once did."""
+    first, second = updates.message(updates.tg_user(1), "/a"), updates.message(updates.tg_user(2), "/b")
+    fake_api.push(second)
+    fake_api.api_getUpdates({"offset": str(second["update_id"] + 1)})  # the bot confirms up to `second`
+    with pytest.raises(AssertionError, match="would never be delivered"):
+        fake_api.push(first)
