@@ -327,8 +327,8 @@ class Poller:
                 line.waiting_until = time.monotonic() + delay
                 heapq.heappush(self._backoffs, (line.waiting_until, update.update_id, user))
             self._work_ready.notify()  # the user's next turn, or a waiting worker's new timeout
-            if handled:
-                self._room.notify()
+            if handled and len(self._pending) == self.max_pending - 1:
+                self._room.notify()  # below max_pending again (a fetch waiting for a free worker is woken in _take)
             if not self._in_hand:
                 self._idle.notify_all()
         if finished_batch is not None:

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from botapp.bot import create_bot
-from botapp.polling import Poller
+from botapp.polling import FETCH_PAUSE, Poller
 from botapp.testing import updates
 from botapp.testing.helpers import running
 from shop.selectors.catalog import category_list_on_sale
@@ -117,19 +117,22 @@ def test_updates_arriving_while_every_worker_is_busy_are_fetched_in_batches(fake
     fake_api.push(updates.message(updates.tg_user(1), "/catalog"))
     fake_api.push(updates.message(updates.tg_user(2), "/help"))  # ready, and no worker free for it
     customers = [updates.tg_user(100 + n) for n in range(30)]
-    with running(new_poller(workers=1)):
-        fake_api.wait_for("getUpdates")
-        polls_before = len(fake_api.calls_of("getUpdates"))
-        for _ in range(5):  # 150 updates, one every 4 ms
+    try:
+        with running(new_poller(workers=1)):
+            fake_api.wait_for("getUpdates")
+            polls_before, started = len(fake_api.calls_of("getUpdates")), time.monotonic()
+            for _ in range(5):  # 150 updates, one every 4 ms or so
+                for customer in customers:
+                    fake_api.push(updates.message(customer, "/help"))
+                    time.sleep(0.004)
+            polls, elapsed = len(fake_api.calls_of("getUpdates")) - polls_before, time.monotonic() - started
+            gate.set()
             for customer in customers:
-                fake_api.push(updates.message(customer, "/help"))
-                time.sleep(0.004)
-        polls = len(fake_api.calls_of("getUpdates")) - polls_before
+                chat = str(customer["id"])
+                fake_api.wait_for("sendMessage", lambda c, chat=chat: c.params["chat_id"] == chat)
+    finally:
         gate.set()
-        for customer in customers:
-            chat = str(customer["id"])
-            fake_api.wait_for("sendMessage", lambda c, chat=chat: c.params["chat_id"] == chat)
-    assert polls < 50  # about one a FETCH_PAUSE (0.6 s / 20 ms), not one an update
+    assert polls <= elapsed / FETCH_PAUSE + 5  # one a FETCH_PAUSE at most, not one an update (150)
     assert fake_api.pending_updates == 0
 
 
@@ -142,16 +145,19 @@ def test_a_newcomer_is_not_held_up_by_other_users_backlogs(fake_api, monkeypatch
     for _ in range(4):
         fake_api.push(updates.message(bob, "/help"))
         fake_api.push(updates.message(cat, "/help"))
-    with running(new_poller(workers=1)):
-        fake_api.wait_for("getUpdates")
-        time.sleep(0.2)  # Ann's, Bob's and Cat's are in, Ann's is in hand
-        fake_api.push(updates.message(dan, "/help"))
-        time.sleep(0.3)
-        gate.set()
-        deadline = time.monotonic() + 10
-        while len([c for c in fake_api.calls_of("sendMessage") if c.params["chat_id"] in ("2", "3", "4")]) < 9:
-            assert time.monotonic() < deadline, "not every /help was answered"
-            time.sleep(0.05)
+    try:
+        with running(new_poller(workers=1)):
+            fake_api.wait_for("getUpdates")
+            time.sleep(0.2)  # Ann's, Bob's and Cat's are in, Ann's is in hand
+            fake_api.push(updates.message(dan, "/help"))
+            time.sleep(0.3)
+            gate.set()
+            deadline = time.monotonic() + 10
+            while len([c for c in fake_api.calls_of("sendMessage") if c.params["chat_id"] in ("2", "3", "4")]) < 9:
+                assert time.monotonic() < deadline, "not every /help was answered"
+                time.sleep(0.05)
+    finally:
+        gate.set()  # an early failure must not leave the worker held up past the test
     order = [c.params["chat_id"] for c in fake_api.calls_of("sendMessage")]
     assert order.index("4") < len(order) - 1 - order[::-1].index("2")  # Dan's before Bob's last
     assert order.index("4") < len(order) - 1 - order[::-1].index("3")  # and before Cat's last
