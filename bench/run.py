@@ -90,10 +90,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+WARM_UP_CUSTOMERS = 10
+WARM_UP_UPDATES = WARM_UP_CUSTOMERS * len(workload.STEPS)
+
+
 def drive(transport, api, ids, args, first_user, after_warm_up=lambda: None) -> workload.Result:
     tracker = workload.ReplyTracker()
     api.listeners[:] = [tracker.listener]
-    workload.run(transport, tracker, ids, customers=10, concurrency=10, first_user=first_user)  # warm-up
+    workload.run(transport, tracker, ids, customers=WARM_UP_CUSTOMERS, concurrency=WARM_UP_CUSTOMERS, first_user=first_user)
     after_warm_up()
     return workload.run(
         transport, tracker, ids, customers=args.customers, concurrency=args.concurrency, first_user=first_user + 1000
@@ -120,6 +124,17 @@ def postgres_cpu_seconds() -> float:
             fields = text.rpartition(")")[2].split()
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
+
+
+def shared_cpu() -> dict[str, float]:
+    """CPU seconds so far of what the bot shares the machine with: this process (the fake Bot API and
+    the customers), PostgreSQL, and the whole machine."""
+    return {"bench": time.process_time(), "postgres": postgres_cpu_seconds(), "machine": machine_busy_seconds()}
+
+
+def shared_ms_per_update(before: dict[str, float], updates: int) -> dict[str, float]:
+    """What shared_cpu() grew by since `before`, in ms per update: bench_ms_per_update, postgres_... and machine_..."""
+    return {f"{name}_ms_per_update": (now - before[name]) * 1000 / updates for name, now in shared_cpu().items()}
 
 
 def cpu_seconds(pid: int) -> tuple[float, float]:
@@ -177,13 +192,11 @@ def polling_phase(args, tmp: Path, processes: int = 1, postgres: bool = False, r
         try:
             api.wait_for("getUpdates", timeout=60)
             cpu_before = cpu_seconds(bot.pid)  # start-up (imports, migrations check) left out
-            own_before = time.process_time()  # this process: the fake Bot API and the simulated customers
-            machine_before, postgres_before = machine_busy_seconds(), postgres_cpu_seconds()
+            shared_before = shared_cpu()
             spy = profiler(bot.pid, tmp) if args.profile else None
             result = drive(workload.PollingTransport(api), api, ids, args, first_user=100_000)
             cpu_after = cpu_seconds(bot.pid)
-            own = time.process_time() - own_before
-            machine, postgres_cpu = machine_busy_seconds() - machine_before, postgres_cpu_seconds() - postgres_before
+            shared = shared_ms_per_update(shared_before, result.updates + WARM_UP_UPDATES)  # the warm-up counted too
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(timeout=60)
@@ -196,15 +209,12 @@ def polling_phase(args, tmp: Path, processes: int = 1, postgres: bool = False, r
             step = result.update_steps.get(int(match[1]))
             if step:
                 queries[step].append(int(match[5]))
-        warm_up = 10 * len(workload.STEPS)
         return {
             "profile": profile_summary(tmp / "runbot.prof") if args.profile else [],
             "result": result,
-            "cpu_ms_per_update": (sum(cpu_after) - sum(cpu_before)) * 1000 / (result.updates + warm_up),
-            "system_ms_per_update": (cpu_after[1] - cpu_before[1]) * 1000 / (result.updates + warm_up),
-            "bench_ms_per_update": own * 1000 / (result.updates + warm_up),
-            "machine_ms_per_update": machine * 1000 / (result.updates + warm_up),
-            "postgres_ms_per_update": postgres_cpu * 1000 / (result.updates + warm_up),
+            "cpu_ms_per_update": (sum(cpu_after) - sum(cpu_before)) * 1000 / (result.updates + WARM_UP_UPDATES),
+            "system_ms_per_update": (cpu_after[1] - cpu_before[1]) * 1000 / (result.updates + WARM_UP_UPDATES),
+            **shared,
             "rss_mb": rss,
             "queries": {step: max(values) for step, values in queries.items()},
             "purchases": purchases(env),
@@ -257,7 +267,6 @@ def webhook_phase(args, tmp: Path, workers: int) -> dict:
                 f"127.0.0.1:{port}",
                 "--log-level",
                 "warning",
-                *os.environ.get("BENCH_GUNICORN_EXTRA", "").split(),
             ],
             cwd=ROOT,
             env=env,
@@ -280,15 +289,12 @@ def webhook_phase(args, tmp: Path, workers: int) -> dict:
             started = {}
 
             def measure():  # from here: each worker has loaded the bot and compiled its reads in the warm-up
-                started["cpu"] = cpu_seconds(server.pid)
-                started["machine"], started["postgres"] = machine_busy_seconds(), postgres_cpu_seconds()
-                started["own"] = time.process_time()
+                started["cpu"], started["shared"] = cpu_seconds(server.pid), shared_cpu()
                 started["spy"] = profiler(server.pid, tmp, f"gunicorn{workers}") if args.profile else None
 
             result = drive(transport, api, ids, args, first_user=300_000 + workers * 10_000, after_warm_up=measure)
             cpu_after, cpu_before, spy = cpu_seconds(server.pid), started["cpu"], started["spy"]
-            machine, postgres = machine_busy_seconds() - started["machine"], postgres_cpu_seconds() - started["postgres"]
-            own = time.process_time() - started["own"]
+            shared = shared_ms_per_update(started["shared"], result.updates)
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(timeout=60)
@@ -298,9 +304,7 @@ def webhook_phase(args, tmp: Path, workers: int) -> dict:
             "result": result,
             "purchases": purchases(env),
             "cpu_ms_per_update": (sum(cpu_after) - sum(cpu_before)) * 1000 / result.updates,
-            "machine_ms_per_update": machine * 1000 / result.updates,
-            "postgres_ms_per_update": postgres * 1000 / result.updates,
-            "bench_ms_per_update": own * 1000 / result.updates,
+            **shared,
             "profile": profile_summary(tmp / f"gunicorn{workers}.prof") if args.profile else [],
         }
 

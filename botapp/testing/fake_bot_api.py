@@ -248,23 +248,23 @@ class FakeBotAPI(ChatsAndSubscriptions):
             time.sleep(fault.seconds)
         elif isinstance(fault, Failure):
             call.status = fault.code
-            body = {"ok": False, "error_code": fault.code, "description": fault.description}
+            body = _error(fault.code, fault.description)
             if fault.retry_after is not None:
                 body["parameters"] = {"retry_after": fault.retry_after}
             return fault.code, body
         refusal = telegram_rules.refusal(method, params)
         if refusal is not None:  # what Telegram would refuse, refused the same way
             call.status = 400
-            return 400, {"ok": False, "error_code": 400, "description": refusal}
+            return 400, _error(400, refusal)
         handler = getattr(self, f"api_{method}", None)
         try:
             result = handler(params) if handler else True
         except (Refused, ChatRefused) as exc:
             call.status = 400
-            return 400, {"ok": False, "error_code": 400, "description": str(exc)}
+            return 400, _error(400, str(exc))
         except (KeyError, TypeError, ValueError):  # a missing or malformed chat_id, message_id...
             call.status = 400
-            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+            return 400, _error(400, "Bad Request: chat not found")
         call.status, call.result = 200, result
         return 200, {"ok": True, "result": result}
 
@@ -495,22 +495,18 @@ class FakeBotAPI(ChatsAndSubscriptions):
                 if not line:
                     return False
                 if len(line) > MAX_LINE:
-                    self._reply(414, {"ok": False, "error_code": 414, "description": "URI Too Long"}, close=True)
-                    return False
+                    return self._refuse(414, "URI Too Long", close=True)
                 try:
                     method, target, version = line.decode("latin-1").split()
                 except ValueError:
-                    self._reply(400, {"ok": False, "error_code": 400, "description": "Bad Request"}, close=True)
-                    return False
+                    return self._refuse(400, "Bad Request", close=True)
                 headers = {}
                 while True:
                     header = self.rfile.readline(MAX_LINE + 1)
                     if header in (b"\r\n", b"\n", b""):
                         break
                     if len(header) > MAX_LINE:
-                        too_long = {"ok": False, "error_code": 431, "description": "Request Header Fields Too Large"}
-                        self._reply(431, too_long, close=True)
-                        return False
+                        return self._refuse(431, "Request Header Fields Too Large", close=True)
                     name, _, value = header.decode("latin-1").partition(":")
                     headers[name.strip().lower()] = value.strip()
                 connection = headers.get("connection", "").lower()
@@ -520,8 +516,7 @@ class FakeBotAPI(ChatsAndSubscriptions):
                 length = int(headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 if method not in ("GET", "POST"):
-                    self._reply(405, {"ok": False, "error_code": 405, "description": "Method Not Allowed"}, close=close)
-                    return not close
+                    return self._refuse(405, "Method Not Allowed", close=close)
                 return self._handle(target, headers.get("content-type", ""), body, close=close)
 
             def _handle(self, target: str, ctype: str, body: bytes, *, close: bool) -> bool:
@@ -535,22 +530,16 @@ class FakeBotAPI(ChatsAndSubscriptions):
                     elif body and ctype.startswith("multipart/form-data"):
                         params.update(_multipart(ctype, body))
                 except UnicodeDecodeError:  # as Telegram answers text that is not UTF-8
-                    not_utf8 = {"ok": False, "error_code": 400, "description": "Bad Request: strings must be encoded in UTF-8"}
-                    self._reply(400, not_utf8, close=close)
-                    return not close
+                    return self._refuse(400, "Bad Request: strings must be encoded in UTF-8", close=close)
                 except ValueError:  # a JSON body that is not JSON
-                    not_json = {"ok": False, "error_code": 400, "description": "Bad Request: can't parse JSON"}
-                    self._reply(400, not_json, close=close)
-                    return not close
+                    return self._refuse(400, "Bad Request: can't parse JSON", close=close)
                 segments = parts.path.strip("/").split("/")
                 if len(segments) != 2 or not segments[0].startswith("bot"):
-                    self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"}, close=close)
-                    return not close
+                    return self._refuse(404, "Not Found", close=close)
                 token, method = segments[0][3:], segments[1]
                 if token != api.token:
                     api.unauthorized.append(method)
-                    self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"}, close=close)
-                    return not close
+                    return self._refuse(401, "Unauthorized", close=close)
                 status, payload = api._dispatch(method, params)
                 if status is None:  # a dropped connection
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -558,18 +547,28 @@ class FakeBotAPI(ChatsAndSubscriptions):
                 self._reply(status, payload, close=close)
                 return not close
 
+            def _refuse(self, status: int, description: str, *, close: bool) -> bool:
+                """Answer with the Bot API's error; whether the connection stays open (as _one_request returns)."""
+                self._reply(status, _error(status, description), close=close)
+                return not close
+
             def _reply(self, status: int, payload, *, close: bool = False) -> None:
                 html = isinstance(payload, str)
                 data = payload.encode() if html else json.dumps(payload).encode()
+                closing = "Connection: close\r\n" if close else ""
                 head = (
                     f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
                     f"Content-Type: {'text/html' if html else 'application/json'}\r\n"
-                    f"Content-Length: {len(data)}\r\n"
-                    f"{'Connection: close' + chr(13) + chr(10) if close else ''}\r\n"
+                    f"Content-Length: {len(data)}\r\n{closing}\r\n"
                 )
                 self.wfile.write(head.encode() + data)
 
         return Handler
+
+
+def _error(status: int, description: str) -> dict:
+    """The Bot API's answer to a call it refuses."""
+    return {"ok": False, "error_code": status, "description": description}
 
 
 def form_fields(body: bytes) -> list[tuple[str, str]]:

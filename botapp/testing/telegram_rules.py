@@ -99,8 +99,12 @@ class _TelegramHTML(HTMLParser):
         self.fail("Unsupported declaration")
 
 
+@functools.lru_cache(maxsize=4096)
 def visible_text(text: str, parse_mode: str | None) -> tuple[str, str | None]:
-    """The text as the user sees it, and the reason Telegram refuses its markup (None if it does not)."""
+    """The text as the user sees it, and the reason Telegram refuses its markup (None if it does not).
+
+    Remembered: a bot sends the same screens again and again, and parsing them is the fake's costliest
+    check (the bench's load generator runs it on every message)."""
     if parse_mode != "HTML":
         return text, None
     parser = _TelegramHTML()
@@ -111,21 +115,12 @@ def visible_text(text: str, parse_mode: str | None) -> tuple[str, str | None]:
     return "".join(parser.text), parser.error
 
 
-@functools.lru_cache(maxsize=4096)
-def _visible_text_of(text: str, parse_mode: str | None) -> tuple[str, str | None]:
-    """visible_text, remembered: a bot sends the same screens again and again, and parsing them is the
-    fake's costliest check (the bench's load generator runs it on every message)."""
-    return visible_text(text, parse_mode)
-
-
 def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
 def _text_refusal(text, parse_mode, *, limit: int, allow_empty: bool, what: str) -> str | None:
-    text = text or ""
-    cacheable = isinstance(text, str) and (parse_mode is None or isinstance(parse_mode, str))
-    visible, error = _visible_text_of(text, parse_mode) if cacheable else visible_text(text, parse_mode)
+    visible, error = visible_text(text or "", parse_mode)
     if error:
         return error
     if not visible.strip() and not allow_empty:
